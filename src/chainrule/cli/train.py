@@ -1,0 +1,231 @@
+"""``chainrule train``: train an MLP on a built-in dataset and write the model, metrics and plots.
+
+A thin face over ``chainrule.data``, ``chainrule.nn.mlp``, ``chainrule.training.fit``,
+``chainrule.io.save`` and ``chainrule.plotting``. Everything written is deterministic for a given
+seed (metrics.json holds no timestamps or durations), so two runs give identical files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..data import DATASETS, load_dataset, train_test_split
+from ..io import atomic_write, save
+from ..nn import CrossEntropyLoss, mlp
+from ..optim import SGD, Adam
+from ..training import TrainingDiverged, evaluate, fit
+
+HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
+DEFAULT_LR = {"adam": 0.01, "sgd": 0.1}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite positive number, got {text}")
+    return value
+
+
+def _unit_float(text: str, *, closed: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    ok = 0 <= value < 1 if closed else 0 < value < 1
+    if not ok:
+        interval = "[0, 1)" if closed else "(0, 1)"
+        raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {text}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train", help="train an MLP on a built-in dataset (default: the 3-class spiral)",
+        description="Train an MLP on a built-in 2-D dataset with mini-batch gradient descent. Shows a "
+                    "progress bar on stderr, prints the final train/test accuracy and writes model.npz, "
+                    "metrics.json, learning_curve.png and decision_boundary.png to the output folder. "
+                    "Same seed, identical files.")
+    data = p.add_argument_group("data")
+    data.add_argument("--dataset", choices=list(DATASETS), default="spiral",
+                      help="built-in dataset (default: %(default)s)")
+    data.add_argument("--n-samples", type=_positive_int, default=900, metavar="N",
+                      help="points generated, split evenly between the classes (default: %(default)s)")
+    data.add_argument("--noise", type=_nonneg_float, default=None, metavar="SIGMA",
+                      help="dataset noise (default: the dataset's own: spiral 0.2, moons 0.1, "
+                           "circles 0.05, flower 0.2)")
+    data.add_argument("--test-size", type=lambda s: _unit_float(s, closed=False), default=0.25,
+                      metavar="FRACTION",
+                      help="fraction held out as the stratified test set (default: %(default)s)")
+    model = p.add_argument_group("model")
+    model.add_argument("--hidden", type=_positive_int, nargs="+", default=[64, 64], metavar="SIZE",
+                       help="hidden layer sizes, e.g. --hidden 128 64 (default: 64 64)")
+    model.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu",
+                       help="activation after each hidden layer (default: %(default)s)")
+    model.add_argument("--dtype", choices=("float32", "float64"), default="float64",
+                       help="dtype of the data, the parameters and training (default: %(default)s)")
+    train = p.add_argument_group("training")
+    train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                       help="update rule (default: %(default)s)")
+    train.add_argument("--lr", type=_positive_float, default=None,
+                       help="learning rate (default: 0.01 for adam, 0.1 for sgd)")
+    train.add_argument("--momentum", type=lambda s: _unit_float(s, closed=True), default=0.0,
+                       help="momentum in [0, 1) for --optimizer sgd (default: %(default)s)")
+    train.add_argument("--epochs", type=_positive_int, default=100,
+                       help="passes over the training set (default: %(default)s)")
+    train.add_argument("--batch-size", type=_positive_int, default=32, metavar="B",
+                       help="mini-batch size; an epoch's last, smaller batch is kept (default: %(default)s)")
+    train.add_argument("--seed", type=_seed, default=0,
+                       help="seed of the data, the split, the initial weights and the shuffling "
+                            "(default: %(default)s)")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", type=Path, default=Path("runs/train"), metavar="DIR",
+                     help="output folder, created if missing; its files are overwritten "
+                          "(default: %(default)s)")
+    out.add_argument("--no-plots", action="store_true",
+                     help="skip learning_curve.png and decision_boundary.png")
+    out.add_argument("--json", action="store_true",
+                     help="print a one-line JSON summary as the last line of stdout")
+    out.add_argument("--quiet", action="store_true", help="no progress bar and no human-readable summary")
+    p.set_defaults(func=run)
+
+
+def _config(args: argparse.Namespace) -> dict:
+    if args.momentum and args.optimizer != "sgd":
+        raise ValueError(f"--momentum applies to --optimizer sgd only, got --optimizer {args.optimizer}")
+    return {"dataset": args.dataset, "n_samples": args.n_samples, "noise": args.noise,
+            "test_size": args.test_size, "hidden": list(args.hidden), "activation": args.activation,
+            "dtype": args.dtype, "optimizer": args.optimizer,
+            "lr": args.lr if args.lr is not None else DEFAULT_LR[args.optimizer],
+            "momentum": args.momentum, "epochs": args.epochs, "batch_size": args.batch_size,
+            "seed": args.seed}
+
+
+def _train(cfg: dict, quiet: bool):
+    kw = {} if cfg["noise"] is None else {"noise": cfg["noise"]}
+    X, y = load_dataset(cfg["dataset"], n_samples=cfg["n_samples"], rng=cfg["seed"], **kw)
+    X = X.astype(cfg["dtype"])
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=cfg["test_size"], rng=cfg["seed"],
+                                                        stratify=True)
+    n_classes = int(y.max()) + 1
+    sizes = [X.shape[1], *cfg["hidden"], n_classes]
+    model = mlp(sizes, cfg["activation"], rng=cfg["seed"], dtype=np.dtype(cfg["dtype"]))
+    optimizer = Adam(cfg["lr"]) if cfg["optimizer"] == "adam" else SGD(cfg["lr"], cfg["momentum"])
+    loss = CrossEntropyLoss()
+    history = fit(model, loss, X_train, y_train, optimizer=optimizer, epochs=cfg["epochs"],
+                  batch_size=cfg["batch_size"], validation_data=(X_test, y_test), rng=cfg["seed"],
+                  progress=not quiet)
+    final = {f"train_{k}": v for k, v in evaluate(model, loss, X_train, y_train).items()}
+    final.update({f"test_{k}": v for k, v in evaluate(model, loss, X_test, y_test).items()})
+    return model, history, final, (X_train, y_train, X_test, y_test), sizes
+
+
+def _plots(out: Path, history, model, X: np.ndarray, y: np.ndarray) -> tuple[list[str], str | None]:
+    try:
+        from ..plotting import plot_decision_boundary, plot_learning_curve
+
+        plot_learning_curve(history, out / "learning_curve.png")
+        written = ["learning_curve.png"]
+        if X.shape[1] == 2:
+            plot_decision_boundary(model, X, y, out / "decision_boundary.png")
+            written.append("decision_boundary.png")
+    except ImportError as exc:
+        return [], f"plots skipped: {exc}"
+    return written, None
+
+
+def _write_outputs(out: Path, model, history, final: dict, data: tuple, cfg: dict, sizes: list[int],
+                   plots: bool) -> tuple[list[str], str | None]:
+    """Write model.npz, the PNGs (when asked and possible) and metrics.json; return the file names
+    and a note when the plots were skipped."""
+    X_tr, y_tr, X_te, y_te = data
+    out.mkdir(parents=True, exist_ok=True)
+    save(model, out / "model.npz", metadata={"chainrule_version": __version__, "config": cfg, "sizes": sizes})
+    files, note = ["model.npz", "metrics.json"], None
+    if plots:
+        pngs, note = _plots(out, history, model, np.concatenate([X_tr, X_te]), np.concatenate([y_tr, y_te]))
+        files += pngs
+    metrics = {"chainrule_version": __version__, "config": cfg, "seed": cfg["seed"], "sizes": sizes,
+               "n_train": len(y_tr), "n_test": len(y_te), "history": history.to_dict(), "final": final,
+               "files": files, "note": "val_* in history is measured on the test split after each epoch; "
+                                       "it is never used to choose or stop anything"}
+    with atomic_write(out / "metrics.json", "w") as f:
+        f.write(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    return files, note
+
+
+def _fail(args: argparse.Namespace, message: str, code: int, **fields) -> int:
+    print(f"chainrule train: {message}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"ok": False, "error": message, **fields}))
+    return code
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    try:
+        cfg = _config(args)
+        model, history, final, data, sizes = _train(cfg, args.quiet)
+    except TrainingDiverged as exc:
+        return _fail(args, str(exc), 1, epoch=exc.epoch, step=exc.step)
+    except (ValueError, TypeError) as exc:
+        return _fail(args, f"error: {exc}", 2)
+    try:
+        files, note = _write_outputs(args.out, model, history, final, data, cfg, sizes, not args.no_plots)
+    except OSError as exc:
+        return _fail(args, f"error: cannot write the results to {str(args.out)!r}: {exc}", 1)
+    seconds = time.perf_counter() - started
+    n_train, n_test = len(data[1]), len(data[3])
+    if not args.quiet:
+        if note is not None:
+            print(f"chainrule train: {note}", file=sys.stderr)
+        print(f"{cfg['dataset']}: {n_train} train / {n_test} test points; MLP {'-'.join(map(str, sizes))} "
+              f"({cfg['activation']}), {cfg['optimizer']} lr={cfg['lr']}, {cfg['epochs']} epochs, "
+              f"batch {cfg['batch_size']}, {cfg['dtype']}, seed {cfg['seed']}")
+        print(f"train accuracy {final['train_accuracy']:.2%}  (loss {final['train_loss']:.4f})")
+        print(f"test accuracy  {final['test_accuracy']:.2%}  (loss {final['test_loss']:.4f})")
+        print(f"wrote {', '.join(files)} to {args.out}/ in {seconds:.1f} s")
+    if args.json:
+        print(json.dumps({"ok": True, "dataset": cfg["dataset"], "sizes": sizes, "epochs": cfg["epochs"],
+                          "seed": cfg["seed"], **final, "out": str(args.out), "files": files,
+                          "seconds": round(seconds, 3)}))
+    return 0

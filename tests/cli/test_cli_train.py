@@ -1,0 +1,114 @@
+"""`chainrule train`: files, JSON summary, determinism, defaults reaching 95%, help, errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from chainrule import nn
+from chainrule.cli import main
+from chainrule.data import load_dataset, train_test_split
+from chainrule.io import load, load_metadata
+from chainrule.training import evaluate
+
+FAST = ["train", "--n-samples", "150", "--hidden", "16", "--epochs", "15", "--batch-size", "25"]
+
+
+def _run(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_writes_files_and_json_summary(tmp_path, capsys):
+    code, out, _ = _run(capsys, *FAST, "--out", str(tmp_path / "run"), "--json")
+    assert code == 0
+    summary = json.loads(out.strip().splitlines()[-1])
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.iterdir()) == ["decision_boundary.png", "learning_curve.png",
+                                                      "metrics.json", "model.npz"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert summary["ok"] and summary["test_accuracy"] == metrics["final"]["test_accuracy"]
+    assert "train accuracy" in out and "test accuracy" in out
+    assert metrics["config"]["hidden"] == [16] and metrics["seed"] == 0
+    assert len(metrics["history"]["loss"]) == 15 and metrics["history"]["epoch"][-1] == 15
+    # the saved model reproduces the reported figures on the regenerated split
+    X, y = load_dataset("spiral", n_samples=150, rng=0)
+    _, X_te, _, y_te = train_test_split(X, y, test_size=0.25, rng=0, stratify=True)
+    model = load(run / "model.npz")
+    assert evaluate(model, nn.CrossEntropyLoss(), X_te, y_te)["accuracy"] == summary["test_accuracy"]
+    assert load_metadata(run / "model.npz")["config"] == metrics["config"]
+
+
+def test_same_seed_identical_files_other_seed_differs(tmp_path, capsys):
+    for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
+        assert _run(capsys, *FAST, "--seed", seed, "--out", str(tmp_path / name), "--no-plots",
+                    "--quiet")[0] == 0
+    for f in ("metrics.json", "model.npz"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+        assert (tmp_path / "a" / f).read_bytes() != (tmp_path / "c" / f).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["metrics.json", "model.npz"]
+
+
+def test_default_configuration_reaches_95_percent(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _run(capsys, "train", "--json", "--no-plots")
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert code == 0 and summary["dataset"] == "spiral" and summary["sizes"] == [2, 64, 64, 3]
+    assert summary["test_accuracy"] >= 0.95
+    assert (tmp_path / "runs" / "train" / "model.npz").is_file()
+
+
+@pytest.mark.parametrize("options", [
+    ["--dataset", "moons", "--dtype", "float32", "--activation", "tanh"],
+    ["--dataset", "flower", "--optimizer", "sgd", "--momentum", "0.9", "--noise", "0.1"],
+    ["--dataset", "circles", "--hidden", "8", "8", "--test-size", "0.5"],
+])
+def test_other_datasets_and_options(tmp_path, capsys, options):
+    code, out, _ = _run(capsys, *FAST, *options, "--out", str(tmp_path), "--json", "--quiet", "--no-plots")
+    assert code == 0 and len(out.strip().splitlines()) == 1
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["config"]["dataset"] == options[1]
+    model = load(tmp_path / "model.npz")
+    assert model.params["0.W"].dtype == np.dtype(metrics["config"]["dtype"])
+
+
+def test_plots_skipped_with_a_note_without_matplotlib(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    code, out, err = _run(capsys, *FAST, "--out", str(tmp_path), "--json")
+    assert code == 0 and 'pip install "chainrule[plot]"' in err
+    assert json.loads(out.splitlines()[-1])["files"] == ["model.npz", "metrics.json"]
+
+
+def test_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--epochs", "0"])
+    assert info.value.code == 2 and "expected a positive integer, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--dataset", "mnist"])
+    assert "invalid choice: 'mnist'" in capsys.readouterr().err
+    code, out, err = _run(capsys, *FAST, "--momentum", "0.5", "--out", str(tmp_path), "--json")
+    assert code == 2 and "--momentum applies to --optimizer sgd only" in err
+    assert json.loads(out.splitlines()[-1])["ok"] is False
+    code, out, err = _run(capsys, *FAST, "--optimizer", "sgd", "--lr", "1e300", "--out", str(tmp_path),
+                          "--json")
+    assert code == 1 and "training diverged at epoch 1, step" in err
+    assert json.loads(out.splitlines()[-1])["epoch"] == 1
+    (tmp_path / "file").write_text("x")
+    code, out, err = _run(capsys, *FAST, "--out", str(tmp_path / "file"), "--json")
+    assert code == 1 and "cannot write the results to" in err and json.loads(out)["ok"] is False
+
+
+def test_help_via_python_m():
+    top = subprocess.run([sys.executable, "-m", "chainrule", "--help"], capture_output=True, text=True,
+                         check=True)
+    assert "train" in top.stdout
+    sub = subprocess.run([sys.executable, "-m", "chainrule", "train", "--help"], capture_output=True,
+                         text=True, check=True)
+    for option in ("--dataset", "--n-samples", "--noise", "--test-size", "--hidden", "--activation",
+                   "--dtype", "--optimizer", "--lr", "--momentum", "--epochs", "--batch-size", "--seed",
+                   "--out", "--no-plots", "--json", "--quiet"):
+        assert option in sub.stdout
+    assert "(default: spiral)" in sub.stdout and "(default: 100)" in sub.stdout
