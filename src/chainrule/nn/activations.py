@@ -1,6 +1,9 @@
 """Elementwise and row-wise activations: forward and backward side by side, no parameters.
 
-Each backward returns a new array and never modifies ``dout`` in place.
+Every activation maps x of any shape (float32 or float64) to y of the same shape and dtype;
+``backward(dout)`` takes dout of that shape and dtype and returns a new array dx, never modifying
+``dout`` in place (Deep Learning from Scratch's ``Relu.backward`` does, which corrupts the
+upstream gradient whenever dout is shared).
 """
 
 from __future__ import annotations
@@ -16,15 +19,15 @@ class Identity(Layer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.shape: tuple[int, ...] | None = None
+        self.x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.shape = x.shape
-        return x
+        self.x = self._check_input(x)
+        return self.x
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        self._require(self.shape)
-        return self._check_dout(dout, self.shape).copy()
+        self._require(self.x)
+        return self._check_dout(dout, self.x.shape, self.x.dtype).copy()
 
 
 class ReLU(Layer):
@@ -33,14 +36,16 @@ class ReLU(Layer):
     def __init__(self) -> None:
         super().__init__()
         self.mask: np.ndarray | None = None
+        self.dtype: np.dtype | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.mask = x > 0
+        x = self._check_input(x)
+        self.mask, self.dtype = x > 0, x.dtype  # a bool mask costs 1 byte per element, less than x or y
         return np.maximum(x, 0)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.mask)
-        return self._check_dout(dout, self.mask.shape) * self.mask
+        return self._check_dout(dout, self.mask.shape, self.dtype) * self.mask
 
 
 class LeakyReLU(Layer):
@@ -48,19 +53,22 @@ class LeakyReLU(Layer):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        if not np.isfinite(negative_slope):
-            raise ValueError(f"negative_slope must be finite, got {negative_slope!r}")
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.number)) \
+                or not np.isfinite(negative_slope):
+            raise ValueError(f"negative_slope must be a finite number, got {negative_slope!r}")
         self.negative_slope = float(negative_slope)
         self.mask: np.ndarray | None = None
+        self.dtype: np.dtype | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.mask = x > 0
-        return np.where(self.mask, x, self.negative_slope * x).astype(x.dtype, copy=False)
+        x = self._check_input(x)
+        self.mask, self.dtype = x > 0, x.dtype
+        return np.where(self.mask, x, x * self.negative_slope)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.mask)
-        dout = self._check_dout(dout, self.mask.shape)
-        return np.where(self.mask, dout, self.negative_slope * dout).astype(dout.dtype, copy=False)
+        dout = self._check_dout(dout, self.mask.shape, self.dtype)
+        return np.where(self.mask, dout, dout * self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -74,12 +82,13 @@ class Sigmoid(Layer):
         self.out: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.out = F.sigmoid(x)
+        self.out = F.sigmoid(self._check_input(x))
         return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)
-        return self._check_dout(dout, self.out.shape) * self.out * (1 - self.out)
+        y = self.out
+        return self._check_dout(dout, y.shape, y.dtype) * (y * (1 - y))
 
 
 class Tanh(Layer):
@@ -90,12 +99,13 @@ class Tanh(Layer):
         self.out: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.out = np.tanh(x)
+        self.out = np.tanh(self._check_input(x))
         return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)
-        return self._check_dout(dout, self.out.shape) * (1 - self.out**2)
+        y = self.out
+        return self._check_dout(dout, y.shape, y.dtype) * (1 - y * y)
 
 
 class Softmax(Layer):
@@ -110,13 +120,16 @@ class Softmax(Layer):
         self.out: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = self._check_input(x)
+        if x.ndim < 1:
+            raise ValueError(f"Softmax.forward: x must have at least 1 dimension, got shape {x.shape}")
         self.out = F.softmax(x, axis=-1)
         return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)
         y = self.out
-        dout = self._check_dout(dout, y.shape)
+        dout = self._check_dout(dout, y.shape, y.dtype)
         return y * (dout - np.sum(dout * y, axis=-1, keepdims=True))
 
 
@@ -134,7 +147,7 @@ def get_activation(name: str | Layer) -> Layer:
     """Return a fresh activation layer for ``name`` (or pass a Layer instance through)."""
     if isinstance(name, Layer):
         return name
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; expected one of "
                          f"{', '.join(map(repr, ACTIVATIONS))}")
     return ACTIVATIONS[name]()

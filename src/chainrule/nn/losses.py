@@ -5,24 +5,36 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import FLOAT_DTYPES
 from . import functional as F
 from .module import Loss
 
 
 def _check_logits(logits: np.ndarray, name: str) -> np.ndarray:
     logits = np.asarray(logits)
-    if logits.dtype.kind != "f":
-        raise TypeError(f"{name}: logits must be a floating array, got dtype {logits.dtype}")
+    if logits.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: logits must be a float32 or float64 array, got dtype {logits.dtype}")
     if logits.size == 0:
         raise ValueError(f"{name}: logits is empty (shape {logits.shape})")
     return logits
 
 
+def _check_unit_interval(t: np.ndarray, name: str) -> None:
+    # Written so that NaN fails too: every comparison with NaN is False.
+    lo, hi = t.min(), t.max()
+    if not (lo >= 0 and hi <= 1):
+        raise ValueError(f"{name} values must lie in [0, 1], got values in [{lo}, {hi}]")
+
+
 class CrossEntropyLoss(Loss):
     """Softmax + cross-entropy, fused and computed with log-sum-exp.
 
-    logits: (N, C). target: integer class labels (N,) in [0, C), or class probabilities /
-    one-hot rows (N, C). Loss = mean over the batch of -sum_c t_c log softmax(z)_c.
+    logits: (N, C) float32/float64. target: integer class labels (N,) in [0, C), or class
+    probabilities / one-hot rows (N, C) with entries in [0, 1]. Loss = mean over the batch of
+    -sum_c t_c log softmax(z)_c; backward returns (softmax(z) * sum_c t_c - t) / N, shape (N, C).
+
+    Integer labels never build a one-hot matrix: the loss picks one logit per row and backward
+    subtracts 1/N at the labels' positions, so the cost is that of one softmax.
     """
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
@@ -30,75 +42,99 @@ class CrossEntropyLoss(Loss):
         if z.ndim != 2:
             raise ValueError(f"CrossEntropyLoss: logits must have shape (N, C), got {z.shape}")
         n, c = z.shape
-        t = np.asarray(target)
-        if t.ndim == 1 and t.dtype.kind in "iub":
-            if t.shape != (n,):
-                raise ValueError(f"CrossEntropyLoss: integer target must have shape ({n},), got {t.shape}")
-            if t.size and (t.min() < 0 or t.max() >= c):
-                raise ValueError(f"CrossEntropyLoss: target labels must lie in [0, {c - 1}], "
-                                 f"got values in [{t.min()}, {t.max()}]")
-            probs = np.zeros_like(z)
-            probs[np.arange(n), t] = 1
-        elif t.ndim == 2 and t.dtype.kind in "f":
-            if t.shape != z.shape:
-                raise ValueError(f"CrossEntropyLoss: probability target must have shape {z.shape}, "
-                                 f"got {t.shape}")
-            probs = t.astype(z.dtype, copy=False)
+        t = self._check_target(np.asarray(target), n, c, z.dtype)
+        m = z.max(axis=1, keepdims=True)
+        e = z - m
+        np.exp(e, out=e)  # e is our own temporary: exponentiate in place
+        s = e.sum(axis=1, keepdims=True)
+        log_s = np.log(s)
+        if t.ndim == 1:
+            # -log softmax(z)_t = log(s) - (z_t - m): both terms are small, so no cancellation.
+            loss = np.sum(log_s[:, 0] - (z[np.arange(n), t] - m[:, 0])) / n
         else:
-            raise ValueError(f"CrossEntropyLoss: target must be integer labels of shape ({n},) or "
-                             f"float class probabilities of shape {z.shape}; got dtype {t.dtype}, "
-                             f"shape {t.shape}")
-        logp = F.log_softmax(z, axis=1)
-        self.cache = (np.exp(logp), probs)
-        return float(-np.sum(probs * logp) / n)
+            loss = -np.sum(t * ((z - m) - log_s)) / n
+        self.cache = (e, s, t)
+        return float(loss)
 
     def backward(self) -> np.ndarray:
-        p, t = self._cached()
-        return (p * t.sum(axis=1, keepdims=True) - t) / p.shape[0]
+        e, s, t = self._cached()
+        n = e.shape[0]
+        if t.ndim == 1:
+            grad = e / (s * n)
+            grad[np.arange(n), t] -= grad.dtype.type(1) / n
+            return grad
+        # The sum over t allows targets whose rows do not add up to 1, exactly as PyTorch.
+        return (e * (t.sum(axis=1, keepdims=True) / s) - t) / n
+
+    @staticmethod
+    def _check_target(t: np.ndarray, n: int, c: int, dtype: np.dtype) -> np.ndarray:
+        if t.dtype.kind in "iub" and t.ndim == 1:
+            if t.shape != (n,):
+                raise ValueError(f"CrossEntropyLoss: integer target must have shape ({n},), got {t.shape}")
+            if t.min() < 0 or t.max() >= c:
+                raise ValueError(f"CrossEntropyLoss: target labels must lie in [0, {c - 1}], "
+                                 f"got values in [{t.min()}, {t.max()}]")
+            return t.astype(np.intp, copy=False)
+        if t.dtype.kind in "iubf" and t.ndim == 2 and t.shape == (n, c):
+            _check_unit_interval(t, "CrossEntropyLoss: probability target")
+            return t.astype(dtype, copy=False)
+        hint = ""
+        if t.ndim == 2 and t.shape == (n, 1):
+            hint = "; for labels of shape (N, 1) pass target.ravel()"
+        elif t.ndim == 1 and t.dtype.kind == "f":
+            hint = "; for float class labels pass target.astype(int)"
+        raise ValueError(f"CrossEntropyLoss: target must be integer labels of shape ({n},) or class "
+                         f"probabilities of shape ({n}, {c}); got dtype {t.dtype}, shape {t.shape}{hint}")
 
 
 class BCEWithLogitsLoss(Loss):
     """Sigmoid + binary cross-entropy, fused: mean of max(z,0) - z t + log(1 + exp(-|z|)).
 
-    logits and target have the same shape, e.g. (N,) or (N, 1); targets lie in [0, 1].
+    logits and target have the same shape, e.g. (N,) or (N, 1) (never broadcast against each
+    other); targets lie in [0, 1]. backward returns (sigmoid(z) - t) / z.size, the logits' shape.
     """
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
         z = _check_logits(logits, "BCEWithLogitsLoss")
         t = np.asarray(target)
+        if t.dtype.kind not in "biuf":
+            raise TypeError(f"BCEWithLogitsLoss: target must be numeric, got dtype {t.dtype}")
         if t.shape != z.shape:
             raise ValueError(f"BCEWithLogitsLoss: target must have the logits' shape {z.shape}, "
                              f"got {t.shape}")
-        if t.dtype.kind not in "biuf":
-            raise TypeError(f"BCEWithLogitsLoss: target must be numeric, got dtype {t.dtype}")
-        if t.size and (t.min() < 0 or t.max() > 1):
-            raise ValueError(f"BCEWithLogitsLoss: target values must lie in [0, 1], "
-                             f"got values in [{t.min()}, {t.max()}]")
+        _check_unit_interval(t, "BCEWithLogitsLoss: target")
         t = t.astype(z.dtype, copy=False)
         self.cache = (z, t)
         return float(np.mean(F.softplus(z) - z * t))
 
     def backward(self) -> np.ndarray:
         z, t = self._cached()
-        return (F.sigmoid(z) - t) / z.size
+        grad = F.sigmoid(z)
+        grad -= t
+        grad /= z.size
+        return grad
 
 
 class MSELoss(Loss):
-    """Mean squared error over all elements (as PyTorch): mean((y - t)²); y and t share a shape."""
+    """Mean squared error over all elements (as PyTorch): mean((y - t)²).
+
+    input y and target t share a shape (never broadcast); backward returns 2 (y - t) / y.size.
+    """
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
         y = _check_logits(logits, "MSELoss")
         t = np.asarray(target)
-        if t.shape != y.shape:
-            raise ValueError(f"MSELoss: target must have the input's shape {y.shape}, got {t.shape}")
         if t.dtype.kind not in "biuf":
             raise TypeError(f"MSELoss: target must be numeric, got dtype {t.dtype}")
-        self.cache = y - t.astype(y.dtype, copy=False)
-        return float(np.mean(self.cache**2))
+        if t.shape != y.shape:
+            raise ValueError(f"MSELoss: target must have the input's shape {y.shape}, got {t.shape}")
+        diff = y - t.astype(y.dtype, copy=False)
+        self.cache = diff
+        return float(np.mean(diff * diff))
 
     def backward(self) -> np.ndarray:
         diff = self._cached()
-        return 2 * diff / diff.size
+        return diff * (2 / diff.size)
 
 
 LOSSES: dict[str, type[Loss]] = {

@@ -6,16 +6,19 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from .._validate import as_rng
+from .._validate import as_rng, check_positive_int
 from .activations import ACTIVATIONS, get_activation
 from .linear import Linear
-from .module import Layer
+from .module import Layer, check_float_dtype
 
 
 class Sequential(Layer):
     """A chain of layers. ``params``/``grads`` are flat dicts keyed ``"<index>.<name>"``
-    (``"0.W"``, ``"2.b"``) whose values are the layers' own arrays, so updating one updates the
-    layer."""
+    (``"0.W"``, ``"2.b"``) whose values are the layers' own arrays, so updating one in place updates
+    the layer. ``state_dict()``/``load_state_dict()`` (from ``Layer``) use the same names.
+
+    forward: x -> the last layer's output; backward: dout of that output's shape -> dx.
+    """
 
     def __init__(self, *layers: Layer) -> None:
         super().__init__()
@@ -23,6 +26,14 @@ class Sequential(Layer):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: argument {i} must be a chainrule Layer, "
                                 f"got {type(layer).__name__}")
+        seen: dict[int, int] = {}
+        for i, layer in enumerate(layers):
+            # A layer caches its last input, so a second use would overwrite what the first use's
+            # backward needs and silently give wrong gradients.
+            if id(layer) in seen:
+                raise ValueError(f"Sequential: argument {i} is the same {type(layer).__name__} object as "
+                                 f"argument {seen[id(layer)]}; pass a separate instance for each position")
+            seen[id(layer)] = i
         self.layers: list[Layer] = list(layers)
 
     @property
@@ -48,33 +59,31 @@ class Sequential(Layer):
             x = layer.forward(x)
         return x
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
+    def backward(self, dout: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """Backpropagate ``dout`` through every layer, filling their ``grads``; return dL/dx.
+
+        With ``input_grad=False`` (a training step, where x is data) the first layer only computes
+        its parameter gradients (``Layer.backward_params``) and ``None`` is returned.
+        """
+        if not self.layers:  # the empty chain is the identity
+            return np.array(dout, copy=True) if input_grad else None
+        first, *rest = self.layers
+        for layer in reversed(rest):
             dout = layer.backward(dout)
-        return dout
+        if input_grad:
+            return first.backward(dout)
+        first.backward_params(dout)
+        return None
+
+    def backward_params(self, dout: np.ndarray) -> None:
+        if type(self).backward is not Sequential.backward:
+            super().backward_params(dout)  # a subclass's own backward may not take input_grad
+        else:
+            self.backward(dout, input_grad=False)
 
     def zero_grad(self) -> None:
         for layer in self.layers:
             layer.zero_grad()
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter, keyed like ``params``."""
-        return {k: v.copy() for k, v in self.params.items()}
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy ``state`` into the parameters in place; names, shapes and dtypes must match."""
-        own = self.params
-        missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-        if missing or extra:
-            raise ValueError(f"load_state_dict: parameter names differ; missing {missing}, "
-                             f"unexpected {extra}")
-        for k, v in state.items():
-            v = np.asarray(v)
-            if v.shape != own[k].shape or v.dtype != own[k].dtype:
-                raise ValueError(f"load_state_dict: {k!r} must have shape {own[k].shape} and dtype "
-                                 f"{own[k].dtype}, got shape {v.shape} and dtype {v.dtype}")
-        for k, v in state.items():
-            own[k][...] = v
 
     def __getitem__(self, i: int) -> Layer:
         return self.layers[i]
@@ -98,16 +107,27 @@ def mlp(sizes: Sequence[int], activation: str = "relu", *, output: str | None = 
     ``sizes`` = [n_input, n_hidden_1, ..., n_output], e.g. ``[2, 100, 3]``. ``output`` names an
     optional final activation (``"sigmoid"`` gives the course's L-layer network); leave it ``None``
     to emit logits for ``CrossEntropyLoss``/``BCEWithLogitsLoss``. ``init="auto"`` picks He for the
-    ReLU family and Xavier otherwise. All weights are drawn from ``rng`` in layer order.
+    ReLU family and Xavier otherwise; ``"he"``, ``"xavier"``/``"glorot"``, ``"course"`` (randn * 0.01)
+    or an initializer callable force one. All weights are drawn from ``rng`` in layer order, so the
+    same seed gives the same network; ``dtype`` (float32/float64) applies to every parameter.
+    The model maps x (N, sizes[0]) to (N, sizes[-1]).
     """
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be a sequence of layer sizes such as [2, 100, 3], got {sizes!r}")
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least an input and an output size, got {sizes}")
-    if activation not in ACTIVATIONS:
+    for i, size in enumerate(sizes):
+        check_positive_int(size, f"sizes[{i}]")
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; expected one of "
+                         f"{', '.join(map(repr, ACTIVATIONS))}")
+    if output is not None and (not isinstance(output, str) or output not in ACTIVATIONS):
+        raise ValueError(f"unknown output activation {output!r}; expected None or one of "
                          f"{', '.join(map(repr, ACTIVATIONS))}")
     if init == "auto":
         init = "he" if activation in ("relu", "leaky_relu") else "xavier"
+    dtype = check_float_dtype(dtype)
     gen = as_rng(rng)
     layers: list[Layer] = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
