@@ -195,7 +195,8 @@ def _train_step(model, loss: Loss, optimizer, xb: np.ndarray, tb: np.ndarray,
         value = loss.forward(out, tb)
         if not np.isfinite(value):
             return value, out, f"the loss is {value}"
-        model.backward(loss.backward())
+        # X is data, so dL/dX is never needed: layers that can skip that product do.
+        getattr(model, "backward_params", model.backward)(loss.backward())
         grads, params = model.grads, model.params
         bad = _first_non_finite(grads)
         if bad is not None:
