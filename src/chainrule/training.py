@@ -122,8 +122,10 @@ def _prepare_target(loss: Loss, y: object, out: np.ndarray, name: str) -> np.nda
 
 
 def _output_is_probability(model) -> bool:
+    """Whether the model's last step is a sigmoid/softmax: a ``Sequential`` ending in such a layer,
+    or a model declaring ``output = "sigmoid" | "softmax"`` (as ``autodiff.MLP`` does)."""
     last = model.layers[-1] if isinstance(model, Sequential) and len(model) else model
-    return isinstance(last, (Sigmoid, Softmax))
+    return isinstance(last, (Sigmoid, Softmax)) or getattr(last, "output", None) in ("sigmoid", "softmax")
 
 
 def _labels(out: np.ndarray, probability: bool) -> np.ndarray:

@@ -304,3 +304,16 @@ def test_validation_targets_checked_before_training_and_nan_weights_refused():
     model.params["0.W"][0, 0] = np.nan
     with pytest.raises(ValueError, match="model parameter '0.W' contains NaN or inf before training"):
         fit(model, nn.CrossEntropyLoss(), X, y, optimizer=SGD(0.1), epochs=1)
+
+
+def test_predict_treats_autodiff_mlp_sigmoid_output_as_probability():
+    from chainrule import autodiff as ad
+    from chainrule.nn import mlp
+
+    X = np.random.default_rng(3).normal(size=(40, 2))
+    layers = mlp([2, 6, 1], "tanh", output="sigmoid", rng=5)
+    graph = ad.MLP([2, 6, 1], "tanh", output="sigmoid", rng=5)
+    expected = (layers.forward(X).ravel() > 0.5).astype(np.int64)
+    assert 0 < expected.sum() < len(expected)  # both classes occur, so a wrong threshold would show
+    np.testing.assert_array_equal(predict(graph, X), expected)
+    np.testing.assert_array_equal(predict(layers, X), expected)

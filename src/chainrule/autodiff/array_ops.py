@@ -1,0 +1,194 @@
+"""Reductions, shape operations, indexing and the softmax family, each with its VJP beside it.
+
+Reductions take ``axis`` (None, an int or a tuple of ints, negative allowed) and ``keepdims`` as in
+NumPy. ``cross_entropy`` is a fused op (softmax + negative log-likelihood, mean over the batch)
+whose VJP costs one subtraction: the fast path for training classifiers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..nn import functional as F
+from .ops import ArrayLike, as_tensor, exp
+from .tensor import Tensor
+
+Axis = int | tuple[int, ...] | None
+
+
+def _axes(axis: Axis, ndim: int, op: str) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for ax in axes:
+        if not -ndim <= ax < ndim:
+            raise ValueError(f"{op}: axis {ax} is out of range for a tensor with {ndim} dimension(s)")
+    return tuple(sorted(int(ax) % ndim for ax in axes))
+
+
+def _expand_reduced(g: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """Give a reduction's gradient back its reduced axes (length 1), ready to broadcast."""
+    return g if keepdims else np.expand_dims(g, axes)
+
+
+# ---- reductions -------------------------------------------------------------------------------
+def sum(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis``; every summed element receives the upstream gradient unchanged."""
+    a = as_tensor(a)
+    axes = _axes(axis, a.ndim, "sum")
+    out = np.sum(a.data, axis=axes, keepdims=keepdims)
+
+    def vjp(g):
+        return (np.broadcast_to(_expand_reduced(g, axes, keepdims), a.shape),)
+    return Tensor._from_op(np.asarray(out), (a,), vjp, "sum")
+
+
+def mean(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis``; each element receives g / (number of elements averaged)."""
+    a = as_tensor(a)
+    axes = _axes(axis, a.ndim, "mean")
+    count = int(np.prod([a.shape[ax] for ax in axes]))
+    out = np.mean(a.data, axis=axes, keepdims=keepdims)
+
+    def vjp(g):
+        return (np.broadcast_to(_expand_reduced(g, axes, keepdims) / count, a.shape),)
+    return Tensor._from_op(np.asarray(out), (a,), vjp, "mean")
+
+
+def logsumexp(a: ArrayLike, axis: int = -1, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(a))) along ``axis``, max-shifted (never overflows); d/da = softmax(a)."""
+    a = as_tensor(a)
+    (ax,) = _axes(axis, a.ndim, "logsumexp")
+    out = F.logsumexp(a.data, axis=ax, keepdims=True)
+
+    def vjp(g):
+        return (_expand_reduced(g, (ax,), keepdims) * np.exp(a.data - out),)
+    return Tensor._from_op(out if keepdims else np.squeeze(out, axis=ax), (a,), vjp, "logsumexp")
+
+
+def log_softmax(a: ArrayLike, axis: int = -1) -> Tensor:
+    """a - logsumexp(a) along ``axis``; VJP: g - softmax(a) * sum(g)."""
+    a = as_tensor(a)
+    (ax,) = _axes(axis, a.ndim, "log_softmax")
+    out = F.log_softmax(a.data, axis=ax)
+
+    def vjp(g):
+        return (g - np.exp(out) * g.sum(axis=ax, keepdims=True),)
+    return Tensor._from_op(out, (a,), vjp, "log_softmax")
+
+
+def softmax(a: ArrayLike, axis: int = -1) -> Tensor:
+    """exp(log_softmax(a)) along ``axis``: rows are positive and sum to 1."""
+    return exp(log_softmax(a, axis=axis))
+
+
+def cross_entropy(logits: ArrayLike, target: np.ndarray) -> Tensor:
+    """Mean over the batch of -log softmax(logits)[target], fused into one op.
+
+    logits: (N, C). target: integer labels (N,) in [0, C) or class probabilities (N, C).
+    VJP: (softmax(logits) * sum(t) - t) / N, i.e. (softmax - onehot) / N for labels.
+    """
+    z = as_tensor(logits)
+    if z.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (N, C), got {z.shape}")
+    n, c = z.shape
+    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    logp = F.log_softmax(z.data, axis=1)
+    if t.dtype.kind in "iu" and t.shape == (n,):
+        if n and (t.min() < 0 or t.max() >= c):
+            raise ValueError(f"cross_entropy: target labels must lie in [0, {c - 1}], "
+                             f"got values in [{t.min()}, {t.max()}]")
+        rows = np.arange(n)
+        out = -logp[rows, t].sum() / n
+
+        def vjp(g):
+            d = np.exp(logp) * (g / n)
+            d[rows, t] -= g / n
+            return (d,)
+    elif t.dtype.kind == "f" and t.shape == (n, c):
+        out = -np.sum(t * logp) / n
+
+        def vjp(g):
+            return ((np.exp(logp) * t.sum(axis=1, keepdims=True) - t) * (g / n),)
+    else:
+        raise ValueError(f"cross_entropy: target must be integer labels of shape ({n},) or float "
+                         f"probabilities of shape {(n, c)}; got dtype {t.dtype}, shape {t.shape}")
+    return Tensor._from_op(np.asarray(out, dtype=z.dtype), (z,), vjp, "cross_entropy")
+
+
+# ---- shape and indexing -----------------------------------------------------------------------
+def reshape(a: ArrayLike, shape: int | Sequence[int]) -> Tensor:
+    """A view with a new shape (same number of elements); the gradient is reshaped back."""
+    a = as_tensor(a)
+    try:
+        out = a.data.reshape(shape)
+    except ValueError as err:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) "
+                         f"into shape {shape}") from err
+    return Tensor._from_op(out, (a,), lambda g: (g.reshape(a.shape),), "reshape")
+
+
+def transpose(a: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute axes (reverse them when ``axes`` is None); the gradient is permuted back."""
+    a = as_tensor(a)
+    inverse = None
+    if axes is not None:
+        axes = tuple(axes)
+        if len(axes) != a.ndim or _axes(axes, a.ndim, "transpose") != tuple(range(a.ndim)):
+            raise ValueError(f"transpose: axes must be a permutation of {tuple(range(a.ndim))}, "
+                             f"got {axes}")
+        inverse = tuple(int(i) for i in np.argsort([int(ax) % a.ndim for ax in axes]))
+    out = np.transpose(a.data, axes)
+    return Tensor._from_op(out, (a,), lambda g: (np.transpose(g, inverse),), "transpose")
+
+
+def _has_integer_array(index: object) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (list, np.ndarray)) and np.asarray(p).dtype.kind in "iu"
+                        for p in parts)
+
+
+def getitem(a: ArrayLike, index: object) -> Tensor:
+    """``a[index]`` with NumPy semantics (slices, integers, boolean masks, integer arrays).
+
+    VJP: scatter g into zeros of a's shape; with integer arrays an element picked k times
+    receives k contributions (``np.add.at``)."""
+    a = as_tensor(a)
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, tuple):
+        index = tuple(p.data if isinstance(p, Tensor) else p for p in index)
+    try:
+        out = a.data[index]
+    except IndexError as err:
+        raise IndexError(f"getitem: index {index!r} is invalid for a tensor of shape {a.shape}: "
+                         f"{err}") from err
+    fancy = _has_integer_array(index)
+
+    def vjp(g):
+        d = np.zeros_like(a.data)
+        if fancy:
+            np.add.at(d, index, g)
+        else:
+            d[index] = g
+        return (d,)
+    return Tensor._from_op(np.asarray(out), (a,), vjp, "getitem")
+
+
+def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
+    """Join tensors along ``axis``; the gradient is split back into the pieces."""
+    parts = tuple(as_tensor(t) for t in tensors)
+    if not parts:
+        raise ValueError("concatenate: need at least one tensor, got an empty sequence")
+    try:
+        out = np.concatenate([p.data for p in parts], axis=axis)
+    except ValueError as err:
+        raise ValueError(f"concatenate: shapes {[p.shape for p in parts]} cannot be joined along "
+                         f"axis {axis}: {err}") from err
+    bounds = np.cumsum([p.shape[axis] for p in parts])[:-1]
+
+    def vjp(g):
+        return tuple(np.split(g, bounds, axis=axis))
+    return Tensor._from_op(out, parts, vjp, "concatenate")

@@ -1,0 +1,103 @@
+"""The functional face: ``grad(f)`` and ``value_and_grad(f)`` over plain NumPy inputs.
+
+``f`` is an ordinary Python function written with ``chainrule.autodiff`` operations (or plain
+operators on its arguments) that returns a one-element result. The differentiated arguments may be
+floating arrays, Python floats, or dicts name -> floating array (the course's parameter dicts).
+Gradients come back as NumPy arrays with the argument's structure, shape and dtype (a float for
+a Python float, a dict for a dict).
+
+An argument that does not influence the output gets a gradient of zeros (the exact answer, not
+an error). Integer arguments cannot be differentiated and raise ``TypeError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor, enable_grad
+
+
+def _leaf(value: object, where: str) -> Tensor:
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, bool) or (isinstance(value, (int, np.integer))):
+        raise TypeError(f"{where} is the integer {value!r}; only floating values can be differentiated "
+                        f"(pass {float(value)!r})")
+    arr = np.asarray(value)
+    if arr.dtype.kind != "f":
+        raise TypeError(f"{where} has dtype {arr.dtype}; only floating arrays can be differentiated "
+                        "(convert with .astype(np.float64))")
+    return Tensor(arr, requires_grad=True)
+
+
+def _leaves(value: object, where: str) -> Tensor | dict[str, Tensor]:
+    if isinstance(value, dict):
+        return {k: _leaf(v, f"{where}[{k!r}]") for k, v in value.items()}
+    return _leaf(value, where)
+
+
+def _gradient(original: object, leaf: Tensor) -> Any:
+    g = leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data)
+    return float(g) if isinstance(original, float) else g
+
+
+def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not nums:
+        raise ValueError("argnums must name at least one argument, got ()")
+    for i in nums:
+        if not isinstance(i, int) or not -nargs <= i < nargs:
+            raise ValueError(f"argnums: {i!r} is not a valid position for a call with {nargs} "
+                             "positional argument(s)")
+    return tuple(i % nargs for i in nums)
+
+
+def value_and_grad(f: Callable[..., Any],
+                   argnums: int | Sequence[int] = 0) -> Callable[..., tuple[float, Any]]:
+    """Return a function computing ``(f(*args), gradient)`` for the arguments at ``argnums``.
+
+    With an int ``argnums`` the gradient has the structure of that argument; with a tuple it is a
+    tuple of such gradients. ``f`` must return a one-element Tensor or number; its value is
+    returned as a float.
+    """
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> tuple[float, Any]:
+        nums = _argnums(argnums, len(args))
+        call_args = list(args)
+        for i in nums:
+            call_args[i] = _leaves(args[i], f"argument {i} of {getattr(f, '__name__', 'f')}")
+        with enable_grad():
+            out = f(*call_args, **kwargs)
+            size = out.size if isinstance(out, Tensor) else np.size(out)
+            if size != 1:
+                raise ValueError(f"{getattr(f, '__name__', 'f')} must return a single number to be "
+                                 f"differentiated, got shape {np.shape(out)}")
+            if isinstance(out, Tensor) and out.requires_grad:
+                out.backward()
+        value = float(out.data.reshape(())) if isinstance(out, Tensor) else float(np.reshape(out, ()))
+        grads = []
+        for i in nums:
+            leaves = call_args[i]
+            if isinstance(leaves, dict):
+                grads.append({k: _gradient(args[i][k], t) for k, t in leaves.items()})
+            else:
+                grads.append(_gradient(args[i], leaves))
+        return value, (grads[0] if isinstance(argnums, int) else tuple(grads))
+
+    return wrapper
+
+
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """Return a function computing the gradient of ``f`` w.r.t. the arguments at ``argnums``
+    (see ``value_and_grad``)."""
+    vg = value_and_grad(f, argnums)
+
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return vg(*args, **kwargs)[1]
+
+    return wrapper

@@ -1,0 +1,202 @@
+"""The bridge to ``chainrule.nn``: each layer's and loss's *forward* rebuilt from autodiff ops.
+
+Reverse mode over these graphs gives gradients that owe nothing to the hand-written ``backward``
+methods, so they are a second reference beside the numerical gradient::
+
+    dx, dparams = layer_gradients(layer, x, dout)     # autodiff VJP of layer.forward at x
+    grads = model_gradients(model, loss, X, y)        # keyed like model.params
+
+Rules are looked up by ``isinstance`` (the most derived registered class wins), so a user subclass
+that overrides only ``backward`` is differentiated through the built-in forward. A subclass that
+overrides ``forward`` needs its own rule::
+
+    @register_layer(MyLayer)
+    def my_layer(layer, x, params):          # x: Tensor, params: dict name -> Tensor
+        return tanh(x @ params["W"])
+
+A loss rule has the signature ``rule(loss, logits: Tensor, target: ndarray) -> scalar Tensor``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import numpy as np
+
+from .._validate import as_float_array
+from ..nn import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    Identity,
+    Layer,
+    LeakyReLU,
+    Linear,
+    Loss,
+    MSELoss,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .array_ops import log_softmax, mean, softmax
+from .ops import abs, exp, leaky_relu, log, relu, sigmoid, tanh
+from .tensor import Tensor
+
+Rule = Callable[..., Tensor]
+R = TypeVar("R", bound=Rule)
+_RULES: dict[type, Rule] = {}
+
+
+def register_layer(cls: type, rule: Rule | None = None) -> Callable[[R], R] | Rule:
+    """Register ``rule`` as the autodiff forward of layer (or loss) class ``cls``.
+
+    Use as a decorator, ``@register_layer(MyLayer)``, or call ``register_layer(MyLayer, rule)``.
+    Layer rule: ``rule(layer, x: Tensor, params: dict[str, Tensor]) -> Tensor``; loss rule:
+    ``rule(loss, logits: Tensor, target: np.ndarray) -> Tensor`` (one element).
+    """
+    if not (isinstance(cls, type) and issubclass(cls, (Layer, Loss))):
+        raise TypeError(f"register_layer: cls must be a subclass of chainrule.nn.Layer or Loss, got {cls!r}")
+
+    def decorate(fn: R) -> R:
+        if not callable(fn):
+            raise TypeError(f"register_layer: rule must be callable, got {type(fn).__name__}")
+        _RULES[cls] = fn
+        return fn
+
+    return decorate if rule is None else decorate(rule)
+
+
+def rule_for(obj: Layer | Loss) -> Rule:
+    """The registered rule for ``obj``'s class (most derived registered base class)."""
+    mro = type(obj).__mro__
+    for depth, klass in enumerate(mro):
+        if klass in _RULES:
+            # A subclass that redefines forward computes something else than klass's rule.
+            for sub in mro[:depth]:
+                if "forward" in vars(sub):
+                    raise TypeError(f"{sub.__name__} overrides forward(), so the autodiff rule of "
+                                    f"{klass.__name__} does not describe it; register one with "
+                                    f"@chainrule.autodiff.register_layer({sub.__name__})")
+            return _RULES[klass]
+    raise TypeError(f"no autodiff rule for {type(obj).__name__}; register its forward with "
+                    f"@chainrule.autodiff.register_layer({type(obj).__name__})")
+
+
+def graph(layer: Layer, x: Tensor, params: dict[str, Tensor] | None = None) -> Tensor:
+    """Apply ``layer``'s forward to ``x`` with autodiff ops. ``params`` defaults to the layer's
+    own arrays wrapped as tensors that require a gradient."""
+    if params is None:
+        params = {k: Tensor(v, requires_grad=True) for k, v in layer.params.items()}
+    return rule_for(layer)(layer, x, params)
+
+
+def _grad(t: Tensor) -> np.ndarray:
+    return t.grad if t.grad is not None else np.zeros_like(t.data)
+
+
+def layer_gradients(layer: Layer, x: np.ndarray,
+                    dout: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """dL/dx and dL/dparams for upstream gradient ``dout`` = dL/d(layer(x)), by reverse mode over
+    the layer's forward. x: the layer's input (N, ...); dout: its output's shape. The layer's
+    parameters and cached state are left untouched."""
+    xt = Tensor(as_float_array(x, "x"), requires_grad=True)
+    params = {k: Tensor(v, requires_grad=True) for k, v in layer.params.items()}
+    y = graph(layer, xt, params)
+    dout = np.asarray(dout)
+    if dout.shape != y.shape:
+        raise ValueError(f"layer_gradients: dout must have the layer output's shape {y.shape}, "
+                         f"got {dout.shape}")
+    if y.requires_grad:
+        y.backward(dout)
+    return _grad(xt), {k: _grad(t) for k, t in params.items()}
+
+
+def loss_graph(loss: Loss, logits: Tensor, target: np.ndarray) -> Tensor:
+    """The loss's forward as a one-element Tensor of ``logits``."""
+    return rule_for(loss)(loss, logits, np.asarray(target))
+
+
+def loss_gradient(loss: Loss, logits: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+    """(loss value, dL/dlogits) by reverse mode over the loss's forward."""
+    z = Tensor(as_float_array(logits, "logits"), requires_grad=True)
+    value = loss_graph(loss, z, target)
+    value.backward()
+    return float(value.data), _grad(z)
+
+
+def model_gradients(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """dL/dparam for every parameter of ``model`` (keys as in ``model.params``), where
+    L = loss(model(X), y), computed by reverse mode over the forward rules."""
+    params = {k: Tensor(v, requires_grad=True) for k, v in model.params.items()}
+    out = loss_graph(loss, graph(model, Tensor(as_float_array(X, "X")), params), y)
+    if out.requires_grad:
+        out.backward()
+    return {k: _grad(t) for k, t in params.items()}
+
+
+# ---- rules for the built-in layers ------------------------------------------------------------
+@register_layer(Linear)
+def _linear(layer: Linear, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+    if x.ndim != 2 or x.shape[1] != layer.in_features:
+        raise ValueError(f"Linear: x must have shape (N, {layer.in_features}), got {x.shape}")
+    return x @ p["W"] + p["b"]
+
+
+register_layer(Identity, lambda layer, x, p: x)
+register_layer(ReLU, lambda layer, x, p: relu(x))
+register_layer(LeakyReLU, lambda layer, x, p: leaky_relu(x, layer.negative_slope))
+register_layer(Sigmoid, lambda layer, x, p: sigmoid(x))
+register_layer(Tanh, lambda layer, x, p: tanh(x))
+register_layer(Softmax, lambda layer, x, p: softmax(x, axis=-1))
+
+
+@register_layer(Sequential)
+def _sequential(model: Sequential, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+    for i, layer in enumerate(model.layers):
+        prefix = f"{i}."
+        x = graph(layer, x, {k[len(prefix):]: v for k, v in p.items() if k.startswith(prefix)})
+    return x
+
+
+# ---- rules for the built-in losses (mean over the batch, as in chainrule.nn.losses) -------------
+def _same_shape(name: str, z: Tensor, t: np.ndarray) -> np.ndarray:
+    if t.shape != z.shape:
+        raise ValueError(f"{name}: target must have the input's shape {z.shape}, got {t.shape}")
+    if t.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: target must be numeric, got dtype {t.dtype}")
+    return t.astype(z.dtype, copy=False)
+
+
+@register_layer(CrossEntropyLoss)
+def _cross_entropy(loss: CrossEntropyLoss, z: Tensor, t: np.ndarray) -> Tensor:
+    if z.ndim != 2:
+        raise ValueError(f"CrossEntropyLoss: logits must have shape (N, C), got {z.shape}")
+    n, c = z.shape
+    logp = log_softmax(z, axis=1)
+    if t.dtype.kind in "iu" and t.shape == (n,):
+        if n and (t.min() < 0 or t.max() >= c):
+            raise ValueError(f"CrossEntropyLoss: target labels must lie in [0, {c - 1}], "
+                             f"got values in [{t.min()}, {t.max()}]")
+        return -mean(logp[np.arange(n), t])
+    if t.dtype.kind == "f" and t.shape == (n, c):
+        return -(logp * t.astype(z.dtype, copy=False)).sum() / n
+    raise ValueError(f"CrossEntropyLoss: target must be integer labels of shape ({n},) or float class "
+                     f"probabilities of shape {(n, c)}; got dtype {t.dtype}, shape {t.shape}")
+
+
+@register_layer(BCEWithLogitsLoss)
+def _bce_with_logits(loss: BCEWithLogitsLoss, z: Tensor, t: np.ndarray) -> Tensor:
+    t = _same_shape("BCEWithLogitsLoss", z, t)
+    if t.size and (t.min() < 0 or t.max() > 1):
+        raise ValueError(f"BCEWithLogitsLoss: target values must lie in [0, 1], got values in "
+                         f"[{t.min()}, {t.max()}]")
+    # log(1 + e^z) - z t without overflow: relu(z) + log(1 + e^-|z|) - z t.
+    return mean(relu(z) - z * t + log(1 + exp(-abs(z))))
+
+
+@register_layer(MSELoss)
+def _mse(loss: MSELoss, y: Tensor, t: np.ndarray) -> Tensor:
+    t = _same_shape("MSELoss", y, t)
+    return mean((y - t) ** 2)

@@ -1,0 +1,119 @@
+"""Layers whose forward is written with autodiff ops and whose backward is reverse mode.
+
+An ``AutodiffModule`` follows the ``chainrule.nn.Layer`` protocol (``forward``/``backward``,
+``params``/``grads``), so ``Sequential``, the optimizers, ``chainrule.training.fit`` and the
+gradient checker all take it as they take a hand-written layer. Write only the forward::
+
+    class Affine(AutodiffModule):
+        def __init__(self, n_in, n_out, rng=0):
+            super().__init__()
+            self.params = {"W": np.random.default_rng(rng).standard_normal((n_in, n_out)),
+                           "b": np.zeros(n_out)}
+
+        def graph(self, x, p):
+            return x @ p["W"] + p["b"]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..nn import Layer, Sequential, mlp
+from .array_ops import softmax
+from .layers import register_layer
+from .ops import leaky_relu, relu, sigmoid, tanh
+from .tensor import Tensor
+
+
+class AutodiffModule(Layer):
+    """Base class: implement ``graph(x, params) -> Tensor``; forward and backward come for free.
+
+    ``forward(x)`` wraps ``x`` and each parameter array (without copying, so optimizers' in-place
+    updates are seen) as tensors, runs ``graph`` and returns the output array. ``backward(dout)``
+    runs reverse mode from the output with upstream gradient ``dout`` (the output's shape),
+    fills ``grads`` and returns dL/dx.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._x: Tensor | None = None
+        self._tensors: dict[str, Tensor] = {}
+        self._out: Tensor | None = None
+
+    def graph(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must implement graph(x, params) -> Tensor")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._x = Tensor(self._check_input(x), requires_grad=True)
+        self._tensors = {k: Tensor(v, requires_grad=True) for k, v in self.params.items()}
+        self._out = self.graph(self._x, self._tensors)
+        return self._out.data
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        self._require(self._out)
+        dout = self._check_dout(dout, self._out.shape, self._out.dtype)
+        for t in (self._x, *self._tensors.values()):
+            t.zero_grad()
+        if self._out.requires_grad:
+            self._out.backward(dout)
+        for k, t in self._tensors.items():
+            self.grads[k] = t.grad if t.grad is not None else np.zeros_like(t.data)
+        return self._x.grad if self._x.grad is not None else np.zeros_like(self._x.data)
+
+
+register_layer(AutodiffModule, lambda layer, x, params: layer.graph(x, params))
+
+_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "softmax": softmax,
+    "identity": lambda x: x,
+}
+
+
+class MLP(AutodiffModule):
+    """``[Linear -> activation] x (L-1) -> Linear [-> output]`` written with autodiff ops.
+
+    Same arguments, same parameter names (``"0.W"``, ``"0.b"``, ``"2.W"``, ...) and, for the same
+    ``rng``, the same initial weights as ``chainrule.nn.mlp``: the two are interchangeable through
+    ``params``. x: (N, sizes[0]) -> logits (N, sizes[-1]).
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: str = "relu", *, output: str | None = None,
+                 init: str = "auto", rng: np.random.Generator | int | None = None,
+                 dtype: type = np.float64) -> None:
+        super().__init__()
+        if output is not None and output not in _ACTIVATIONS:
+            raise ValueError(f"unknown output {output!r}; expected one of "
+                             f"{', '.join(map(repr, _ACTIVATIONS))}")
+        # nn.mlp validates the arguments and draws the weights: one initialisation for both.
+        reference = mlp(sizes, activation, output=output, init=init, rng=rng, dtype=dtype)
+        self.params = reference.params
+        self.zero_grad()
+        self.sizes = list(sizes)
+        self.activation, self.output = activation, output
+        self._linear = [name[:-2] for name in self.params if name.endswith(".W")]
+
+    def graph(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+        act = _ACTIVATIONS[self.activation]
+        for i, prefix in enumerate(self._linear):
+            x = x @ params[f"{prefix}.W"] + params[f"{prefix}.b"]
+            if i < len(self._linear) - 1:
+                x = act(x)
+        return x if self.output is None else _ACTIVATIONS[self.output](x)
+
+    def to_sequential(self) -> Sequential:
+        """The same network as hand-written layers (``nn.mlp``) holding a copy of the current
+        weights: for ``chainrule.save``, or to compare the two implementations step by step."""
+        dtype = next(iter(self.params.values())).dtype
+        seq = mlp(self.sizes, self.activation, output=self.output, dtype=dtype,
+                  init=lambda fan_in, fan_out, rng, dt: np.zeros((fan_in, fan_out), dt))
+        seq.load_state_dict(self.params)
+        return seq
+
+    def extra_repr(self) -> str:
+        return f"{self.sizes}, activation={self.activation!r}, output={self.output!r}"

@@ -1,0 +1,270 @@
+"""``Tensor``: a NumPy array that remembers how it was computed, and reverse mode over that record.
+
+Every operation (``ops.py``, ``array_ops.py``) returns a new ``Tensor`` holding its result, its operands
+(``parents``) and a vector-Jacobian product ``vjp(g) -> one gradient per parent``. ``backward()``
+sorts the graph topologically with an explicit stack (so a chain of any depth works, no recursion)
+and walks it once in reverse, adding each node's contributions into its parents' gradients: a
+tensor used twice simply receives two contributions.
+
+Gradients accumulate into ``.grad`` of the leaves (tensors created with ``requires_grad=True``)
+across calls, as in PyTorch; call ``zero_grad()`` between steps. A leaf the result does not depend
+on keeps ``grad = None`` (``grad()``/``value_and_grad()`` report zeros for it). Intermediate
+results keep a gradient only after ``retain_grad()``. Operations never modify their operands'
+arrays, so wrapping an array in a Tensor never copies it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+Vjp = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
+
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, enabled
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Context manager (or decorator) in which operations record no graph: results are constants.
+
+    Use it for evaluation and for parameter updates, where building a graph only costs time.
+    """
+    return _grad_mode(False)
+
+
+def enable_grad() -> contextlib.AbstractContextManager[None]:
+    """Context manager that records graphs again, even inside ``no_grad()``."""
+    return _grad_mode(True)
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``no_grad()``."""
+    return _grad_enabled
+
+
+class Tensor:
+    """A NumPy array plus what reverse-mode differentiation needs.
+
+    ``Tensor(data, requires_grad=False, name=None)`` wraps ``data`` without copying it when it is
+    already an ndarray: updating the array in place (as optimizers do) updates the tensor.
+    Only floating arrays can require a gradient; an integer array raises ``TypeError``.
+
+    Attributes: ``data`` (the ndarray), ``grad`` (ndarray of ``data``'s shape and dtype, or None),
+    ``requires_grad``, ``parents`` (operand tensors), ``op`` (the operation's name, "" for a leaf),
+    ``name`` (an optional label shown by ``to_dot``).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "parents", "op", "name", "_vjp", "_retain",
+                 "__weakref__")
+    # NumPy must hand `ndarray + Tensor` over to Tensor.__radd__ rather than loop elementwise.
+    __array_ufunc__ = None
+
+    def __init__(self, data: object, requires_grad: bool = False, name: str | None = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        arr = data if isinstance(data, np.ndarray) else np.asarray(data)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor: data must be a real numeric array, got dtype {arr.dtype}")
+        if requires_grad and arr.dtype.kind != "f":
+            raise TypeError(f"Tensor: only floating arrays can require a gradient, got dtype "
+                            f"{arr.dtype}; convert with .astype(np.float64) first")
+        self.data: np.ndarray = arr
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self.parents: tuple[Tensor, ...] = ()
+        self.op = ""
+        self.name = name
+        self._vjp: Vjp | None = None
+        self._retain = False
+
+    @classmethod
+    def _from_op(cls, data: np.ndarray, parents: tuple[Tensor, ...], vjp: Vjp, op: str) -> Tensor:
+        """The result of an operation: records parents and vjp only when a gradient can flow."""
+        out = cls.__new__(cls)
+        out.data, out.grad, out.name, out.op, out._retain = data, None, None, op, False
+        if _grad_enabled and any(p.requires_grad for p in parents):
+            out.requires_grad, out.parents, out._vjp = True, parents, vjp
+        else:
+            out.requires_grad, out.parents, out._vjp = False, (), None
+        return out
+
+    # ---- array-like surface -------------------------------------------------------------------
+    shape = property(lambda self: self.data.shape, doc="Shape of ``data``.")
+    dtype = property(lambda self: self.data.dtype, doc="dtype of ``data``.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions of ``data``.")
+    size = property(lambda self: self.data.size, doc="Number of elements of ``data``.")
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        # np.asarray(t) gives the values, detached from the graph (as PyTorch's t.numpy()).
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (no copy, no graph)."""
+        return self.data
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """A constant tensor sharing ``data``: gradients do not flow through it."""
+        return Tensor(self.data)
+
+    def __repr__(self) -> str:
+        extra = f", op={self.op!r}" if self.op else (", requires_grad=True" if self.requires_grad else "")
+        body = np.array2string(self.data, precision=6, threshold=20, separator=", ", prefix="Tensor(")
+        return f"Tensor({body}{extra})"
+
+    # ---- reverse mode -------------------------------------------------------------------------
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    def retain_grad(self) -> Tensor:
+        """Keep this intermediate result's gradient in ``.grad`` after ``backward()``."""
+        self._retain = True
+        return self
+
+    def backward(self, gradient: object = None) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient.
+
+        ``gradient`` is the upstream gradient dL/d(self), of ``self``'s exact shape; it may be
+        omitted only for a one-element tensor (then it is 1).
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward(): this tensor does not depend on any tensor with "
+                               "requires_grad=True (or was computed under no_grad())")
+        if gradient is None:
+            if self.data.size != 1:
+                raise ValueError(f"backward(): the tensor has shape {self.shape}, not a scalar; pass "
+                                 f"the upstream gradient, backward(gradient) with shape {self.shape}")
+            seed = np.ones_like(self.data)
+        else:
+            seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(f"backward(): gradient must have the tensor's shape {self.shape}, "
+                                 f"got {seed.shape}")
+        _run_backward(self, seed)
+
+    # ---- operators (defined in ops.py and array_ops.py) ----------------------------------------
+    def __add__(self, other: object) -> Tensor: return ops.add(self, other)
+    def __radd__(self, other: object) -> Tensor: return ops.add(other, self)
+    def __sub__(self, other: object) -> Tensor: return ops.sub(self, other)
+    def __rsub__(self, other: object) -> Tensor: return ops.sub(other, self)
+    def __mul__(self, other: object) -> Tensor: return ops.mul(self, other)
+    def __rmul__(self, other: object) -> Tensor: return ops.mul(other, self)
+    def __truediv__(self, other: object) -> Tensor: return ops.div(self, other)
+    def __rtruediv__(self, other: object) -> Tensor: return ops.div(other, self)
+    def __pow__(self, other: object) -> Tensor: return ops.power(self, other)
+    def __rpow__(self, other: object) -> Tensor: return ops.power(other, self)
+    def __matmul__(self, other: object) -> Tensor: return ops.matmul(self, other)
+    def __rmatmul__(self, other: object) -> Tensor: return ops.matmul(other, self)
+    def __neg__(self) -> Tensor: return ops.neg(self)
+    def __getitem__(self, index: object) -> Tensor: return array_ops.getitem(self, index)
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes by default); the result drops them unless ``keepdims``."""
+        return array_ops.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all axes by default); the result drops them unless ``keepdims``."""
+        return array_ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
+        """``t.reshape(4, 3)`` or ``t.reshape((4, 3))``: same elements, new shape (-1 infers one)."""
+        return array_ops.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes) -> Tensor:
+        """``t.transpose()``, ``t.transpose(1, 0)`` or ``t.transpose((1, 0))``, as in NumPy."""
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = axes[0]
+        return array_ops.transpose(self, None if axes is None or len(axes) == 0 else tuple(axes))
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - NumPy's name
+        """The tensor with its axes reversed (the matrix transpose for 2-D)."""
+        return array_ops.transpose(self)
+
+    def exp(self) -> Tensor: return ops.exp(self)
+    def log(self) -> Tensor: return ops.log(self)
+    def sqrt(self) -> Tensor: return ops.sqrt(self)
+    def tanh(self) -> Tensor: return ops.tanh(self)
+    def sigmoid(self) -> Tensor: return ops.sigmoid(self)
+    def relu(self) -> Tensor: return ops.relu(self)
+    def abs(self) -> Tensor: return ops.abs(self)
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Nodes that need a gradient, each after all of its parents (depth-first, explicit stack)."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        stack.extend((p, False) for p in node.parents if p.requires_grad and id(p) not in visited)
+    return order
+
+
+def _run_backward(root: Tensor, seed: np.ndarray) -> None:
+    # A vjp may return its input gradient itself or a view of it (the gradient of `+` is g), so
+    # the engine writes in place only into sums it allocated itself ("owned", keyed by node).
+    grads: dict[int, np.ndarray] = {id(root): seed}
+    owned: set[int] = {id(root)}
+    handed_out: set[int] = set()
+    for node in reversed(_topological_order(root)):
+        g = grads.pop(id(node))
+        if node._vjp is None or node._retain:
+            _store_grad(node, g, handed_out)
+        if node._vjp is None:
+            continue
+        for parent, pg in zip(node.parents, node._vjp(g), strict=True):
+            if pg is None or not parent.requires_grad:
+                continue
+            if pg.shape != parent.shape:
+                raise RuntimeError(f"internal error: the vjp of {node.op!r} returned a gradient of "
+                                   f"shape {pg.shape} for an operand of shape {parent.shape}")
+            key = id(parent)
+            if key not in grads:
+                grads[key] = pg
+            elif key in owned:
+                np.add(grads[key], pg, out=grads[key], casting="unsafe")
+            else:
+                grads[key] = np.asarray(grads[key] + pg)  # 0-d sums come back as NumPy scalars
+                owned.add(key)
+
+
+def _store_grad(node: Tensor, g: np.ndarray, handed_out: set[int]) -> None:
+    if node.grad is not None:
+        node.grad += g
+        return
+    # .grad must be a private, writable array: copy views and arrays already given to another node.
+    if g.dtype != node.dtype or not g.flags.writeable or g.base is not None or id(g) in handed_out:
+        g = np.array(g, dtype=node.dtype)
+    handed_out.add(id(g))
+    node.grad = g
+
+
+from . import array_ops, ops  # noqa: E402  (the ops build on Tensor; Tensor's operators are those ops)

@@ -1,0 +1,129 @@
+"""``chainrule gradcheck``: check a built-in model's gradients, or run seed 000's diagnosis demo.
+
+A thin face over ``chainrule.gradcheck.check_model``: builds the MLP that ``chainrule train``
+would, takes a few examples of a built-in dataset, and prints the report (``--json``: the report
+as one JSON line). Exit code 0 when the check passes, 1 when it fails, 2 on bad options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from ..data import DATASETS, load_dataset
+from ..gradcheck import DEFAULT_THRESHOLD, check_model
+from ..gradcheck.demo import course_demo
+from ..nn import LOSSES, mlp
+
+HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _unit_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text}")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "gradcheck", help="check a built-in model's gradients and diagnose any bug (--demo: seed 000)",
+        description="Check every gradient of an MLP (hand-written backward) against numerical "
+                    "gradients, layer by layer, and name the kind of bug when one is wrong. "
+                    "--demo runs the course's gradient-checking case with its two planted bugs. "
+                    "Exit code 1 when the check fails.")
+    p.add_argument("--demo", action="store_true",
+                   help="run seed 000's case: the course's network with dW2 doubled and db1 times 4")
+    p.add_argument("--fixed", action="store_true", help="with --demo: without the planted bugs")
+    data = p.add_argument_group("data")
+    data.add_argument("--dataset", choices=[*DATASETS, "random"], default="spiral",
+                      help="built-in dataset, or 'random' Gaussian inputs (default: %(default)s)")
+    data.add_argument("--n-samples", type=_positive_int, default=16, metavar="N",
+                      help="examples in the checked batch (default: %(default)s)")
+    model = p.add_argument_group("model")
+    model.add_argument("--hidden", type=_positive_int, nargs="+", default=[8, 8], metavar="SIZE",
+                       help="hidden layer sizes, e.g. --hidden 16 8 (default: 8 8)")
+    model.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu",
+                       help="activation after each hidden layer (default: %(default)s)")
+    model.add_argument("--loss", choices=list(LOSSES), default="cross_entropy",
+                       help="loss on the logits (default: %(default)s)")
+    model.add_argument("--seed", type=int, default=0,
+                       help="seed of the data, the weights and the random upstream gradients (default: 0)")
+    check = p.add_argument_group("check")
+    check.add_argument("--method", choices=("central", "directional"), default="central",
+                       help="numerical estimate (default: %(default)s)")
+    check.add_argument("--eps", type=_unit_float, default=None,
+                       help="finite-difference step (default: 1e-6; the course uses 1e-7)")
+    check.add_argument("--threshold", type=_unit_float, default=DEFAULT_THRESHOLD,
+                       help="largest relative difference that passes (default: %(default)s)")
+    check.add_argument("--sample", type=_positive_int, default=None, metavar="K",
+                       help="check only K random elements per parameter (default: all)")
+    check.add_argument("--autodiff", action="store_true",
+                       help="also show the gradients of chainrule.autodiff, a third witness")
+    p.add_argument("--json", action="store_true", help="print the report as one line of JSON")
+    p.set_defaults(func=run)
+
+
+def _data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    if args.dataset == "random":
+        rng = np.random.default_rng(args.seed)
+        X = rng.standard_normal((args.n_samples, 2))
+        y = rng.integers(0, 2, args.n_samples)
+    else:
+        X, y = load_dataset(args.dataset, n_samples=max(8 * args.n_samples, 200), rng=args.seed)
+        # A random subset: generators lay points out in order (a spiral starts at the origin, where
+        # every ReLU of a zero-bias network sits on its kink).
+        pick = np.random.default_rng(args.seed).permutation(len(X))[: args.n_samples]
+        X, y = X[pick], y[pick]
+    return X, y
+
+
+def _model_report(args: argparse.Namespace):
+    X, y = _data(args)
+    n_classes = max(int(y.max()) + 1, 2)
+    loss = LOSSES[args.loss]()
+    if args.loss == "cross_entropy":
+        out, target = n_classes, y
+    else:
+        out, target = 1, (y % 2).astype(np.float64).reshape(-1, 1)
+    model = mlp([X.shape[1], *args.hidden, out], args.activation, rng=args.seed)
+    return check_model(model, loss, X, target, eps=args.eps, method=args.method, threshold=args.threshold,
+                       sample=args.sample, rng=args.seed, autodiff=args.autodiff)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.fixed and not args.demo:
+            raise ValueError("--fixed applies to --demo only")
+        report = course_demo(bugs=not args.fixed, eps=args.eps or 1e-7) if args.demo else _model_report(args)
+    except (ValueError, TypeError, ImportError) as exc:
+        print(f"chainrule gradcheck: error: {exc}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"passed": False, "error": str(exc)}))
+        return 2
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        from rich.console import Console
+
+        if args.demo:
+            print("Seed 000: the course's gradient check (eps = 1e-7) on backward_propagation_n"
+                  + (" with its two planted bugs (dW2 * 2, db1 * 4)" if not args.fixed else ", bugs fixed"))
+        Console(width=None if sys.stdout.isatty() else 130).print(report)
+    return 0 if report.passed else 1

@@ -1,0 +1,218 @@
+"""What kind of bug is it? Pattern detection for one failing gradient.
+
+Each pattern is a hypothesis "analytic = T(reference)" that is accepted only when it explains the
+data about as well as a correct gradient would: the residual must lie within ``FIT`` times the
+numerical error bar (rounding noise plus the threshold's relative slack). Nothing is claimed from
+too little data (a single element fits any factor), and "mismatch" is the honest answer when no
+hypothesis fits. Patterns are tried from the most specific to the most general:
+
+zero -> swapped -> sign / scaled -> transposed -> masked -> activation -> mismatch
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FIT = 10.0  # a hypothesis may leave at most this many error bars of residual
+PATTERNS = ("zero", "swapped", "sign", "scaled", "transposed", "shape", "masked", "activation",
+            "mismatch")
+
+
+@dataclass
+class Evidence:
+    """One gradient under test. Arrays share the parameter's shape; ``numerical`` is NaN where
+    unchecked, ``valid`` marks checked elements that are not kinks, ``noise`` is the error bar."""
+
+    name: str
+    analytic: np.ndarray
+    numerical: np.ndarray
+    valid: np.ndarray
+    noise: np.ndarray
+
+
+@dataclass
+class Context:
+    """What a layer check knows beyond the numbers: named element sets (``masks``, e.g. "where the
+    input is <= 0") and what the backward would return with another activation's derivative
+    (``candidates``, e.g. "sigmoid" -> dout * sigmoid'(x))."""
+
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
+    candidates: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class Diagnosis:
+    pattern: str
+    factor: float | None
+    hint: str
+    detail: str | None = None
+
+
+def element_tolerance(a: np.ndarray, n: np.ndarray, noise: np.ndarray, threshold: float) -> np.ndarray:
+    """Per-element allowance |a - n| <= noise + threshold * max(|a|, |n|)."""
+    return noise + threshold * np.maximum(np.abs(a), np.abs(np.nan_to_num(n)))
+
+
+def find_kinks(a: np.ndarray, n: np.ndarray, noise: np.ndarray, jump: np.ndarray,
+               threshold: float) -> np.ndarray:
+    """Elements whose difference quotient straddles a non-differentiable point.
+
+    An element is a kink when it disagrees, its one-sided slopes differ by at least the
+    disagreement (a kink inside [θ-ε, θ+ε] shifts the central quotient by up to that much), and the
+    slope jump is far above rounding noise. A real bug on a smooth stretch has |d+ - d-| = ε|f''|,
+    far below the O(|g|) disagreement it causes, so it is never excused as a kink.
+    """
+    checked = ~np.isnan(n)
+    diff = np.abs(a - np.nan_to_num(n))
+    wrong = diff > element_tolerance(a, n, noise, threshold)
+    return checked & wrong & (jump >= diff) & (jump > FIT * noise)
+
+
+def _fits(a: np.ndarray, ref: np.ndarray, noise: np.ndarray, threshold: float, scale: float = 1.0) -> bool:
+    if a.size == 0:
+        return False
+    residual = np.linalg.norm(a - ref)
+    bound = FIT * (abs(scale) * np.linalg.norm(noise)
+                   + threshold * (np.linalg.norm(a) + np.linalg.norm(ref)))
+    return bool(residual <= bound)
+
+
+def _scale_hint(c: float, batch_size: int | None) -> str:
+    if batch_size and batch_size > 1:
+        if abs(c / batch_size - 1) < 1e-3:
+            return (f"the analytic gradient is {batch_size}x too large, exactly the batch size m = "
+                    f"{batch_size}: the 1/m average is missing")
+        if abs(c * batch_size - 1) < 1e-3:
+            return (f"the analytic gradient is 1/{batch_size} of the true one, the batch size m = "
+                    f"{batch_size}: an extra 1/m (the average is taken twice)")
+    return (f"analytic = {c:.6g} x numerical for every element: a constant factor in the backward "
+            f"(look for a stray * {c:.3g} or / {1 / c:.3g})")
+
+
+def _describe_wrong(a: np.ndarray, n: np.ndarray, noise: np.ndarray, threshold: float) -> str:
+    if np.all(a == 0):
+        return "the analytic gradient is zero there"
+    if _fits(n, np.zeros_like(n), noise, threshold):
+        return "the analytic gradient should be zero there but is not (a mask is not applied)"
+    denom = float(np.dot(n, n))
+    if denom > 0:
+        c = float(np.dot(a, n) / denom)
+        if _fits(a, c * n, noise, threshold, c):
+            return f"there it is {c:.6g} x the true value"
+    return "the values there do not follow the numerical gradient"
+
+
+def _generic_masks(n: np.ndarray) -> dict[str, np.ndarray]:
+    """Sets worth naming without layer context: whole rows or columns of a matrix."""
+    masks: dict[str, np.ndarray] = {}
+    if n.ndim == 2 and min(n.shape) > 1:
+        for axis, what in ((1, "row"), (0, "column")):
+            for i in range(n.shape[1 - axis]):
+                m = np.zeros(n.shape, bool)
+                if axis == 1:
+                    m[i, :] = True
+                else:
+                    m[:, i] = True
+                masks[f"{what} {i}"] = m
+    return masks
+
+
+def _masked(ev: Evidence, context: Context | None, threshold: float) -> Diagnosis | None:
+    v = ev.valid
+    a, n = ev.analytic, np.nan_to_num(ev.numerical)
+    wrong = v & (np.abs(a - n) > FIT * element_tolerance(a, n, ev.noise, threshold))
+    right = v & ~wrong
+    if not wrong.any() or not right.any():
+        return None
+    masks = dict(context.masks) if context else {}
+    masks.update(_generic_masks(n))
+    for label, mask in masks.items():
+        if mask.shape == a.shape and np.array_equal(wrong, mask & v):
+            how = _describe_wrong(a[wrong], n[wrong], ev.noise[wrong], threshold)
+            return Diagnosis(
+                "masked", None,
+                f"correct on {int(right.sum())} elements, wrong on the {int(wrong.sum())} {label}: "
+                f"{how}", label)
+    return None
+
+
+def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | None = None,
+             batch_size: int | None = None, threshold: float) -> Diagnosis:
+    """Name the bug behind a failing gradient ``ev`` (see the module docstring for the order).
+
+    ``others``: the other parameters' evidence, for "swapped". ``batch_size``: the m of "missing
+    1/m" hints.
+    """
+    v = ev.valid
+    a, n, noise = ev.analytic[v], ev.numerical[v], ev.noise[v]
+    if _fits(a, n, noise, threshold):
+        return Diagnosis("mismatch", None, "close to the numerical gradient (within the fit margin): more "
+                         "likely a numerical limit (eps, float32 arithmetic inside the cost) than a bug")
+    informative = int(np.count_nonzero(np.abs(n) > noise))
+    if np.all(ev.analytic == 0) and informative:
+        return Diagnosis("zero", 0.0, "the analytic gradient is all zeros: it is never written or "
+                         "the upstream gradient does not reach it")
+    if a.size >= 2 and informative >= 1:
+        for other in others.values():
+            if other.name == ev.name or other.numerical.shape != ev.analytic.shape:
+                continue
+            both = v & other.valid
+            if np.count_nonzero(both) >= 2 and not _fits(
+                    ev.numerical[both], other.numerical[both], ev.noise[both], threshold) and _fits(
+                    ev.analytic[both], other.numerical[both], other.noise[both], threshold):
+                return Diagnosis("swapped", None, f"the values are the gradient of {other.name!r}: "
+                                 f"the gradients of {ev.name!r} and {other.name!r} are exchanged",
+                                 other.name)
+    if a.size >= 2 and informative >= 2:
+        c = float(np.dot(a, n) / np.dot(n, n))
+        if _fits(a, c * n, noise, threshold, c):
+            if abs(c + 1) < 1e-3:
+                return Diagnosis("sign", c, "analytic = -numerical: the sign is flipped (a minus sign "
+                                 "missing or extra, e.g. y - a instead of a - y)")
+            return Diagnosis("scaled", c, _scale_hint(c, batch_size))
+    if ev.analytic.ndim == 2 and ev.analytic.shape[0] == ev.analytic.shape[1] and a.size >= 2:
+        at = ev.analytic.T[v]
+        if informative >= 2 and _fits(at, n, noise, threshold):
+            return Diagnosis("transposed", None, "the analytic gradient equals the numerical one "
+                             "transposed: a transpose too many or too few (x.T @ dout vs dout.T @ x)")
+    found = _masked(ev, context, threshold)
+    if found:
+        return found
+    if context:
+        for label, cand in context.candidates.items():
+            cand = cand[v]
+            if _fits(a, cand, noise, threshold) and not _fits(n, cand, noise, threshold):
+                return Diagnosis("activation", None, f"the backward uses the derivative of {label} "
+                                 "instead of this layer's own activation", label)
+    factor = float(a[0] / n[0]) if a.size == 1 and n[0] != 0 else None
+    return Diagnosis("mismatch", factor, _mismatch_hint(ev, factor))
+
+
+def _mismatch_hint(ev: Evidence, factor: float | None) -> str:
+    if ev.analytic[ev.valid].size == 1 and factor is not None:
+        return (f"a single element, analytic/numerical = {factor:.6g}: one number cannot tell a "
+                "constant factor from any other error")
+    return "no simple pattern explains the difference: compare the worst elements below"
+
+
+def diagnose_shape(name: str, analytic: np.ndarray, numerical: np.ndarray, noise: np.ndarray,
+                   others: dict[str, Evidence], threshold: float) -> Diagnosis:
+    """A gradient of the wrong shape: transposed, another parameter's, or just the wrong shape."""
+    valid = ~np.isnan(numerical)
+    if analytic.shape == numerical.shape[::-1] and analytic.ndim == 2:
+        at = analytic.T[valid]
+        if _fits(at, numerical[valid], noise[valid], threshold):
+            return Diagnosis("transposed", None, f"the gradient has shape {analytic.shape} but "
+                             f"{name!r} has shape {numerical.shape}; its transpose matches the "
+                             "numerical gradient: a transpose too many or too few")
+    for other in others.values():
+        if other.name != name and other.numerical.shape == analytic.shape:
+            both = other.valid
+            if np.count_nonzero(both) >= 1 and _fits(analytic[both], other.numerical[both],
+                                                     other.noise[both], threshold):
+                return Diagnosis("swapped", None, f"the gradient has the shape and the values of "
+                                 f"{other.name!r}'s gradient: the two are exchanged", other.name)
+    return Diagnosis("shape", None, f"the gradient for {name!r} must have shape {numerical.shape}, "
+                     f"got {analytic.shape}")

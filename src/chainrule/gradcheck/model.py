@@ -1,0 +1,273 @@
+"""``check_model``, ``check_layer``, ``check_loss``: gradient checks that say which layer is wrong.
+
+``check_model`` runs two kinds of check on a private float64 copy of the model (the model given
+is never touched):
+
+1. the whole model: every parameter's gradient from ``model.backward`` against central differences
+   of ``loss(model(X), y)``;
+2. every layer alone: the layer's backward at the input it actually sees in the forward pass,
+   with a random upstream gradient ``dout``, against central differences of
+   ``sum(dout * layer(x))`` in its input ("x") and its parameters. Then the loss alone: its
+   backward against central differences in the logits ("logits").
+
+A bug in layer k's backward corrupts the whole-model gradients of layer k and of every layer
+before it, so the whole-model check alone cannot say where the bug is; the isolated checks can.
+``blame`` is the index of the first layer whose own check fails; a loss is not a layer, so when
+only the loss fails ``blame == "loss"``.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+
+from .._validate import as_float_array, as_rng
+from ..nn import Identity, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh
+from ..nn.module import Layer, Loss
+from .check import DEFAULT_THRESHOLD, PrecisionWarning, as_cost_value, resolve_options, run_checks
+from .diagnose import Context
+from .report import GradientReport, LayerResult, ParameterResult
+
+INPUT, LOGITS = "x", "logits"
+# The activations whose derivative a wrong backward most often borrows (seed 001 swapped ReLU's
+# and sigmoid's): the analytic gradient is compared with what each of these backwards would give.
+_CANDIDATES = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "identity": Identity}
+
+
+def _real_method(method: str) -> None:
+    if method == "complex":
+        raise ValueError("method 'complex' is for costs written to accept complex input; chainrule's "
+                         "layers compare and clip, so layer and model checks support 'central' and "
+                         "'directional'")
+
+
+def _to_float64(layer: Layer) -> bool:
+    """Cast a (copied) layer's float32 parameters to float64 in place; True if any was float32."""
+    if isinstance(layer, Sequential):
+        return any([_to_float64(sub) for sub in layer.layers])
+    low = [k for k, v in layer.params.items() if v.dtype != np.float64]
+    for k in low:
+        layer.params[k] = layer.params[k].astype(np.float64)
+    return bool(low)
+
+
+def _private_copy(layer: Layer, what: str, notes: list[str]) -> Layer:
+    work = copy.deepcopy(layer)
+    if _to_float64(work):
+        msg = f"{what} has float32 parameters: checking a float64 copy, where finite differences keep " \
+              "about twice the digits"
+        warnings.warn(msg, PrecisionWarning, stacklevel=3)
+        notes.append(msg)
+    return work
+
+
+def _context(layer: Layer, x: np.ndarray, dout: np.ndarray,
+             eps: float) -> tuple[Context | None, np.ndarray | None]:
+    """Masks and activation candidates for an elementwise layer's input gradient; ReLU kinks."""
+    if layer.params or dout.shape != x.shape:
+        return None, None
+    masks = {"elements where the input is <= 0": x <= 0, "elements where the input is > 0": x > 0}
+    slope = layer.negative_slope if isinstance(layer, LeakyReLU) else 0.01
+    candidates = {}
+    for name, cls in _CANDIDATES.items():
+        act = cls(slope) if cls is LeakyReLU else cls()
+        act.forward(x)
+        candidates[name] = act.backward(dout)
+    # x ± eps crosses 0 for |x| <= eps; twice that leaves room for the rounding of x + eps
+    kinks = np.abs(x) <= 2 * eps if isinstance(layer, (ReLU, LeakyReLU)) else None
+    return Context(masks, candidates), kinks
+
+
+def _layer_grads(layer: Layer) -> dict[str, np.ndarray]:
+    missing = [k for k in layer.params if k not in layer.grads]
+    if missing:
+        raise RuntimeError(f"backward did not fill grads {missing}")
+    return {k: np.asarray(layer.grads[k], dtype=np.float64) for k in layer.params}
+
+
+def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *, index: int | str = 0,
+                eps: float | None = None, method: str = "central", threshold: float = DEFAULT_THRESHOLD,
+                sample: int | None = None, rng: np.random.Generator | int | None = 0) -> LayerResult:
+    """Check one layer's backward in isolation at input ``x`` (N, ...).
+
+    The scalar checked is ``sum(dout * layer.forward(x))``, whose gradients are exactly what
+    ``layer.backward(dout)`` returns (dx) and stores (``grads``). ``dout`` defaults to a standard
+    normal array of the output's shape drawn from ``rng``. The layer is copied, never modified.
+    Results are keyed "x" (the input gradient) and the layer's parameter names.
+    """
+    _real_method(method)
+    eps = resolve_options(method, eps, threshold, sample, 4)
+    gen = as_rng(rng)
+    notes: list[str] = []
+    work = _private_copy(layer, type(layer).__name__, notes)
+    x64 = np.array(as_float_array(x, "x"), dtype=np.float64)
+    name = type(layer).__name__
+    try:
+        y = np.asarray(work.forward(x64.copy()), dtype=np.float64)
+        d = gen.standard_normal(y.shape) if dout is None else np.asarray(dout, dtype=np.float64)
+        if d.shape != y.shape:
+            raise ValueError(f"dout must have the layer output's shape {y.shape}, got {d.shape}")
+        work.zero_grad()  # a gradient the backward never writes must show up as zero, not as stale
+        dx = np.asarray(work.backward(d.copy()), dtype=np.float64)
+        grads = {INPUT: dx, **_layer_grads(work)}
+    except Exception as e:  # a user's backward may fail in any way; the report says how
+        return LayerResult(index, name, False, float("nan"), error=f"{type(e).__name__}: {e}")
+    if INPUT in work.params:
+        raise ValueError(f"{name} has a parameter named {INPUT!r}, which clashes with the input gradient")
+    values = {INPUT: x64, **work.params}
+
+    def evaluate(vals: dict[str, np.ndarray]) -> float:
+        return float(np.sum(d * work.forward(vals[INPUT])))
+
+    context, kinks = _context(work, x64, d, eps)
+    results, diff = run_checks(
+        evaluate, values, grads, method=method, eps=eps, threshold=threshold, sample=sample, rng=gen,
+        batch_size=x64.shape[0] if x64.ndim else None,
+        contexts={INPUT: context} if context else None,
+        kink_masks={INPUT: kinks} if kinks is not None else None)
+    return LayerResult(index, name, all(r.passed for r in results.values()), diff, results)
+
+
+def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float | None = None,
+               method: str = "central", threshold: float = DEFAULT_THRESHOLD, sample: int | None = None,
+               rng: np.random.Generator | int | None = 0) -> LayerResult:
+    """Check a loss's ``backward()`` against central differences in the logits (entry "logits")."""
+    _real_method(method)
+    eps = resolve_options(method, eps, threshold, sample, 4)
+    work = copy.deepcopy(loss)
+    z = np.array(as_float_array(logits, "logits"), dtype=np.float64)
+    name = type(loss).__name__
+    try:
+        work.forward(z.copy(), target)
+        grads = {LOGITS: np.asarray(work.backward(), dtype=np.float64)}
+    except Exception as e:  # a user's backward may fail in any way; the report says how
+        return LayerResult("loss", name, False, float("nan"), error=f"{type(e).__name__}: {e}")
+
+    def evaluate(vals: dict[str, np.ndarray]) -> float:
+        return as_cost_value(work.forward(vals[LOGITS], target))
+
+    results, diff = run_checks(evaluate, {LOGITS: z}, grads, method=method, eps=eps, threshold=threshold,
+                               sample=sample, rng=as_rng(rng), batch_size=z.shape[0] if z.ndim else None)
+    return LayerResult("loss", name, all(r.passed for r in results.values()), diff, results)
+
+
+def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autodiff: bool = False,
+                eps: float | None = None, method: str = "central", threshold: float = DEFAULT_THRESHOLD,
+                sample: int | None = None, rng: np.random.Generator | int | None = 0,
+                directions: int = 4, layers: bool = True) -> GradientReport:
+    """Check a ``Sequential`` (or a single layer) with its loss on data ``X`` (N, ...), ``y``.
+
+    Returns a ``GradientReport`` whose ``parameters`` are keyed like ``model.params`` ("0.W"),
+    whose ``layers`` hold each layer's isolated check (indexed like the model; a single layer is
+    layer 0), ``loss`` the loss's, and ``blame`` the first failing layer (or "loss"). With
+    ``autodiff=True`` every result also carries the gradient computed by ``chainrule.autodiff``
+    from the layers' forward passes, a third witness beside the hand-written and numerical ones.
+    ``method`` is "central" or "directional" (layers always use central differences);
+    ``layers=False`` skips the isolated checks. Central differences cost two forward passes per
+    parameter element: for large models pass ``sample=k`` (k elements per parameter) or use
+    ``method="directional"``.
+    """
+    if not isinstance(model, Layer):
+        raise TypeError(f"model must be a chainrule Layer or Sequential, got {type(model).__name__}")
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a chainrule Loss, got {type(loss).__name__}")
+    _real_method(method)
+    eps = resolve_options(method, eps, threshold, sample, directions)
+    gen = as_rng(rng)
+    X = as_float_array(X, "X")
+    notes: list[str] = []
+    if X.dtype != np.float64:
+        notes.append(f"X is {X.dtype}: checking with a float64 copy")
+        warnings.warn(notes[-1], PrecisionWarning, stacklevel=2)
+    X64 = np.array(X, dtype=np.float64)
+    work = _private_copy(model, "model", notes)
+    wloss = copy.deepcopy(loss)
+    error, grads = None, {}
+    try:
+        logits = np.asarray(work.forward(X64))
+        wloss.forward(logits, y)
+        work.zero_grad()
+        work.backward(np.asarray(wloss.backward(), dtype=np.float64))
+        grads = {k: np.asarray(v, dtype=np.float64).copy() for k, v in work.grads.items()}
+    except Exception as e:  # a user's backward may fail in any way; the report says how
+        error = f"the model's forward/backward raised {type(e).__name__}: {e}"
+    values = work.params
+    missing = [k for k in values if k not in grads]
+    if not error and missing:
+        error = f"backward did not fill the gradients of {missing}"
+
+    evaluate, probe = _probed_cost(work, wloss, X64, y)
+    results: dict[str, ParameterResult] = {}
+    difference = float("nan")
+    if not error and values:
+        results, difference = run_checks(evaluate, values, grads, method=method, eps=eps, threshold=threshold,
+                                         sample=sample, rng=gen, directions=directions, batch_size=len(X64),
+                                         probe=probe)
+    layer_results, loss_result, blame, seen = None, None, None, None
+    if layers:
+        layer_results, loss_result, seen = _isolated(work, wloss, X64, y, eps=eps, threshold=threshold,
+                                                     sample=sample, rng=gen)
+        blame = next((lr.index for lr in layer_results if not lr.passed), None)
+        if blame is None and not loss_result.passed:
+            blame = "loss"
+    scaled = {round(r.factor, 6) for r in results.values() if r.pattern == "scaled" and r.factor}
+    if len(results) > 1 and len(scaled) == 1 and all(r.pattern == "scaled" for r in results.values()):
+        notes.append(f"every parameter is scaled by the same factor {scaled.pop():g}: the bug is upstream "
+                     "of all of them (the loss's backward or the gradient fed into the model)")
+    passed = (error is None and all(r.passed for r in results.values())
+              and all(lr.passed for lr in layer_results or [])
+              and (loss_result is None or loss_result.passed))
+    report = GradientReport(passed, difference, results, method, eps, threshold, layer_results, loss_result,
+                            blame, notes, error)
+    if autodiff:
+        from .witness import add_autodiff
+
+        add_autodiff(report, work, wloss, X64, y, seen)
+    return report
+
+
+def _chain(layer: Layer) -> list[Layer]:
+    """The layers a forward pass runs through, nested Sequentials flattened; a Sequential subclass
+    with its own forward stays one opaque layer."""
+    if isinstance(layer, Sequential) and type(layer).forward is Sequential.forward:
+        return [leaf for sub in layer.layers for leaf in _chain(sub)]
+    return [layer]
+
+
+def _probed_cost(work: Layer, wloss: Loss, X64: np.ndarray, y: np.ndarray):
+    """The whole-model cost, and a probe returning the sign pattern of every ReLU-family input
+    seen by its last evaluation (None when the model has no such layer)."""
+    chain = _chain(work)
+    kinked = {i for i, layer in enumerate(chain) if isinstance(layer, (ReLU, LeakyReLU))}
+    state: dict[str, bytes] = {}
+
+    def evaluate(vals: dict[str, np.ndarray]) -> float:
+        x, signs = X64, []
+        for i, layer in enumerate(chain):
+            if i in kinked:
+                signs.append(np.asarray(x > 0).ravel())
+            x = layer.forward(x)
+        if signs:
+            state["signs"] = np.packbits(np.concatenate(signs)).tobytes()
+        return as_cost_value(wloss.forward(x, y))
+
+    return evaluate, ((lambda: state["signs"]) if kinked else None)
+
+
+def _isolated(work: Layer, wloss: Loss, X64: np.ndarray, y: np.ndarray, **options
+              ) -> tuple[list[LayerResult], LayerResult, list[tuple[Layer, np.ndarray, np.ndarray]]]:
+    """Each layer's check at the input it sees in the forward pass with a random upstream gradient,
+    then the loss's at the logits. Also returns (layer, x, dout) per layer, then (loss, logits, y)."""
+    rng = options.pop("rng")
+    chain = work.layers if isinstance(work, Sequential) else [work]
+    results, seen, x = [], [], X64
+    for i, layer in enumerate(chain):
+        out = np.asarray(layer.forward(x.copy()), dtype=np.float64)
+        dout = rng.standard_normal(out.shape)
+        results.append(check_layer(layer, x, dout, index=i, rng=rng, **options))
+        seen.append((layer, x, dout))
+        x = out
+    seen.append((wloss, x, y))
+    return results, check_loss(wloss, x, y, rng=rng, **options), seen

@@ -1,0 +1,144 @@
+"""Numerical estimates of a gradient: central differences, complex step, random directions.
+
+Every estimator works on a dict ``values`` name -> float64 (or complex128) array that the checker
+owns; it perturbs one element (or one direction) at a time in place, calls ``evaluate(values)``,
+and restores the element exactly. Besides the estimate each one returns an error bar, so the
+checker can tell a real disagreement from the limits of finite differences.
+
+Error model of the central difference ``(f(θ+ε) - f(θ-ε)) / 2ε``:
+
+* truncation ``ε² f''' / 6`` (negligible at the default ε = 1e-6 for the smooth costs of neural
+  networks: about 1e-12 relative);
+* rounding: each cost evaluation carries an error ``δ ≲ NOISE_ULPS · u · |f|`` (u = 2.2e-16), which
+  the quotient turns into ``δ / ε``: this is the ``noise`` array;
+* kinks: if a non-differentiable point (ReLU at 0, a max tie) lies within ε of θ, the quotient
+  mixes two slopes. The one-sided slopes ``d+ = (f(θ+ε) - f(θ)) / ε`` and ``d- = (f(θ) - f(θ-ε)) / ε``
+  then differ by about the jump in slope, and the central quotient is off by up to that much; on a
+  smooth stretch ``|d+ - d-| ≈ ε |f''|`` is tiny. ``jump = |d+ - d-|`` is recorded for every element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+U = float(np.finfo(np.float64).eps)
+# Rounding error allowed for one evaluation of the cost, in multiples of u·|f|. A cost is a long
+# chain of sums, exps and logs (the course's log(1 - sigmoid(z)) loses digits to cancellation);
+# 100 ulp covers what was measured on the course's test case with room to spare.
+NOISE_ULPS = 100.0
+
+# Default step per method. Central: the total error ε²|f'''|/6 + NOISE_ULPS·u·|f|/ε is smallest
+# near ε ≈ 1e-5..1e-6; 1e-6 puts a correct float64 network around 1e-9..1e-10 relative
+# difference, two to three orders below the default threshold 2e-7. Complex step has no
+# subtraction, so its step can be tiny. Directional uses the central quotient along a direction.
+DEFAULT_EPS = {"central": 1e-6, "complex": 1e-20, "directional": 1e-6}
+METHODS = tuple(DEFAULT_EPS)
+
+Evaluate = Callable[[dict[str, np.ndarray]], complex]
+
+
+@dataclass
+class Estimate:
+    """Elementwise estimate for one parameter; arrays have the parameter's shape.
+
+    ``numerical`` is NaN where the element was not sampled; ``noise`` is the rounding error bar of
+    each entry; ``jump`` the one-sided slope difference (zeros for the complex step); ``crossed``
+    marks elements whose perturbation changed the cost's kink state (see ``central``'s ``probe``).
+    """
+
+    numerical: np.ndarray
+    noise: np.ndarray
+    jump: np.ndarray
+    crossed: np.ndarray | None = None
+
+
+@dataclass
+class Projections:
+    """Directional estimate for one parameter: ``directions`` (k, *shape) unit vectors,
+    ``numerical`` (k,) directional derivatives and their ``noise`` (k,)."""
+
+    directions: np.ndarray
+    numerical: np.ndarray
+    noise: np.ndarray
+
+
+def sample_indices(size: int, sample: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Flat indices to check: all of them, or ``sample`` of them drawn without replacement."""
+    if sample is None or sample >= size:
+        return np.arange(size)
+    return np.sort(rng.choice(size, size=sample, replace=False))
+
+
+def central(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, indices: np.ndarray,
+            eps: float, f0: float, probe: Callable[[], bytes] | None = None,
+            state0: bytes | None = None) -> Estimate:
+    """Central differences for the elements ``indices`` (flat) of ``values[name]``.
+
+    ``probe``, if given, returns the kink state of the last evaluation (e.g. the signs of every
+    ReLU input); an element whose +ε or -ε evaluation differs from ``state0`` (the state at θ) has
+    crossed a kink, which one-sided slopes cannot always reveal (two kinks crossed at once can
+    leave them equal while backprop's choice of subgradient differs from both).
+    """
+    arr = values[name]
+    numerical = np.full(arr.shape, np.nan)
+    noise = np.zeros(arr.shape)
+    jump = np.zeros(arr.shape)
+    crossed = np.zeros(arr.shape, bool)
+    for flat in indices:
+        idx = np.unravel_index(int(flat), arr.shape)
+        old = arr[idx]
+        arr[idx] = old + eps
+        fp = float(evaluate(values).real)
+        moved = probe is not None and probe() != state0
+        arr[idx] = old - eps
+        fm = float(evaluate(values).real)
+        crossed[idx] = moved or (probe is not None and probe() != state0)
+        arr[idx] = old
+        numerical[idx] = (fp - fm) / (2 * eps)
+        jump[idx] = abs((fp - f0) / eps - (f0 - fm) / eps)
+        noise[idx] = NOISE_ULPS * U * max(abs(fp), abs(fm), abs(f0)) / eps
+    return Estimate(numerical, noise, jump, crossed)
+
+
+def complex_step(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, indices: np.ndarray,
+                 h: float) -> Estimate:
+    """Complex-step derivative ``Im f(θ + i h e_k) / h``: no subtraction, so no cancellation.
+
+    ``values`` must hold complex arrays, and the cost must carry the imaginary part through
+    (analytic operations only: no abs, comparisons or casts to float on the parameters).
+    """
+    arr = values[name]
+    numerical = np.full(arr.shape, np.nan)
+    for flat in indices:
+        idx = np.unravel_index(int(flat), arr.shape)
+        old = arr[idx]
+        arr[idx] = old + 1j * h
+        numerical[idx] = complex(evaluate(values)).imag / h
+        arr[idx] = old
+    noise = np.where(np.isnan(numerical), 0.0, NOISE_ULPS * U * np.abs(np.nan_to_num(numerical)))
+    return Estimate(numerical, noise, np.zeros(arr.shape))
+
+
+def directional(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, k: int, eps: float,
+                f0: float, rng: np.random.Generator) -> Projections:
+    """Central differences along ``k`` random unit directions in the space of ``values[name]``:
+    2 cost evaluations per direction, whatever the parameter's size."""
+    arr = values[name]
+    original = arr.copy()
+    dirs = rng.standard_normal((k, *arr.shape))
+    norms = np.sqrt(np.sum(dirs.reshape(k, -1) ** 2, axis=1))
+    dirs /= norms.reshape((k,) + (1,) * arr.ndim)
+    numerical = np.empty(k)
+    noise = np.empty(k)
+    for j in range(k):
+        arr[...] = original + eps * dirs[j]
+        fp = float(evaluate(values).real)
+        arr[...] = original - eps * dirs[j]
+        fm = float(evaluate(values).real)
+        numerical[j] = (fp - fm) / (2 * eps)
+        noise[j] = NOISE_ULPS * U * max(abs(fp), abs(fm), abs(f0)) / eps
+    arr[...] = original
+    return Projections(dirs, numerical, noise)

@@ -1,0 +1,217 @@
+"""check_gradients: inputs, methods, kinks, precision and the patterns it may (and may not) claim."""
+
+import numpy as np
+import pytest
+
+from chainrule import check_gradients
+from chainrule.gradcheck import PrecisionWarning, relative_difference
+
+
+def _problem(seed=0):
+    """cost(p) = sum(tanh(X @ A) @ B) with A (3, 4), B (4, 2): smooth, gradients written by hand."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((5, 3))
+    params = {"A": rng.standard_normal((3, 4)), "B": rng.standard_normal((4, 2))}
+
+    def cost(p):
+        return float(np.sum(np.tanh(X @ p["A"]) @ p["B"]))
+
+    H = np.tanh(X @ params["A"])
+    dH = np.ones((5, 2)) @ params["B"].T
+    grads = {"A": X.T @ (dH * (1 - H**2)), "B": H.T @ np.ones((5, 2))}
+    return cost, params, grads
+
+
+def test_correct_gradients_pass_with_every_method():
+    cost, params, grads = _problem()
+    for method in ("central", "directional"):
+        assert check_gradients(cost, params, grads, method=method).passed, method
+    X = np.random.default_rng(0).standard_normal((5, 3))  # the same X as _problem's
+
+    def complex_cost(p):  # no float(): the imaginary part must survive
+        return np.sum(np.tanh(X @ p["A"]) @ p["B"])
+
+    report = check_gradients(complex_cost, params, grads, method="complex")
+    assert report.passed and report.difference < 1e-14  # no subtractive cancellation
+    assert report.eps == 1e-20
+
+
+def test_complex_step_needs_a_complex_capable_cost():
+    cost, params, grads = _problem()
+    with pytest.raises(TypeError, match="complex"):
+        check_gradients(cost, params, grads, method="complex")  # cost() casts to float
+
+
+def test_directional_uses_two_evaluations_per_direction_and_finds_a_factor():
+    cost, params, grads = _problem()
+    calls = []
+
+    def counted(p):
+        calls.append(1)
+        return cost(p)
+
+    bad = dict(grads, B=3 * grads["B"])
+    report = check_gradients(counted, params, bad, method="directional", directions=5)
+    assert len(calls) == 1 + 2 * 5 * len(params)
+    assert report.failed == ["B"]
+    assert report.parameters["B"].pattern == "scaled"
+    assert report.parameters["B"].factor == pytest.approx(3, rel=1e-5)
+    assert report.parameters["B"].numerical is None
+
+
+def test_sampling_checks_the_requested_number_of_elements_reproducibly():
+    cost, params, grads = _problem()
+    a = check_gradients(cost, params, grads, sample=5, rng=3)
+    b = check_gradients(cost, params, grads, sample=5, rng=3)
+    for name in params:
+        assert a.parameters[name].checked == 5
+        assert np.count_nonzero(~np.isnan(a.parameters[name].numerical)) == 5
+        np.testing.assert_array_equal(np.isnan(a.parameters[name].numerical),
+                                      np.isnan(b.parameters[name].numerical))
+    assert a.passed
+
+
+def test_numerical_gradient_matches_torch_autograd():
+    import torch
+
+    cost, params, grads = _problem()
+    rng = np.random.default_rng(0)
+    X = torch.tensor(rng.standard_normal((5, 3)), dtype=torch.float64)
+    A = torch.tensor(params["A"], requires_grad=True)
+    B = torch.tensor(params["B"], requires_grad=True)
+    torch.sum(torch.tanh(X @ A) @ B).backward()
+    report = check_gradients(cost, params, grads)
+    np.testing.assert_allclose(report.parameters["A"].numerical, A.grad.numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(report.parameters["B"].numerical, B.grad.numpy(), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize(("bug", "pattern"), [
+    (lambda g: {"A": -g["A"], "B": g["B"]}, "sign"),
+    (lambda g: {"A": np.zeros_like(g["A"]), "B": g["B"]}, "zero"),
+    (lambda g: {"A": g["A"] * 0.5, "B": g["B"]}, "scaled"),
+])
+def test_patterns(bug, pattern):
+    cost, params, grads = _problem()
+    report = check_gradients(cost, params, bug(grads))
+    assert report.failed == ["A"] and report.parameters["A"].pattern == pattern
+    assert report.parameters["B"].passed
+
+
+def test_swapped_gradients_of_equal_shape():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(3)
+    params = {"P": rng.standard_normal((3, 3)), "Q": rng.standard_normal((3, 3))}
+
+    def cost(p):
+        return float(np.sum(np.sin(p["P"] @ x)) + np.sum(np.exp(0.3 * p["Q"] @ x)))
+
+    gP = np.outer(np.cos(params["P"] @ x), x)
+    gQ = np.outer(0.3 * np.exp(0.3 * params["Q"] @ x), x)
+    report = check_gradients(cost, params, {"dP": gQ, "dQ": gP})
+    assert report.parameters["P"].pattern == "swapped" and report.parameters["P"].detail == "Q"
+    assert report.parameters["Q"].pattern == "swapped" and report.parameters["Q"].detail == "P"
+
+
+def test_square_transpose_and_masked_rows():
+    cost, params, grads = _problem()
+    rng = np.random.default_rng(2)
+    M = rng.standard_normal((4, 4))
+    sq = {"M": M}
+
+    def cost_m(p):
+        return float(np.sum(np.tanh(p["M"] @ np.arange(1.0, 5.0))) + np.sum(p["M"][0] * 2.0))
+
+    g = np.outer(1 - np.tanh(M @ np.arange(1.0, 5.0)) ** 2, np.arange(1.0, 5.0))
+    g[0] += 2.0
+    assert check_gradients(cost_m, sq, {"M": g}).passed
+    assert check_gradients(cost_m, sq, {"M": g.T.copy()}).parameters["M"].pattern == "transposed"
+    bad = g.copy()
+    bad[2] = 0.0
+    res = check_gradients(cost_m, sq, {"M": bad}).parameters["M"]
+    assert res.pattern == "masked" and res.detail == "row 2" and "zero there" in res.hint
+
+
+def test_no_pattern_is_claimed_without_support():
+    cost, params, grads = _problem()
+    rng = np.random.default_rng(5)
+    noisy = {"A": grads["A"] + 0.1 * rng.standard_normal(grads["A"].shape), "B": grads["B"]}
+    res = check_gradients(cost, params, noisy).parameters["A"]
+    assert res.pattern == "mismatch" and res.factor is None
+    # a factor 2 on all but one element is not "scaled"
+    almost = {"A": 2 * grads["A"], "B": grads["B"]}
+    almost["A"][1, 2] = grads["A"][1, 2]
+    assert check_gradients(cost, params, almost).parameters["A"].pattern == "mismatch"
+
+
+def test_kinks_are_counted_not_failed():
+    def cost(t):
+        return float(np.sum(np.maximum(t, 0) * np.array([1.0, 2.0, 3.0, 4.0])))
+
+    theta = np.array([0.0, 1.0, -1.0, 0.0])  # elements 0 and 3 sit exactly on ReLU's kink
+    grad = np.array([0.0, 2.0, 0.0, 0.0])  # backprop's choice at 0: the subgradient 0
+    report = check_gradients(cost, theta, grad)
+    assert report.passed and report.kinks == 2
+    assert report.parameters["theta"].checked == 2
+    # a real error on a smooth element still fails, next to the kinks
+    bad = check_gradients(cost, theta, np.array([0.0, 2.0, 1.0, 0.0]))
+    assert bad.failed == ["theta"] and bad.kinks == 2
+    # a max with a tie: argmax picks the first, the difference quotient sees half of each
+    ties = check_gradients(lambda t: float(np.max(t)), np.array([1.0, 1.0, 0.0]), np.array([1.0, 0.0, 0.0]))
+    assert ties.passed and ties.kinks == 2
+
+
+def test_float32_parameters_warn_and_are_checked_in_float64():
+    cost, params, grads = _problem()
+    p32 = {k: v.astype(np.float32) for k, v in params.items()}
+    seen = []
+
+    def spy(p):
+        seen.append({k: v.dtype for k, v in p.items()})
+        return cost(p)
+
+    with pytest.warns(PrecisionWarning, match="float64"):
+        report = check_gradients(spy, p32, {k: v.astype(np.float32) for k, v in grads.items()})
+    assert all(d == np.float64 for s in seen for d in s.values())
+    assert report.notes and p32["A"].dtype == np.float32
+
+
+def test_cost_return_values():
+    cost, params, grads = _problem()
+    assert check_gradients(lambda p: (cost(p), "cache"), params, grads).passed
+    assert check_gradients(lambda p: np.array([[cost(p)]]), params, grads).passed
+    for bad in (lambda p: [cost(p)], lambda p: np.ones(3), lambda p: "1.0", lambda p: None,
+                lambda p: (np.ones(2), None), lambda p: True):
+        with pytest.raises(TypeError, match="cost must return a real scalar"):
+            check_gradients(bad, params, grads)
+    with pytest.raises(ValueError, match="non-finite"):
+        check_gradients(lambda p: float("nan"), params, grads)
+
+
+def test_bad_structure_is_reported_by_name():
+    cost, params, grads = _problem()
+    with pytest.raises(ValueError, match=r"missing the gradients of \['B'\]"):
+        check_gradients(cost, params, {"A": grads["A"]})
+    with pytest.raises(ValueError, match="both 'A' and 'dA'"):
+        check_gradients(cost, params, {"A": grads["A"], "dA": grads["A"], "B": grads["B"]})
+    with pytest.raises(TypeError, match="grads must be a dict"):
+        check_gradients(cost, params, [grads["A"], grads["B"]])
+    with pytest.raises(TypeError, match="params must be"):
+        check_gradients(cost, "theta", 1.0)
+    with pytest.raises(ValueError, match=r"grads\['B'\] contains non-finite"):
+        check_gradients(cost, params, dict(grads, B=grads["B"] * np.nan))
+    with pytest.raises(ValueError, match="unknown method"):
+        check_gradients(cost, params, grads, method="forward")
+    with pytest.raises(ValueError, match="eps must be"):
+        check_gradients(cost, params, grads, eps=0)
+    report = check_gradients(cost, params, dict(grads, extra=1.0))
+    assert report.passed and "extra" in report.notes[0]
+    shape = check_gradients(cost, params, dict(grads, B=grads["B"][:3]))
+    assert shape.parameters["B"].pattern == "shape" and "(4, 2)" in shape.parameters["B"].hint
+
+
+def test_relative_difference_definition():
+    assert relative_difference(np.zeros(3), np.zeros(3)) == 0.0
+    a, n = np.array([3.0, 4.0]), np.array([0.0, 0.0])
+    assert relative_difference(a, n) == 1.0
+    assert relative_difference(np.array([1.0, 2.0]), np.array([1.0, 2.5])) == pytest.approx(
+        0.5 / (np.sqrt(5) + np.sqrt(7.25)))
