@@ -1,6 +1,8 @@
 """chainrule: neural networks from first principles on NumPy, with every gradient verified."""
 
-from . import nn
+from . import autodiff, data, dlai, nn
+from .gradcheck import GradientReport, assert_gradients, check_gradients, check_model
+from .io import load, save
 from .nn import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
@@ -17,10 +19,16 @@ from .nn import (
     Tanh,
     mlp,
 )
+from .optim import SGD, Adam
+from .training import History, TrainingDiverged, evaluate, fit, predict, predict_proba
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BCEWithLogitsLoss", "CrossEntropyLoss", "Identity", "Layer", "LeakyReLU", "Linear", "Loss",
-    "MSELoss", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "__version__", "mlp", "nn",
+    "MSELoss", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "__version__", "autodiff", "mlp", "nn",
+    "SGD", "Adam", "History", "TrainingDiverged", "data", "evaluate", "fit", "load", "predict",
+    "predict_proba", "save",
+    "GradientReport", "assert_gradients", "check_gradients", "check_model",
+    "dlai",
 ]

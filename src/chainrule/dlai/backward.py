@@ -1,0 +1,125 @@
+"""Backward propagation and the gradient-descent update in the course's column layout.
+
+The course folds the mean over the batch into the parameter gradients: dW = 1/m dZ A_prev.T and
+db = 1/m sum(dZ), while dA_prev = W.T dZ carries no 1/m. The core ``Linear.backward`` returns the
+sums (row layout, no 1/m), so ``linear_backward`` transposes its results and divides dW and db by m.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..optim import SGD
+from ._arrays import as_course_array, common_float, course_parameters
+from .activations import activation_pair
+from .forward import Cache, LinearCache, affine_layer, linear_arrays
+
+
+def _unpack(cache: object, size: int, what: str, name: str) -> tuple:
+    if not isinstance(cache, (tuple, list)) or len(cache) != size:
+        length = f" of length {len(cache)}" if isinstance(cache, (tuple, list)) else ""
+        raise TypeError(f"{name}: cache must be the {what} tuple from the forward pass, got "
+                        f"{type(cache).__name__}{length}")
+    return tuple(cache)
+
+
+def linear_backward(dZ: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of the linear step from dZ (n_l, m) and ``cache = (A_prev, W, b)``.
+
+    Returns dA_prev (n_prev, m) = W.T dZ, dW (n_l, n_prev) = 1/m dZ A_prev.T and
+    db (n_l, 1) = 1/m sum over examples of dZ.
+    """
+    A_prev, W, b = linear_arrays(*_unpack(cache, 3, "(A_prev, W, b)", "linear_backward"), "linear_backward")
+    dZ = as_course_array(dZ, "linear_backward: dZ")
+    m = A_prev.shape[1]
+    if dZ.shape != (W.shape[0], m):
+        raise ValueError(f"linear_backward: dZ must have shape ({W.shape[0]}, {m}) (rows of W, columns of "
+                         f"A_prev), got {dZ.shape}")
+    A_prev, W, b, dZ = common_float(A_prev, W, b, dZ)
+    layer = affine_layer(W, b)
+    # The course's cache already holds the layer's input: hand it to the layer as its cached forward
+    # input (the state Linear.forward would set) instead of recomputing the product W A_prev.
+    layer.x = A_prev.T
+    dA_prev = layer.backward(dZ.T).T
+    dW = layer.grads["W"].T / m
+    db = layer.grads["b"].reshape(b.shape) / m
+    return dA_prev, dW, db
+
+
+def linear_activation_backward(dA: np.ndarray, cache: Cache,
+                               activation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backward of LINEAR -> ACTIVATION: dZ = dA * g'(Z), then ``linear_backward``.
+
+    ``cache = ((A_prev, W, b), Z)``; returns ``(dA_prev, dW, db)``.
+    """
+    _, backward = activation_pair(activation, "linear_activation_backward")
+    linear_cache, activation_cache = _unpack(cache, 2, "(linear_cache, activation_cache)",
+                                             "linear_activation_backward")
+    dZ = backward(dA, activation_cache)
+    return linear_backward(dZ, linear_cache)
+
+
+def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: Sequence[Cache]) -> dict[str, np.ndarray]:
+    """Backward of [LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID with the cross-entropy cost.
+
+    AL (1, m) is the forward output, Y (1, m) the labels (a (m,) vector is accepted), ``caches``
+    the list from ``L_model_forward``. Returns ``grads`` with ``dA{l-1}``, ``dW{l}``, ``db{l}`` for
+    l = 1..L, as the course does (``dA0`` is the gradient with respect to X).
+    """
+    if not isinstance(caches, (list, tuple)) or not caches:
+        raise TypeError(f"L_model_backward: caches must be the non-empty list from L_model_forward, "
+                        f"got {type(caches).__name__}")
+    AL = as_course_array(AL, "L_model_backward: AL")
+    Y = as_course_array(Y, "L_model_backward: Y", ndim=(1, 2))
+    if Y.size != AL.size or (Y.ndim == 2 and Y.shape != AL.shape):
+        raise ValueError(f"L_model_backward: Y must have the shape of AL {AL.shape}, got {Y.shape}")
+    Y = Y.reshape(AL.shape).astype(AL.dtype, copy=False)
+    L = len(caches)
+    if np.any(AL == np.where(Y > 0, 0, 1)):
+        raise ValueError("L_model_backward: AL is exactly 0 where Y = 1 or exactly 1 where Y = 0 (the "
+                         "sigmoid saturated); dAL = -(Y/AL - (1-Y)/(1-AL)) is infinite there")
+    # The derivative of the course's cost with respect to AL; the 1/m lives in dW and db.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+    if not np.all(np.isfinite(dAL)):
+        raise ValueError("L_model_backward: AL has entries exactly 0 or 1 (the sigmoid saturated), where "
+                         "dAL = -(Y/AL - (1-Y)/(1-AL)) is 0/0; the course's formula cannot be evaluated")
+    grads: dict[str, np.ndarray] = {}
+    dA = dAL
+    for layer in range(L, 0, -1):
+        dA, grads[f"dW{layer}"], grads[f"db{layer}"] = linear_activation_backward(
+            dA, caches[layer - 1], "sigmoid" if layer == L else "relu")
+        grads[f"dA{layer - 1}"] = dA
+    return grads
+
+
+def update_parameters(parameters: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],
+                      learning_rate: float) -> dict[str, np.ndarray]:
+    """One gradient-descent step, W{l} - learning_rate * dW{l} and b{l} - learning_rate * db{l}.
+
+    Returns a new dict; ``parameters`` (and its arrays) are left unchanged. ``grads`` needs dW{l}
+    and db{l} for every layer (other keys, such as dA{l}, are ignored).
+    """
+    L, params = course_parameters(parameters)
+    real = isinstance(learning_rate, (int, float, np.integer, np.floating)) \
+        and not isinstance(learning_rate, bool)
+    if not real or not np.isfinite(learning_rate) or learning_rate <= 0:
+        raise ValueError(f"update_parameters: learning_rate must be a positive number, got {learning_rate!r}")
+    if not isinstance(grads, Mapping):
+        raise TypeError(f"update_parameters: grads must be a dict with keys 'dW1', 'db1', ..., "
+                        f"got {type(grads).__name__}")
+    new = {k: np.array(v, copy=True) for k, v in params.items()}
+    named: dict[str, np.ndarray] = {}
+    for k, p in new.items():
+        if "d" + k not in grads:
+            raise ValueError(f"update_parameters: grads has no 'd{k}' (it must hold dW1, db1, ..., dW{L}, "
+                             f"db{L}); got keys {sorted(grads)}")
+        g = as_course_array(grads["d" + k], f"update_parameters: grads['d{k}']")
+        if g.shape != p.shape:
+            raise ValueError(f"update_parameters: grads['d{k}'] must have the shape of {k} {p.shape}, "
+                             f"got {g.shape}")
+        named[k] = g.astype(p.dtype, copy=False)
+    SGD(learning_rate).step(new, named)
+    return new

@@ -1,0 +1,188 @@
+"""Gradient checking in the course's form (``gc_utils`` and the gradient-checking assignment).
+
+``gradient_check`` (1-D, J(theta) = theta x) and ``gradient_check_n`` (a parameter dict) return the
+course's number, ||grad - gradapprox||_2 / (||grad||_2 + ||gradapprox||_2) over all parameters, as
+a plain float, and print the course's verdict. The numbers come from ``chainrule.gradcheck``, which
+also diagnoses a failure: which parameters are wrong, which elements, and what kind of bug it
+looks like (e.g. "scaled" by 2). That diagnosis is printed when the check fails; pass
+``return_report=True`` to get the full ``GradientReport`` (its ``.difference`` is the course's
+number) instead of the float.
+
+The vector helpers work for any number of layers (the course's only handle its 4-5-3-1 network).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from ._arrays import as_course_array, labels, num_layers
+from .activations import relu_backward
+from .backward import linear_backward
+from .forward import compute_cost, linear_activation_forward
+
+#: The shapes of the course's gradient-checking network (4 inputs, 5 and 3 hidden units, 1 output),
+#: used by ``vector_to_dictionary`` when no shapes are given, as the course's version does.
+COURSE_SHAPES: dict[str, tuple[int, int]] = {
+    "W1": (5, 4), "b1": (5, 1), "W2": (3, 5), "b2": (3, 1), "W3": (1, 3), "b3": (1, 1),
+}
+
+_GRAD = re.compile(r"^d([Wb])([1-9][0-9]*)$")
+
+
+def _layer_keys(L: int, prefix: str = "") -> list[str]:
+    return [f"{prefix}{p}{layer}" for layer in range(1, L + 1) for p in "Wb"]
+
+
+def dictionary_to_vector(parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
+    """Stack W1, b1, W2, b2, ... (each flattened row by row) into theta (n, 1).
+
+    Returns theta and ``keys``, the parameter name of each of theta's n entries, as the course does.
+    """
+    keys = _layer_keys(num_layers(parameters))
+    arrays = [as_course_array(parameters[k], f"parameters['{k}']").reshape(-1, 1) for k in keys]
+    names = [k for k, a in zip(keys, arrays, strict=True) for _ in range(a.shape[0])]
+    return np.concatenate(arrays, axis=0), names
+
+
+def vector_to_dictionary(theta: np.ndarray, shapes: Mapping[str, tuple[int, ...] | np.ndarray] | None = None
+                         ) -> dict[str, np.ndarray]:
+    """Undo ``dictionary_to_vector``: split theta (n, 1) into arrays of the given shapes.
+
+    ``shapes``: name -> shape (or an array of that shape, e.g. the original ``parameters``), in the
+    order W1, b1, W2, ...; by default the course's 4-5-3-1 network (``COURSE_SHAPES``).
+    """
+    shapes = COURSE_SHAPES if shapes is None else shapes
+    sizes = {k: tuple(np.shape(v)) if isinstance(v, np.ndarray) else tuple(v) for k, v in shapes.items()}
+    keys = _layer_keys(num_layers(sizes, "shapes"))
+    theta = as_course_array(theta, "theta", ndim=(1, 2))
+    total = sum(int(np.prod(sizes[k])) for k in keys)
+    if theta.size != total or (theta.ndim == 2 and theta.shape[1] != 1):
+        raise ValueError(f"theta must have shape ({total}, 1) for shapes {sizes}, got {theta.shape}")
+    flat, out, start = theta.reshape(-1), {}, 0
+    for k in keys:
+        n = int(np.prod(sizes[k]))
+        out[k] = flat[start:start + n].reshape(sizes[k]).copy()
+        start += n
+    return out
+
+
+def gradients_to_vector(gradients: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Stack dW1, db1, dW2, db2, ... into a (n, 1) vector in ``dictionary_to_vector``'s order.
+
+    Other entries (dZ{l}, dA{l}) are ignored, as in the course.
+    """
+    layers = {int(m.group(2)) for k in gradients if isinstance(k, str) and (m := _GRAD.match(k))}
+    L = max(layers, default=0)
+    keys = _layer_keys(L, "d")
+    missing = [k for k in keys if k not in gradients]
+    if L == 0 or missing:
+        raise ValueError(f"gradients must hold dW1, db1, ..., dWL, dbL; missing {missing or ['dW1', 'db1']}")
+    return np.concatenate([as_course_array(gradients[k], f"gradients['{k}']").reshape(-1, 1) for k in keys])
+
+
+def forward_propagation(x: float, theta: float) -> float:
+    """The 1-D model J(theta) = theta * x."""
+    return theta * x
+
+
+def backward_propagation(x: float, theta: float) -> float:
+    """dJ/dtheta of J(theta) = theta * x, which is x."""
+    return x
+
+
+def forward_propagation_n(X: np.ndarray, Y: np.ndarray,
+                          parameters: Mapping[str, np.ndarray]) -> tuple[float, tuple]:
+    """[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID and its cost, for any L (the course's has L = 3).
+
+    X (n_x, m), Y (1, m) or (m,). Returns ``(cost, cache)`` with
+    ``cache = (Z1, A1, W1, b1, ..., ZL, AL, WL, bL)``.
+    """
+    L = num_layers(parameters)
+    A, cache = X, []
+    for layer in range(1, L + 1):
+        W, b = parameters[f"W{layer}"], parameters[f"b{layer}"]
+        A, ((_, W, b), Z) = linear_activation_forward(A, W, b, "sigmoid" if layer == L else "relu")
+        cache += [Z, A, W, b]
+    return compute_cost(A, Y), tuple(cache)
+
+
+def backward_propagation_n(X: np.ndarray, Y: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
+    """Gradients of ``forward_propagation_n``'s cost: dZ{l}, dW{l}, db{l} and dA{l} (l < L)."""
+    if not isinstance(cache, tuple) or not cache or len(cache) % 4:
+        raise TypeError("backward_propagation_n: cache must be the (Z1, A1, W1, b1, ...) tuple from "
+                        "forward_propagation_n")
+    L = len(cache) // 4
+    AL = cache[4 * L - 3]
+    Y = labels(Y, np.shape(AL)[1], "backward_propagation_n: Y")
+    gradients: dict[str, np.ndarray] = {}
+    # Sigmoid output with the cross-entropy cost: the two derivatives fuse into AL - Y.
+    dZ = AL - Y
+    for layer in range(L, 0, -1):
+        Z, _, W, b = cache[4 * (layer - 1): 4 * layer]
+        if layer < L:
+            dZ = relu_backward(gradients[f"dA{layer}"], Z)
+        A_prev = X if layer == 1 else cache[4 * (layer - 2) + 1]
+        dA_prev, gradients[f"dW{layer}"], gradients[f"db{layer}"] = linear_backward(dZ, (A_prev, W, b))
+        gradients[f"dZ{layer}"] = dZ
+        if layer > 1:
+            gradients[f"dA{layer - 1}"] = dA_prev
+    return gradients
+
+
+def _say(message: str, ok: bool) -> None:
+    from rich.console import Console
+
+    Console(highlight=False, soft_wrap=True).print(message, style="green" if ok else "yellow", markup=False)
+
+
+def gradient_check(x: float, theta: float, epsilon: float = 1e-7, *,
+                   forward: Callable[[float, float], float] = forward_propagation,
+                   backward: Callable[[float, float], float] = backward_propagation,
+                   return_report: bool = False):
+    """Check ``backward(x, theta)`` against central differences of ``forward(x, theta)``.
+
+    Prints the course's verdict (correct when the difference is below 1e-7) and returns the
+    difference as a float, or the ``GradientReport`` with ``return_report=True``. Pass your own
+    ``forward``/``backward`` to check them.
+    """
+    from ..gradcheck import check_gradients
+
+    report = check_gradients(lambda t: forward(x, t), theta, backward(x, theta), eps=epsilon)
+    difference = float(report.difference)
+    _say("The gradient is correct!" if difference < 1e-7 else "The gradient is wrong!", difference < 1e-7)
+    if difference >= 1e-7:
+        print(report)
+    return report if return_report else difference
+
+
+def gradient_check_n(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray],
+                     X: np.ndarray, Y: np.ndarray, epsilon: float = 1e-7, *,
+                     forward: Callable = forward_propagation_n, return_report: bool = False):
+    """Check ``gradients`` (dW1, db1, ...) against central differences of ``forward(X, Y, parameters)``.
+
+    ``forward`` returns the cost or ``(cost, cache)`` (default: ``forward_propagation_n``; pass
+    your own). Prints the course's verdict (a mistake when the difference exceeds 2e-7) and, on a
+    mistake, chainrule's diagnosis naming the wrong parameters and the kind of bug. Returns the
+    course's difference as a float, or the ``GradientReport`` with ``return_report=True``.
+    Neither ``parameters`` nor ``gradients`` is modified.
+    """
+    from ..gradcheck import check_gradients
+
+    L = num_layers(parameters)
+    keys = _layer_keys(L, "d")
+    missing = [k for k in keys if k not in gradients]
+    if missing:
+        raise ValueError(f"gradient_check_n: gradients has no {missing}; expected {keys} "
+                         "(the output of your backward)")
+    report = check_gradients(lambda p: forward(X, Y, p), dict(parameters), {k: gradients[k] for k in keys},
+                             eps=epsilon)
+    difference = float(report.difference)
+    if difference > 2e-7:
+        _say(f"There is a mistake in the backward propagation! difference = {difference}", False)
+        print(report)
+    else:
+        _say(f"Your backward propagation works perfectly fine! difference = {difference}", True)
+    return report if return_report else difference

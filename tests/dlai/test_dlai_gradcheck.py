@@ -1,0 +1,196 @@
+"""Seeds 000 and 001: the course's gradient checks and a learner's swapped derivatives, diagnosed."""
+
+import numpy as np
+import pytest
+
+from chainrule import dlai
+from chainrule.dlai import linear_backward, relu_backward, sigmoid_backward, testcases
+
+
+def course_backward_propagation_n(X, Y, cache, *, planted_bugs):
+    """The seed's backward_propagation_n, written as in the course (np.dot, masks on A > 0)."""
+    m = X.shape[1]
+    (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) = cache
+    dZ3 = A3 - Y
+    dW3 = 1.0 / m * np.dot(dZ3, A2.T)
+    db3 = 1.0 / m * np.sum(dZ3, axis=1, keepdims=True)
+    dA2 = np.dot(W3.T, dZ3)
+    dZ2 = np.multiply(dA2, np.int64(A2 > 0))
+    dW2 = 1.0 / m * np.dot(dZ2, A1.T) * (2 if planted_bugs else 1)
+    db2 = 1.0 / m * np.sum(dZ2, axis=1, keepdims=True)
+    dA1 = np.dot(W2.T, dZ2)
+    dZ1 = np.multiply(dA1, np.int64(A1 > 0))
+    dW1 = 1.0 / m * np.dot(dZ1, X.T)
+    db1 = (4.0 if planted_bugs else 1.0) / m * np.sum(dZ1, axis=1, keepdims=True)
+    return {"dZ3": dZ3, "dW3": dW3, "db3": db3, "dA2": dA2, "dZ2": dZ2, "dW2": dW2, "db2": db2,
+            "dA1": dA1, "dZ1": dZ1, "dW1": dW1, "db1": db1}
+
+
+def test_gradient_check_1d_seed_000(capsys):
+    difference = dlai.gradient_check(2, 4)
+    assert type(difference) is float
+    assert difference < 1e-7
+    assert difference == pytest.approx(2.91933588329e-10, rel=1e-6)  # the seed's printed value
+    assert capsys.readouterr().out.strip() == "The gradient is correct!"
+
+
+def test_gradient_check_1d_with_a_wrong_backward(capsys):
+    report = dlai.gradient_check(2, 4, backward=lambda x, theta: 2 * x, return_report=True)
+    assert not report.passed
+    assert report.difference == pytest.approx(1 / 3, rel=1e-6)  # |4 - 2| / (4 + 2)
+    assert "The gradient is wrong!" in capsys.readouterr().out
+
+
+def test_gradient_check_n_seed_000_with_the_planted_bugs(capsys):
+    X, Y, parameters = testcases.gradient_check_n_test_case()
+    snapshot = {k: v.copy() for k, v in parameters.items()}
+    cost, cache = dlai.forward_propagation_n(X, Y, parameters)
+    gradients = course_backward_propagation_n(X, Y, cache, planted_bugs=True)
+    difference = dlai.gradient_check_n(parameters, gradients, X, Y)
+    assert type(difference) is float and difference > 2e-7
+    assert difference == pytest.approx(0.285093156781, abs=1e-6)
+    out = capsys.readouterr().out
+    assert "There is a mistake in the backward propagation! difference = 0.28509315" in out
+    assert "W2" in out and "b1" in out and "scaled" in out  # chainrule's diagnosis, printed beside it
+    for k in parameters:
+        np.testing.assert_array_equal(parameters[k], snapshot[k])
+
+    report = dlai.gradient_check_n(parameters, gradients, X, Y, return_report=True)
+    assert report.difference == difference
+    assert set(report.failed) == {"W2", "b1"}
+    assert report.parameters["W2"].pattern == "scaled"
+    assert report.parameters["W2"].factor == pytest.approx(2, rel=0.01)
+    assert report.parameters["b1"].pattern == "scaled"
+    assert report.parameters["b1"].factor == pytest.approx(4, rel=0.01)
+    assert all(report.parameters[k].passed for k in ("W1", "b2", "W3", "b3"))
+
+
+def test_gradient_check_n_seed_000_fixed(capsys):
+    X, Y, parameters = testcases.gradient_check_n_test_case()
+    cost, cache = dlai.forward_propagation_n(X, Y, parameters)
+    course = course_backward_propagation_n(X, Y, cache, planted_bugs=False)
+    ours = dlai.backward_propagation_n(X, Y, cache)
+    assert set(ours) == set(course)
+    for k in course:
+        np.testing.assert_allclose(ours[k], course[k], rtol=1e-12, atol=1e-15)
+    difference = dlai.gradient_check_n(parameters, ours, X, Y)
+    assert difference < 2e-7
+    # The seed prints 1.18904178766e-07: rounding noise of the cost, reproduced to ~1e-4 here.
+    assert difference == pytest.approx(1.18904178766e-07, rel=1e-3)
+    assert "Your backward propagation works perfectly fine! difference = 1.189" in capsys.readouterr().out
+
+
+def test_gradient_check_n_takes_a_learners_forward_and_reports_missing_gradients():
+    X, Y, parameters = testcases.gradient_check_n_test_case()
+
+    def my_forward(X, Y, p):  # returns the cost only, not (cost, cache)
+        return dlai.forward_propagation_n(X, Y, p)[0] * 2
+
+    grads = dlai.backward_propagation_n(X, Y, dlai.forward_propagation_n(X, Y, parameters)[1])
+    report = dlai.gradient_check_n(parameters, grads, X, Y, forward=my_forward, return_report=True)
+    assert not report.passed and set(report.failed) == set(parameters)
+    assert report.difference == pytest.approx(1 / 3, rel=1e-5)  # |g - 2g| / (|g| + |2g|)
+    for k in ("W1", "W2"):  # enough elements to establish a constant factor
+        assert report.parameters[k].pattern == "scaled"
+        assert report.parameters[k].factor == pytest.approx(0.5, rel=0.01)
+    del grads["db3"]
+    with pytest.raises(ValueError, match="db3"):
+        dlai.gradient_check_n(parameters, grads, X, Y)
+
+
+def test_vector_helpers_work_for_any_number_of_layers():
+    parameters = dlai.initialize_parameters_deep([3, 4, 2, 2, 1], init="he", rng=0)
+    theta, keys = dlai.dictionary_to_vector(parameters)
+    assert theta.shape == (12 + 4 + 8 + 2 + 4 + 2 + 2 + 1, 1)
+    assert keys[:12] == ["W1"] * 12 and keys[12:16] == ["b1"] * 4 and keys[-1] == "b4"
+    np.testing.assert_array_equal(theta[:12, 0], parameters["W1"].ravel())
+    back = dlai.vector_to_dictionary(theta, parameters)
+    assert list(back) == list(parameters)
+    for k in parameters:
+        np.testing.assert_array_equal(back[k], parameters[k])
+    grads = {"d" + k: v + 1 for k, v in parameters.items()} | {"dA1": np.zeros((4, 5)), "dZ2": np.zeros(3)}
+    np.testing.assert_array_equal(dlai.gradients_to_vector(grads), theta + 1)
+    # Without shapes, vector_to_dictionary uses the course's 4-5-3-1 network, as the course's does.
+    X, Y, course = testcases.gradient_check_n_test_case()
+    theta, _ = dlai.dictionary_to_vector(course)
+    assert theta.shape == (47, 1)
+    np.testing.assert_array_equal(dlai.vector_to_dictionary(theta)["W2"], course["W2"])
+    with pytest.raises(ValueError, match=r"theta must have shape \(47, 1\)"):
+        dlai.vector_to_dictionary(theta[:-1])
+    with pytest.raises(ValueError, match="missing"):
+        dlai.gradients_to_vector({"dW1": np.zeros((1, 1))})
+
+
+# Seed 001: the learner's linear_activation_backward calls the other activation's derivative.
+def swapped_linear_activation_backward(dA, cache, activation):
+    linear_cache, activation_cache = cache
+    if activation == "relu":
+        dZ = sigmoid_backward(dA, activation_cache)
+        dA_prev, dW, db = linear_backward(dZ, linear_cache)
+    elif activation == "sigmoid":
+        dZ = relu_backward(dA, activation_cache)
+        dA_prev, dW, db = linear_backward(dZ, linear_cache)
+    return dA_prev, dW, db
+
+
+def seed_001_L_model_backward(AL, Y, caches):
+    grads = {}
+    L = len(caches)
+    Y = Y.reshape(AL.shape)
+    grads["dA" + str(L)] = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+    grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = swapped_linear_activation_backward(
+        grads["dA" + str(L)], caches[L - 1], activation="sigmoid")
+    for layer in reversed(range(L - 1)):
+        layer = layer + 1
+        grads["dA" + str(layer - 1)], grads["dW" + str(layer)], grads["db" + str(layer)] = \
+            swapped_linear_activation_backward(grads["dA" + str(layer)], caches[layer - 1], activation="relu")
+    return grads
+
+
+def seed_001_point():
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((4, 8))
+    Y = np.array([[1, 0, 1, 1, 0, 0, 1, 0]])
+    parameters = dlai.initialize_parameters_deep([4, 5, 3, 1], init="he", rng=13)
+    AL, caches = dlai.L_model_forward(X, parameters)
+    ZL = caches[-1][1]
+    assert (ZL > 0).any() and (ZL < 0).any()  # both signs, so relu' and sigmoid' can be told apart
+    return parameters, X, Y
+
+
+def test_seed_001_swapped_derivatives_are_named_by_layer_and_pattern():
+    parameters, X, Y = seed_001_point()
+    result = dlai.check_backward(parameters, X, Y, L_model_backward=seed_001_L_model_backward,
+                                 linear_activation_backward=swapped_linear_activation_backward)
+    assert not result.passed
+    assert set(result.failed) == {"W1", "b1", "W2", "b2", "W3", "b3"}
+    by_step = {(s.layer, s.step): s for s in result.steps}
+    assert all(by_step[(layer, "linear")].passed for layer in (1, 2, 3))
+    for layer, step, used in ((1, "relu", "sigmoid"), (2, "relu", "sigmoid"), (3, "sigmoid", "relu")):
+        verdict = by_step[(layer, step)]
+        assert not verdict.passed
+        assert verdict.pattern == "activation"
+        assert verdict.derivative == used
+        assert verdict.function == "linear_activation_backward"
+    assert result.wrong_layers == [1, 2, 3]
+    assert (result.blame.layer, result.blame.step) == (1, "relu")
+    text = str(result)
+    assert "layer 3 sigmoid" in text and "derivative of relu" in text and "derivative of sigmoid" in text
+    assert result.to_dict()["blame"]["layer"] == 1
+
+
+def test_check_backward_passes_correct_functions_and_blames_only_the_broken_step():
+    parameters, X, Y = seed_001_point()
+    result = dlai.check_backward(parameters, X, Y, linear_activation_backward=dlai.linear_activation_backward,
+                                 linear_backward=dlai.linear_backward)
+    assert result.passed and result.blame is None and result.difference < 1e-6
+
+    def linear_backward_without_mean(dZ, cache):  # forgets the 1/m in dW
+        dA_prev, dW, db = dlai.linear_backward(dZ, cache)
+        return dA_prev, dW * cache[0].shape[1], db
+
+    result = dlai.check_backward(parameters, X, Y, linear_backward=linear_backward_without_mean)
+    verdicts = [s for s in result.steps if not s.passed]
+    assert [(s.layer, s.step) for s in verdicts] == [(1, "linear"), (2, "linear"), (3, "linear")]
+    assert all(s.pattern == "scaled" for s in verdicts)
+    assert "8" in verdicts[0].hint  # the factor is the batch size m = 8
