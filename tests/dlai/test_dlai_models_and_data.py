@@ -173,3 +173,20 @@ def test_the_course_example_runs_on_course_format_files(tmp_path, capsys):
                       .split(", chainrule layers "))
     assert course == pytest.approx(layers, rel=1e-10)
     assert (tmp_path / "out" / "costs.png").exists() and (tmp_path / "out" / "mislabeled.png").exists()
+
+
+def test_L_layer_model_plots_its_cost_curve(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((3, 40))
+    Y = (X[:1] + X[1:2] > 0).astype(np.int64)
+    parameters, costs = dlai.L_layer_model(X, Y, [3, 4, 1], learning_rate=0.1, num_iterations=300,
+                                           plot=tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    _, again = dlai.L_layer_model(X, Y, [3, 4, 1], learning_rate=0.1, num_iterations=300, plot=True)
+    assert again == costs and len(costs) == 3
+    np.testing.assert_array_equal(shown[0].axes[0].lines[0].get_ydata(), costs)
+    plt.close("all")

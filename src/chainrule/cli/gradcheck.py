@@ -17,28 +17,7 @@ from ..data import DATASETS, load_dataset
 from ..gradcheck import DEFAULT_THRESHOLD, check_model
 from ..gradcheck.demo import course_demo
 from ..nn import LOSSES, mlp
-
-HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _unit_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text}")
-    return value
+from ._args import add_mlp_arguments, open_unit, positive_int, seed
 
 
 def register(subparsers) -> None:
@@ -54,25 +33,22 @@ def register(subparsers) -> None:
     data = p.add_argument_group("data")
     data.add_argument("--dataset", choices=[*DATASETS, "random"], default="spiral",
                       help="built-in dataset, or 'random' Gaussian inputs (default: %(default)s)")
-    data.add_argument("--n-samples", type=_positive_int, default=16, metavar="N",
+    data.add_argument("--n-samples", type=positive_int, default=16, metavar="N",
                       help="examples in the checked batch (default: %(default)s)")
     model = p.add_argument_group("model")
-    model.add_argument("--hidden", type=_positive_int, nargs="+", default=[8, 8], metavar="SIZE",
-                       help="hidden layer sizes, e.g. --hidden 16 8 (default: 8 8)")
-    model.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu",
-                       help="activation after each hidden layer (default: %(default)s)")
+    add_mlp_arguments(model, hidden=[8, 8])
     model.add_argument("--loss", choices=list(LOSSES), default="cross_entropy",
                        help="loss on the logits (default: %(default)s)")
-    model.add_argument("--seed", type=int, default=0,
+    model.add_argument("--seed", type=seed, default=0,
                        help="seed of the data, the weights and the random upstream gradients (default: 0)")
     check = p.add_argument_group("check")
     check.add_argument("--method", choices=("central", "directional"), default="central",
                        help="numerical estimate (default: %(default)s)")
-    check.add_argument("--eps", type=_unit_float, default=None,
+    check.add_argument("--eps", type=open_unit, default=None,
                        help="finite-difference step (default: 1e-6; the course uses 1e-7)")
-    check.add_argument("--threshold", type=_unit_float, default=DEFAULT_THRESHOLD,
+    check.add_argument("--threshold", type=open_unit, default=DEFAULT_THRESHOLD,
                        help="largest relative difference that passes (default: %(default)s)")
-    check.add_argument("--sample", type=_positive_int, default=None, metavar="K",
+    check.add_argument("--sample", type=positive_int, default=None, metavar="K",
                        help="check only K random elements per parameter (default: all)")
     check.add_argument("--autodiff", action="store_true",
                        help="also show the gradients of chainrule.autodiff, a third witness")

@@ -21,61 +21,17 @@ from ..io import atomic_write, save
 from ..nn import CrossEntropyLoss, mlp
 from ..optim import SGD, Adam
 from ..training import TrainingDiverged, evaluate, fit
+from ._args import (
+    add_mlp_arguments,
+    half_open_unit,
+    nonneg_float,
+    open_unit,
+    positive_float,
+    positive_int,
+    seed,
+)
 
-HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
 DEFAULT_LR = {"adam": 0.01, "sgd": 0.1}
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite positive number, got {text}")
-    return value
-
-
-def _unit_float(text: str, *, closed: bool) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    ok = 0 <= value < 1 if closed else 0 < value < 1
-    if not ok:
-        interval = "[0, 1)" if closed else "(0, 1)"
-        raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {text}")
-    return value
-
-
-def _nonneg_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not np.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
 
 
 def register(subparsers) -> None:
@@ -88,33 +44,30 @@ def register(subparsers) -> None:
     data = p.add_argument_group("data")
     data.add_argument("--dataset", choices=list(DATASETS), default="spiral",
                       help="built-in dataset (default: %(default)s)")
-    data.add_argument("--n-samples", type=_positive_int, default=900, metavar="N",
+    data.add_argument("--n-samples", type=positive_int, default=900, metavar="N",
                       help="points generated, split evenly between the classes (default: %(default)s)")
-    data.add_argument("--noise", type=_nonneg_float, default=None, metavar="SIGMA",
+    data.add_argument("--noise", type=nonneg_float, default=None, metavar="SIGMA",
                       help="dataset noise (default: the dataset's own: spiral 0.2, moons 0.1, "
                            "circles 0.05, flower 0.2)")
-    data.add_argument("--test-size", type=lambda s: _unit_float(s, closed=False), default=0.25,
+    data.add_argument("--test-size", type=open_unit, default=0.25,
                       metavar="FRACTION",
                       help="fraction held out as the stratified test set (default: %(default)s)")
     model = p.add_argument_group("model")
-    model.add_argument("--hidden", type=_positive_int, nargs="+", default=[64, 64], metavar="SIZE",
-                       help="hidden layer sizes, e.g. --hidden 128 64 (default: 64 64)")
-    model.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu",
-                       help="activation after each hidden layer (default: %(default)s)")
+    add_mlp_arguments(model, hidden=[64, 64])
     model.add_argument("--dtype", choices=("float32", "float64"), default="float64",
                        help="dtype of the data, the parameters and training (default: %(default)s)")
     train = p.add_argument_group("training")
     train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
                        help="update rule (default: %(default)s)")
-    train.add_argument("--lr", type=_positive_float, default=None,
+    train.add_argument("--lr", type=positive_float, default=None,
                        help="learning rate (default: 0.01 for adam, 0.1 for sgd)")
-    train.add_argument("--momentum", type=lambda s: _unit_float(s, closed=True), default=0.0,
+    train.add_argument("--momentum", type=half_open_unit, default=0.0,
                        help="momentum in [0, 1) for --optimizer sgd (default: %(default)s)")
-    train.add_argument("--epochs", type=_positive_int, default=100,
+    train.add_argument("--epochs", type=positive_int, default=100,
                        help="passes over the training set (default: %(default)s)")
-    train.add_argument("--batch-size", type=_positive_int, default=32, metavar="B",
+    train.add_argument("--batch-size", type=positive_int, default=32, metavar="B",
                        help="mini-batch size; an epoch's last, smaller batch is kept (default: %(default)s)")
-    train.add_argument("--seed", type=_seed, default=0,
+    train.add_argument("--seed", type=seed, default=0,
                        help="seed of the data, the split, the initial weights and the shuffling "
                             "(default: %(default)s)")
     out = p.add_argument_group("output")

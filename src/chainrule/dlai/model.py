@@ -66,12 +66,13 @@ def _train(step: Step, parameters: dict[str, np.ndarray], learning_rate: float, 
 
 def two_layer_model(X: np.ndarray, Y: np.ndarray, layers_dims: Sequence[int], learning_rate: float = 0.0075,
                     num_iterations: int = 3000, print_cost: bool = False, *,
-                    rng: int | RandomSource | None = 1) -> tuple[dict[str, np.ndarray], list[float]]:
+                    rng: int | RandomSource | None = 1, plot: bool | str | os.PathLike = False
+                    ) -> tuple[dict[str, np.ndarray], list[float]]:
     """LINEAR -> RELU -> LINEAR -> SIGMOID trained by gradient descent, as in the application assignment.
 
     X (n_x, m), Y (1, m) of 0/1 labels, ``layers_dims = (n_x, n_h, n_y)`` with n_y = 1. Parameters
     start from ``initialize_parameters`` (``randn * 0.01``, seed ``rng``). Returns the trained
-    parameters and the costs recorded every 100 iterations.
+    parameters and the costs recorded every 100 iterations; ``plot`` draws them (see ``L_layer_model``).
     """
     X, Y = _data(X, Y, layers_dims, "two_layer_model")
     if len(layers_dims) != 3:
@@ -90,18 +91,20 @@ def two_layer_model(X: np.ndarray, Y: np.ndarray, layers_dims: Sequence[int], le
         _, dW1, db1 = linear_activation_backward(dA1, cache1, "relu")
         return cost, {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
 
-    return _train(step, parameters, learning_rate, num_iterations, print_cost)
+    return _plotted(_train(step, parameters, learning_rate, num_iterations, print_cost), learning_rate, plot)
 
 
 def L_layer_model(X: np.ndarray, Y: np.ndarray, layers_dims: Sequence[int], learning_rate: float = 0.0075,
                   num_iterations: int = 3000, print_cost: bool = False, *, init: str = "lecun",
-                  rng: int | RandomSource | None = 1) -> tuple[dict[str, np.ndarray], list[float]]:
+                  rng: int | RandomSource | None = 1, plot: bool | str | os.PathLike = False
+                  ) -> tuple[dict[str, np.ndarray], list[float]]:
     """[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID trained by gradient descent.
 
     X (n_x, m), Y (1, m) of 0/1 labels, ``layers_dims = [n_x, n_1, ..., 1]``. The defaults are the
     application assignment's: ``randn / sqrt(n_{l-1})`` seeded with 1, learning rate 0.0075. With
     ``print_cost`` the cost is printed every 100 iterations. Returns the trained parameters and the
-    costs recorded every 100 iterations (draw them with ``plot_costs``).
+    costs recorded every 100 iterations. ``plot=True`` shows the cost curve as the course does (inline
+    in Jupyter, through pyplot); a path writes it there as PNG instead; ``plot_costs`` draws it later.
     """
     X, Y = _data(X, Y, layers_dims, "L_layer_model")
     parameters = initialize_parameters_deep(layers_dims, init=init, rng=rng, dtype=X.dtype)
@@ -111,7 +114,20 @@ def L_layer_model(X: np.ndarray, Y: np.ndarray, layers_dims: Sequence[int], lear
         cost = compute_cost(AL, Y)
         return cost, None if _saturated(AL) else L_model_backward(AL, Y, caches)
 
-    return _train(step, parameters, learning_rate, num_iterations, print_cost)
+    return _plotted(_train(step, parameters, learning_rate, num_iterations, print_cost), learning_rate, plot)
+
+
+def _plotted(result: tuple[dict[str, np.ndarray], list[float]], learning_rate: float,
+             plot: bool | str | os.PathLike) -> tuple[dict[str, np.ndarray], list[float]]:
+    if plot is True:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5, 4))
+        plot_costs(result[1], learning_rate, ax=ax)
+        plt.show()
+    elif plot is not False:
+        plot_costs(result[1], learning_rate, path=plot)
+    return result
 
 
 def predict(X: np.ndarray, y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
