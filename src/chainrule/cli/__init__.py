@@ -7,6 +7,7 @@ and sets ``func`` (taking the parsed ``argparse.Namespace`` and returning an exi
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -15,8 +16,22 @@ from .. import __version__
 SUBCOMMANDS: tuple[str, ...] = ("train", "gradcheck")
 
 
+class UsageError(Exception):
+    """A command line that does not parse; carries the parser that rejected it."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    # Raise instead of exiting so that main() can also answer ``--json`` callers in JSON.
+    def error(self, message: str):
+        raise UsageError(self, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chainrule",
         description="Neural networks from first principles on NumPy, with every gradient verified.",
     )
@@ -32,8 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chainrule`` console script and ``python -m chainrule``."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
+        if "--json" in argv:
+            print(json.dumps({"ok": False, "error": f"invalid command line: {exc}"}))
+        return 2
     return int(args.func(args) or 0)
 
 
