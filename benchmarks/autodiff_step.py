@@ -1,10 +1,10 @@
 """One SGD training step of a 784-256-256-10 ReLU MLP with cross-entropy at batch 128: autodiff
 against the hand-written layers (``chainrule.nn.mlp``), side by side in one process.
 
-Variants, all starting from the same weights:
-  layers     nn.mlp forward/backward + CrossEntropyLoss + SGD (the reference)
+Variants, all starting from the same weights and doing the same work (no dL/dX, since X is data):
+  layers     nn.mlp forward/backward_params + CrossEntropyLoss + SGD, as ``fit`` runs it (the reference)
   autodiff   autodiff.MLP's graph + the fused ``cross_entropy`` op, ``backward()``, SGD
-  protocol   autodiff.MLP through the Layer protocol (forward/backward, as ``fit`` drives it)
+  protocol   autodiff.MLP through the Layer protocol (forward/backward_params, as ``fit`` drives it)
 
 Steps are interleaved (one of each per round) so that machine noise hits all variants alike; the
 median over rounds is reported with the ratio to the reference. Target: autodiff <= 1.5x.
@@ -40,7 +40,7 @@ def make_steps(dtype: type) -> tuple[dict[str, Callable[[], None]], dict[str, di
 
     def layers_step() -> None:
         loss.forward(layers.forward(X), y)
-        layers.backward(loss.backward())
+        layers.backward_params(loss.backward())
         opt_layers.step(layers.params, layers.grads)
 
     graph_mlp = ad.MLP(SIZES, "relu", rng=0, dtype=dtype)
@@ -59,7 +59,7 @@ def make_steps(dtype: type) -> tuple[dict[str, Callable[[], None]], dict[str, di
 
     def protocol_step() -> None:
         proto_loss.forward(proto.forward(X), y)
-        proto.backward(proto_loss.backward())
+        proto.backward_params(proto_loss.backward())
         opt_proto.step(proto.params, proto.grads)
 
     steps = {"layers": layers_step, "autodiff": autodiff_step, "protocol": protocol_step}

@@ -44,9 +44,15 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator:
     it over ``path`` (``os.replace``), so readers never see a half-written file. On error the
     temporary file is removed and ``path`` is left as it was."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {str(path)!r}: it is a directory; give a file name inside it")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        # Name the file the user asked for, not our temporary (e.g. a read-only directory).
+        raise type(exc)(exc.errno, f"cannot write {str(path)!r}: {exc.strerror}") from exc
     try:
         with os.fdopen(fd, mode) as f:
             yield f
@@ -83,8 +89,9 @@ def save(model: Sequential, path: str | os.PathLike, *, metadata: dict | None = 
     architecture; read it back with ``load_metadata``. The path is used exactly as given.
     """
     if not isinstance(model, Sequential):
-        raise TypeError(f"model must be a Sequential, got {type(model).__name__}; wrap a single layer "
-                        "as Sequential(layer)")
+        hint = ("convert it with model.to_sequential()" if callable(getattr(model, "to_sequential", None))
+                else "wrap a single layer as Sequential(layer)")
+        raise TypeError(f"model must be a Sequential, got {type(model).__name__}; {hint}")
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict or None, got {type(metadata).__name__}")
     doc = {"format": FORMAT, "version": VERSION, "metadata": metadata or {},

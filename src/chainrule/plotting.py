@@ -14,7 +14,7 @@ import numpy as np
 
 from ._validate import as_float_array
 from .io import atomic_write
-from .training import History, predict
+from .training import History, _model_dtype, predict
 
 
 def _matplotlib():
@@ -72,7 +72,8 @@ def plot_decision_boundary(model, X: np.ndarray, y: np.ndarray, path: str | os.P
                            ax=None, *, resolution: int = 300):
     """Colour the plane by the model's predicted class and scatter the points (X (N, 2), y (N,))
     on top. Predictions use ``chainrule.predict`` on a ``resolution`` x ``resolution`` grid in the
-    model's dtype. ``path``: also write a PNG. Returns the matplotlib Figure."""
+    model's dtype (X may have either float dtype). ``path``: also write a PNG. Returns the
+    matplotlib Figure."""
     Figure = _matplotlib()
     X = as_float_array(X, "X", ndim=2)
     if X.shape[1] != 2 or X.shape[0] == 0:
@@ -87,7 +88,9 @@ def plot_decision_boundary(model, X: np.ndarray, y: np.ndarray, path: str | os.P
     gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
     gy = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
     xx, yy = np.meshgrid(gx, gy)
-    grid = np.column_stack([xx.ravel(), yy.ravel()]).astype(X.dtype)
+    # The grid is ours, not the user's data: build it in the model's dtype so a float32 model can
+    # be drawn over float64 points.
+    grid = np.column_stack([xx.ravel(), yy.ravel()]).astype(_model_dtype(model) or X.dtype)
     zz = predict(model, grid).reshape(xx.shape)
     classes = np.union1d(np.unique(y), np.unique(zz))
     if ax is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -23,6 +24,24 @@ from .nn.activations import Sigmoid, Softmax
 from .nn.losses import BCEWithLogitsLoss, CrossEntropyLoss
 from .nn.module import Loss
 from .nn.sequential import Sequential
+
+
+class Model(Protocol):
+    """What ``fit``/``predict``/``evaluate`` need: the Layer protocol. Any ``chainrule.nn.Layer``
+    (a ``Sequential``, a single layer, an ``autodiff.AutodiffModule``) or a duck-typed object."""
+
+    @property
+    def params(self) -> dict[str, np.ndarray]: ...
+    @property
+    def grads(self) -> dict[str, np.ndarray]: ...
+    def forward(self, x: np.ndarray) -> np.ndarray: ...
+    def backward(self, dout: np.ndarray) -> np.ndarray: ...
+
+
+class SupportsStep(Protocol):
+    """What ``fit`` needs of an optimizer: ``step(params, grads)`` updating ``params`` in place."""
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None: ...
 
 
 class TrainingDiverged(FloatingPointError):
@@ -144,7 +163,7 @@ def _correct(loss: Loss, out: np.ndarray, target: np.ndarray) -> int | None:
     return None
 
 
-def predict_proba(model, X: np.ndarray) -> np.ndarray:
+def predict_proba(model: Model, X: np.ndarray) -> np.ndarray:
     """Class probabilities (N, C). A one-output model gives (N, 2) as [1 - p, p]. Logits are
     passed through softmax/sigmoid; a model ending in Softmax/Sigmoid is used as is."""
     X = _prepare_X(model, X, "X")
@@ -159,14 +178,14 @@ def predict_proba(model, X: np.ndarray) -> np.ndarray:
     return p
 
 
-def predict(model, X: np.ndarray) -> np.ndarray:
+def predict(model: Model, X: np.ndarray) -> np.ndarray:
     """Predicted class labels (N,) int64 for X (N, D): argmax of the outputs, or for a one-output
     model logit > 0 (probability > 0.5 when the model ends in Sigmoid)."""
     X = _prepare_X(model, X, "X")
     return _labels(model.forward(X), _output_is_probability(model))
 
 
-def evaluate(model, loss: Loss, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+def evaluate(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """``{"loss": ..., "accuracy": ...}`` of the model on the whole of (X, y); "accuracy" only for
     CrossEntropyLoss and BCEWithLogitsLoss. Targets as for ``fit``."""
     X = _prepare_X(model, X, "X")
@@ -214,7 +233,7 @@ def _train_step(model, loss: Loss, optimizer, xb: np.ndarray, tb: np.ndarray,
     return value, out, None
 
 
-def fit(model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer, epochs: int,
+def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: SupportsStep, epochs: int,
         batch_size: int | None = None, validation_data: tuple[np.ndarray, np.ndarray] | None = None,
         rng: np.random.Generator | int | None = 0, progress: bool = False,
         callback: Callable[[int, dict[str, float]], bool | None] | None = None) -> History:
@@ -223,7 +242,7 @@ def fit(model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer, epochs: i
     Each epoch visits every sample once in a fresh seeded order (``rng.permutation``, no
     replacement) in batches of ``batch_size`` (``None``: the full batch; the last, partial batch is
     kept). ``callback(epoch, logs)`` runs after every epoch; returning True stops training.
-    ``progress=True`` shows a rich progress bar on stderr when it is a terminal.
+    ``progress=True`` shows a rich progress bar on stderr in a terminal or a Jupyter notebook.
 
     If the loss, a gradient or an updated parameter is NaN/inf, training stops at that step, the
     parameters are restored to their last finite values and ``TrainingDiverged`` is raised naming
@@ -237,7 +256,7 @@ def fit(model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer, epochs: i
     X = _prepare_X(model, X, "X")
     n = X.shape[0]
     batch_size = n if batch_size is None else check_positive_int(batch_size, "batch_size")
-    T = _prepare_target(loss, y, _output_template(model, X), "y")
+    T = _prepare_target(loss, y, _output_template(model, X, "X"), "y")
     bad = _first_non_finite(model.params)
     if bad is not None:
         raise ValueError(f"model parameter {bad!r} contains NaN or inf before training")
@@ -248,8 +267,8 @@ def fit(model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer, epochs: i
         X_val = _prepare_X(model, validation_data[0], "validation_data[0]")
         if X_val.shape[1] != X.shape[1]:
             raise ValueError(f"validation_data[0] must have {X.shape[1]} features like X, got {X_val.shape}")
-        val = (X_val, _prepare_target(loss, validation_data[1], _output_template(model, X_val),
-                                      "validation_data[1]"))
+        template = _output_template(model, X_val, "validation_data[0]")
+        val = (X_val, _prepare_target(loss, validation_data[1], template, "validation_data[1]"))
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable(epoch, logs), got {type(callback).__name__}")
 
@@ -286,16 +305,26 @@ def fit(model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer, epochs: i
     return history
 
 
-def _output_template(model, X: np.ndarray) -> np.ndarray:
+def _output_template(model, X: np.ndarray, name: str) -> np.ndarray:
     """An empty stand-in for the model's output on all of X (its shape and dtype), from a forward
     pass on one row; a model that does not fit X fails here, early and clearly."""
-    probe = model.forward(X[:1])
+    try:
+        probe = model.forward(X[:1])
+    except (ValueError, TypeError) as exc:
+        if type(exc) not in (ValueError, TypeError):  # a user's own error type: leave it alone
+            raise
+        # The layer saw only the probe row; say which array of which shape did not fit.
+        raise type(exc)(f"{name} of shape {X.shape} does not fit the model: {exc}") from exc
+    probe = np.asarray(probe)
+    if probe.ndim == 0 or probe.shape[0] != 1:
+        raise ValueError(f"the model must return one output row per input row (N, ...); for 1 row "
+                         f"it returned shape {probe.shape}")
     return np.broadcast_to(np.empty((), probe.dtype), (X.shape[0],) + probe.shape[1:])
 
 
 class _ProgressBar:
     """A rich progress bar over epochs on stderr, shown only when ``enabled`` and stderr is a
-    terminal (so logs and captured output stay clean)."""
+    terminal or a Jupyter notebook (so logs and captured output stay clean)."""
 
     def __init__(self, epochs: int, *, enabled: bool) -> None:
         self.epochs, self.enabled, self.progress, self.task = epochs, enabled, None, None
@@ -306,7 +335,7 @@ class _ProgressBar:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             console = Console(stderr=True)
-            if console.is_terminal:
+            if console.is_terminal or console.is_jupyter:
                 self.progress = Progress(TextColumn("[bold]epoch"), MofNCompleteColumn(),
                                          BarColumn(bar_width=24), TextColumn("{task.fields[metrics]}"),
                                          TimeElapsedColumn(), console=console, transient=False)

@@ -151,6 +151,12 @@ def test_other_bad_input_is_named():
     with pytest.raises(ValueError, match="axis 3 is out of range"):
         a.transpose((0, 3))
     assert a.transpose().shape == a.transpose(1, 0).shape == a.transpose((-1, 0)).shape == a.T.shape == (3, 2)
+    with pytest.raises(ValueError, match=r"sum: axis \(1, -1\) names the same axis twice"):
+        a.sum(axis=(1, -1))
+    with pytest.raises(TypeError, match=r"mean: axis must be None, an int or a tuple of ints, got 1.5"):
+        a.mean(axis=1.5)
+    with pytest.raises(TypeError, match="log_softmax: axis must be a single int"):
+        ad.log_softmax(a, axis=(0, 1))
     with pytest.raises(IndexError, match=r"shape \(2, 3\)"):
         a[5]
     with pytest.raises(ValueError, match=r"target labels must lie in \[0, 2\]"):
@@ -174,3 +180,8 @@ def test_tensor_surface():
     assert t.sum().item() == 10.0
     assert not t.detach().requires_grad and t.detach().data is t.data
     assert "requires_grad=True" in repr(t) and "op='+'" in repr(t + 1)
+    assert float(t.sum()) == 10.0 and bool(ad.Tensor(0.0)) is False
+    with pytest.raises(TypeError, match=r"only a one-element tensor converts to a float, got shape \(2, 2\)"):
+        float(t)
+    with pytest.raises(ValueError, match=r"truth value of a tensor of shape \(2, 2\) is ambiguous"):
+        bool(t)

@@ -29,15 +29,20 @@ def test_to_dot_lists_every_tensor_and_operation():
     # h.sum() - 1.0 is h.sum() + (-1.0); the constant -1.0 needs no node of its own.
     assert sorted(ops) == sorted(["*", "tanh", "sum", "+", "**"])
     assert len(boxes) == 9  # w, x, w*x, tanh, sum, -1.0, sum + (-1.0), the exponent 2, the result
-    assert re.search(r'label="w  \(2,\) float64\\ndata \[ 0.5, -1. \]"', dot)
+    assert re.search(r'label="w  \(2,\) float64\\ndata \[0.5, -1\]"', dot)
     assert dot.count("style=dashed") == 3  # x, -1.0 and the exponent are constants
     assert len(re.findall(r"->", dot)) == 5 + 8  # op -> result, and 2 operands for *, +, **, 1 for tanh, sum
     loss.backward()
     after = ad.to_dot(loss)
     g = 2 * (np.tanh(w.data * [2, 3]).sum() - 1) * (1 - np.tanh(w.data * [2, 3]) ** 2) * [2, 3]
-    shown = re.search(r'label="w  \(2,\) float64\\ndata \[ 0.5, -1. \]\\ngrad \[([^\]]+)\]"', after)
+    shown = re.search(r'label="w  \(2,\) float64\\ndata \[0.5, -1\]\\ngrad \[([^\]]+)\]"', after)
     assert shown is not None
     np.testing.assert_allclose([float(v) for v in shown.group(1).split(",")], g, rtol=1e-3)
+
+
+def test_to_dot_shows_small_values_with_significant_digits():
+    dot = ad.to_dot(ad.Tensor(np.array(3.14159e-5), requires_grad=True) * 2)
+    assert "data 3.142e-05" in dot and "data 6.283e-05" in dot
 
 
 def test_to_dot_summarises_large_tensors_and_escapes_names():

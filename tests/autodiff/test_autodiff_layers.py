@@ -194,7 +194,7 @@ def test_bridge_bad_input():
         ad.layer_gradients(nn.ReLU(), np.ones((2, 3)), np.ones((3, 2)))
     with pytest.raises(ValueError, match=r"target labels must lie in \[0, 2\]"):
         ad.loss_gradient(nn.CrossEntropyLoss(), np.ones((2, 3)), np.array([0, 5]))
-    with pytest.raises(ValueError, match=r"BCEWithLogitsLoss: target must have the input's shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"BCEWithLogitsLoss: target must have the logits' shape \(4,\)"):
         ad.loss_gradient(nn.BCEWithLogitsLoss(), np.ones(4), np.ones((4, 1)))
     with pytest.raises(ValueError, match=r"target values must lie in \[0, 1\]"):
         ad.loss_gradient(nn.BCEWithLogitsLoss(), np.ones(2), np.array([0.0, 2.0]))

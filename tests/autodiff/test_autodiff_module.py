@@ -41,6 +41,20 @@ def test_autodiff_module_backward_matches_pytorch():
     np.testing.assert_allclose(layer.grads["W"], tW.grad.numpy(), rtol=1e-10)
 
 
+def test_backward_params_fills_the_same_grads_without_forming_dx():
+    layer, x = Affine(3, 2), np.random.default_rng(1).standard_normal((5, 3))
+    dout = np.random.default_rng(2).standard_normal((5, 2))
+    layer.forward(x)
+    dx = layer.backward(dout)
+    expected = {k: g.copy() for k, g in layer.grads.items()}
+    layer.forward(x)
+    layer.backward_params(dout)
+    assert layer._x.grad is None  # reverse mode never reached x
+    for k, g in expected.items():
+        np.testing.assert_array_equal(layer.grads[k], g)
+    np.testing.assert_array_equal(layer.backward(dout), dx)  # x is an input again afterwards
+
+
 def test_autodiff_module_protocol_errors():
     layer = Affine(3, 2)
     with pytest.raises(RuntimeError, match="backward called before forward"):

@@ -91,6 +91,8 @@ CASES = [
          [((3, 4), "any")]),
     Case("logsumexp_keepdims_axis0", lambda a: ad.logsumexp(a, axis=0, keepdims=True),
          lambda a: torch.logsumexp(a, dim=0, keepdim=True), [((3, 4), "any")]),
+    Case("logsumexp_axes", lambda a: ad.logsumexp(a, axis=(0, 2)), lambda a: torch.logsumexp(a, dim=(0, 2)),
+         [((2, 3, 4), "any")]),
     Case("log_softmax", ad.log_softmax, lambda a: torch.log_softmax(a, dim=-1), [((3, 4), "any")]),
     Case("log_softmax_axis0", lambda a: ad.log_softmax(a, axis=0), lambda a: torch.log_softmax(a, dim=0),
          [((3, 4), "any")]),
@@ -131,14 +133,21 @@ def _draw(rng: np.random.Generator, shape: tuple, domain: str) -> np.ndarray:
     return x
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_vjp_matches_check_gradients_and_pytorch(case, torch_vjp):
+def _backward(case: Case) -> tuple[list[np.ndarray], list[ad.Tensor], ad.Tensor, np.ndarray]:
+    """Seeded random inputs for ``case``, their leaves after backward of a random upstream
+    gradient, the output and that upstream gradient."""
     rng = np.random.default_rng(sum(map(ord, case.name)))
     inputs = [_draw(rng, shape, domain) for shape, domain in case.inputs]
     leaves = [ad.Tensor(x, requires_grad=True) for x in inputs]
     out = case.ours(*leaves)
     upstream = rng.standard_normal(out.shape)
     out.backward(upstream)
+    return inputs, leaves, out, upstream
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_vjp_matches_check_gradients_and_pytorch(case, torch_vjp):
+    inputs, leaves, out, upstream = _backward(case)
 
     def cost(params: dict[str, np.ndarray]) -> float:
         operands = [ad.Tensor(params[f"x{i}"]) for i in range(len(inputs))]
@@ -158,12 +167,7 @@ def test_vjp_matches_check_gradients_and_pytorch(case, torch_vjp):
 @pytest.mark.parametrize("case", CASES[::4], ids=[c.name for c in CASES[::4]])
 def test_vjp_matches_an_independent_central_difference(case, numerical_gradient, relative_difference):
     """A second numerical reference, written from the definition in conftest.py."""
-    rng = np.random.default_rng(sum(map(ord, case.name)))
-    inputs = [_draw(rng, shape, domain) for shape, domain in case.inputs]
-    leaves = [ad.Tensor(x, requires_grad=True) for x in inputs]
-    out = case.ours(*leaves)
-    upstream = rng.standard_normal(out.shape)
-    out.backward(upstream)
+    inputs, leaves, _, upstream = _backward(case)
     for i, (x, leaf) in enumerate(zip(inputs, leaves, strict=True)):
         numeric = numerical_gradient(
             lambda: float(np.sum(case.ours(*[ad.Tensor(v) for v in inputs]).data * upstream)), x)
@@ -199,6 +203,21 @@ def test_subgradients_at_zero_match_pytorch(torch_vjp):
         t = ad.Tensor(x, requires_grad=True)
         ours(t).sum().backward()
         np.testing.assert_array_equal(t.grad, torch_vjp(theirs, [x], np.ones(3), [0])[0])
+
+
+def test_power_at_a_zero_base_matches_pytorch(torch_vjp):
+    # b a^(b-1) is 0 * inf = NaN at a = b = 0; a^0 is the constant 1, so its gradient is 0 there.
+    a, b = np.array([0.0, 0.0, 0.0, 2.0, -1.5]), np.array([0.0, 2.0, 3.0, 0.0, 2.0])
+    ta, tb = ad.Tensor(a, requires_grad=True), ad.Tensor(b, requires_grad=True)
+    (ta**tb).sum().backward()
+    ga, gb = torch_vjp(torch.pow, [a, b], np.ones(5), [0, 1])
+    np.testing.assert_array_equal(ta.grad, ga)
+    np.testing.assert_array_equal(ta.grad, [0.0, 0.0, 0.0, 0.0, -3.0])
+    np.testing.assert_array_equal(tb.grad[:4], gb[:4])  # log(-1.5) is NaN in both
+    assert np.isnan(tb.grad[4]) and np.isnan(gb[4])
+    t = ad.Tensor(np.array([0.0, -1.0]), requires_grad=True)
+    (t**0).sum().backward()
+    np.testing.assert_array_equal(t.grad, [0.0, 0.0])
 
 
 def test_stable_ops_survive_extreme_inputs():

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import tempfile
 import zipfile
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 import chainrule
 from chainrule import nn
+from chainrule.autodiff import MLP
 from chainrule.io import load, load_metadata, save
 
 
@@ -101,6 +103,23 @@ def test_save_rejects_what_it_cannot_describe(tmp_path):
     with pytest.raises(TypeError, match="metadata must be JSON-serialisable"):
         save(_model(), tmp_path / "m.npz", metadata={"x": np.zeros(2)})
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_save_names_a_bad_destination_and_an_autodiff_model(tmp_path, monkeypatch):
+    with pytest.raises(IsADirectoryError, match=r"cannot write '.*': it is a directory"):
+        save(_model(), tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"directory '.*missing' does not exist"):
+        save(_model(), tmp_path / "missing" / "m.npz")
+    with pytest.raises(TypeError, match=r"got MLP; convert it with model.to_sequential\(\)"):
+        save(MLP([2, 3, 2], rng=0), tmp_path / "m.npz")
+    assert list(tmp_path.iterdir()) == []
+
+    def read_only(*args, **kwargs):  # what mkstemp raises in a directory we may not write to
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".m.npz.x.tmp"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(PermissionError, match=r"cannot write '.*m\.npz': Permission denied"):
+        save(_model(), tmp_path / "m.npz")
 
 
 @pytest.mark.parametrize("keep", [0, 10, 0.5, -22, -1])

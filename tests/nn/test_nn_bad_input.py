@@ -201,7 +201,7 @@ def test_cross_entropy_rejects_bad_logits(logits, error, message):
 
 @pytest.mark.parametrize("logits, target, error, message", [
     (np.zeros(4), np.array([0, 1, 2, 1]), ValueError,
-     r"target values must lie in \[0, 1\], got values in \[0, 2\]"),
+     r"target values must lie in \[0, 1\], got values in \[0\.0, 2\.0\]"),
     (np.zeros(4), np.array([0.5, -0.1, 0, 1]), ValueError, r"got values in \[-0.1, 1.0\]"),
     (np.zeros(4), np.array([0.5, np.nan, 0, 1]), ValueError, r"target values must lie in \[0, 1\]"),
     (np.zeros(4), np.zeros((4, 1)), ValueError,

@@ -205,7 +205,8 @@ def test_bad_inputs_name_the_argument():
         (dict(X=X, y=y + 1), ValueError, r"y labels must lie in \[0, 2\] for a model with 3 outputs, "
                                          r"got values in \[1, 3\]"),
         (dict(X=X, y=y.astype(float)), TypeError, "integer class labels"),
-        (dict(X=np.zeros((30, 5)), y=y), ValueError, r"x must have shape \(N, 2\), got \(1, 5\)"),
+        (dict(X=np.zeros((30, 5)), y=y), ValueError,
+         r"X of shape \(30, 5\) does not fit the model: .*x must have shape \(N, 2\)"),
     ]
     for kw, exc, match in cases:
         with pytest.raises(exc, match=match):

@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from chainrule import nn
-from chainrule.data import make_moons
+from chainrule.data import make_moons, make_spiral
 from chainrule.optim import Adam
 from chainrule.plotting import plot_decision_boundary, plot_learning_curve
 from chainrule.training import fit
@@ -56,6 +56,14 @@ def test_decision_boundary_png(tmp_path, trained):
     assert np.array_equal(np.asarray(points), X)
     lo, hi = ax.get_xlim()
     assert lo <= X[:, 0].min() and hi >= X[:, 0].max()
+
+
+def test_decision_boundary_of_a_float32_model_over_float64_points(tmp_path):
+    X, y = make_spiral(60, rng=1)
+    model = nn.mlp([2, 8, 3], rng=0, dtype=np.float32)
+    fig = plot_decision_boundary(model, X, y, tmp_path / "db.png", resolution=20)
+    assert (tmp_path / "db.png").read_bytes()[:8] == PNG
+    assert np.array_equal(np.asarray(fig.axes[0].collections[-1].get_offsets()), X)
 
 
 def test_decision_boundary_bad_input(trained):

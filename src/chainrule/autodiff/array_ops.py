@@ -18,14 +18,20 @@ from .tensor import Tensor
 Axis = int | tuple[int, ...] | None
 
 
-def _axes(axis: Axis, ndim: int, op: str) -> tuple[int, ...]:
+def _axes(axis: Axis, ndim: int, op: str, *, unique: bool = True) -> tuple[int, ...]:
+    """``axis`` as sorted non-negative ints, checked against ``ndim`` (and for repeats)."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     for ax in axes:
+        if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
         if not -ndim <= ax < ndim:
             raise ValueError(f"{op}: axis {ax} is out of range for a tensor with {ndim} dimension(s)")
-    return tuple(sorted(int(ax) % ndim for ax in axes))
+    normalised = tuple(sorted(int(ax) % ndim for ax in axes))
+    if unique and len(set(normalised)) != len(normalised):
+        raise ValueError(f"{op}: axis {axis!r} names the same axis twice (a tensor with {ndim} dimension(s))")
+    return normalised
 
 
 def _expand_reduced(g: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -57,20 +63,23 @@ def mean(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return Tensor._from_op(np.asarray(out), (a,), vjp, "mean")
 
 
-def logsumexp(a: ArrayLike, axis: int = -1, keepdims: bool = False) -> Tensor:
-    """log(sum(exp(a))) along ``axis``, max-shifted (never overflows); d/da = softmax(a)."""
+def logsumexp(a: ArrayLike, axis: Axis = -1, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(a))) over ``axis`` (an int, a tuple or None for all), max-shifted so it never
+    overflows; d/da = exp(a - logsumexp(a)), the softmax over those axes."""
     a = as_tensor(a)
-    (ax,) = _axes(axis, a.ndim, "logsumexp")
-    out = F.logsumexp(a.data, axis=ax, keepdims=True)
+    axes = _axes(axis, a.ndim, "logsumexp")
+    out = F.logsumexp(a.data, axis=axes, keepdims=True)
 
     def vjp(g):
-        return (_expand_reduced(g, (ax,), keepdims) * np.exp(a.data - out),)
-    return Tensor._from_op(out if keepdims else np.squeeze(out, axis=ax), (a,), vjp, "logsumexp")
+        return (_expand_reduced(g, axes, keepdims) * np.exp(a.data - out),)
+    return Tensor._from_op(out if keepdims else np.squeeze(out, axis=axes), (a,), vjp, "logsumexp")
 
 
 def log_softmax(a: ArrayLike, axis: int = -1) -> Tensor:
-    """a - logsumexp(a) along ``axis``; VJP: g - softmax(a) * sum(g)."""
+    """a - logsumexp(a) along ``axis`` (one axis, as in PyTorch); VJP: g - softmax(a) * sum(g)."""
     a = as_tensor(a)
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"log_softmax: axis must be a single int, got {axis!r}")
     (ax,) = _axes(axis, a.ndim, "log_softmax")
     out = F.log_softmax(a.data, axis=ax)
 
@@ -136,7 +145,7 @@ def transpose(a: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
     inverse = None
     if axes is not None:
         axes = tuple(axes)
-        if len(axes) != a.ndim or _axes(axes, a.ndim, "transpose") != tuple(range(a.ndim)):
+        if len(axes) != a.ndim or _axes(axes, a.ndim, "transpose", unique=False) != tuple(range(a.ndim)):
             raise ValueError(f"transpose: axes must be a permutation of {tuple(range(a.ndim))}, "
                              f"got {axes}")
         inverse = tuple(int(i) for i in np.argsort([int(ax) % a.ndim for ax in axes]))

@@ -7,7 +7,9 @@ Gradients come back as NumPy arrays with the argument's structure, shape and dty
 a Python float, a dict for a dict).
 
 An argument that does not influence the output gets a gradient of zeros (the exact answer, not
-an error). Integer arguments cannot be differentiated and raise ``TypeError``.
+an error). Integer arguments cannot be differentiated and raise ``TypeError``, and so does an
+``f`` that returns a plain number instead of a Tensor: that almost always means the graph was cut
+(``float(t)``, ``t.item()``), and zeros would be a silent wrong answer.
 """
 
 from __future__ import annotations
@@ -46,14 +48,18 @@ def _gradient(original: object, leaf: Tensor) -> Any:
 
 
 def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if isinstance(argnums, (int, np.integer)):
+        argnums = (argnums,)
+    elif not isinstance(argnums, (tuple, list)):
+        raise TypeError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
+    nums = tuple(argnums)
     if not nums:
         raise ValueError("argnums must name at least one argument, got ()")
     for i in nums:
-        if not isinstance(i, int) or not -nargs <= i < nargs:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -nargs <= i < nargs:
             raise ValueError(f"argnums: {i!r} is not a valid position for a call with {nargs} "
                              "positional argument(s)")
-    return tuple(i % nargs for i in nums)
+    return tuple(int(i) % nargs for i in nums)
 
 
 def value_and_grad(f: Callable[..., Any],
@@ -61,8 +67,8 @@ def value_and_grad(f: Callable[..., Any],
     """Return a function computing ``(f(*args), gradient)`` for the arguments at ``argnums``.
 
     With an int ``argnums`` the gradient has the structure of that argument; with a tuple it is a
-    tuple of such gradients. ``f`` must return a one-element Tensor or number; its value is
-    returned as a float.
+    tuple of such gradients. ``f`` must return a one-element Tensor; its value is returned as a
+    float.
     """
     @wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> tuple[float, Any]:
@@ -70,15 +76,21 @@ def value_and_grad(f: Callable[..., Any],
         call_args = list(args)
         for i in nums:
             call_args[i] = _leaves(args[i], f"argument {i} of {getattr(f, '__name__', 'f')}")
+        name = getattr(f, "__name__", "f")
         with enable_grad():
             out = f(*call_args, **kwargs)
-            size = out.size if isinstance(out, Tensor) else np.size(out)
-            if size != 1:
-                raise ValueError(f"{getattr(f, '__name__', 'f')} must return a single number to be "
-                                 f"differentiated, got shape {np.shape(out)}")
-            if isinstance(out, Tensor) and out.requires_grad:
+            if not isinstance(out, Tensor):
+                # A number here most often means the graph was cut (float(t), t.item(), t.data,
+                # np.sum(t.data)); answering zeros would be a silent wrong gradient.
+                raise TypeError(f"{name} must return a Tensor computed from its arguments, got "
+                                f"{type(out).__name__}; float(), .item() or .data cut the graph (for a "
+                                "constant function return Tensor(value), whose gradient is zeros)")
+            if out.size != 1:
+                raise ValueError(f"{name} must return a single number to be differentiated, got "
+                                 f"shape {out.shape}")
+            if out.requires_grad:
                 out.backward()
-        value = float(out.data.reshape(())) if isinstance(out, Tensor) else float(np.reshape(out, ()))
+        value = float(out)
         grads = []
         for i in nums:
             leaves = call_args[i]
@@ -86,7 +98,7 @@ def value_and_grad(f: Callable[..., Any],
                 grads.append({k: _gradient(args[i][k], t) for k, t in leaves.items()})
             else:
                 grads.append(_gradient(args[i], leaves))
-        return value, (grads[0] if isinstance(argnums, int) else tuple(grads))
+        return value, (grads[0] if isinstance(argnums, (int, np.integer)) else tuple(grads))
 
     return wrapper
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..io import atomic_write
 from .tensor import Tensor
 
 INSTALL_HINT = ("install Graphviz, e.g. 'sudo apt-get install graphviz' (Debian/Ubuntu), "
@@ -33,7 +33,9 @@ def _quote(text: str) -> str:
 def _show(arr: np.ndarray, max_elements: int) -> str:
     if arr.size > max_elements:
         return f"{arr.size} values"
-    return np.array2string(np.asarray(arr), precision=4, separator=", ", suppress_small=True)
+    # Four significant digits rather than four decimals: the values in a hand-drawn graph are often
+    # tiny (seed 002's products are ~1e-4), and "0." would hide them.
+    return np.array2string(np.asarray(arr), separator=", ", formatter={"float_kind": lambda v: f"{v:.4g}"})
 
 
 def _nodes(root: Tensor) -> list[Tensor]:
@@ -96,12 +98,6 @@ def render(root: Tensor, path: str | os.PathLike, format: str | None = None) -> 
     if result.returncode != 0:
         raise RuntimeError(f"render: dot exited with status {result.returncode}: "
                            f"{result.stderr.decode(errors='replace').strip()}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(result.stdout)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        fh.write(result.stdout)
     return path

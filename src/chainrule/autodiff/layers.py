@@ -40,6 +40,7 @@ from ..nn import (
     Softmax,
     Tanh,
 )
+from ..nn.losses import check_cross_entropy_target, check_same_shape_target
 from .array_ops import log_softmax, mean, softmax
 from .ops import abs, exp, leaky_relu, log, relu, sigmoid, tanh
 from .tensor import Tensor
@@ -161,34 +162,21 @@ def _sequential(model: Sequential, x: Tensor, p: dict[str, Tensor]) -> Tensor:
 
 
 # ---- rules for the built-in losses (mean over the batch, as in chainrule.nn.losses) -------------
-def _same_shape(name: str, z: Tensor, t: np.ndarray) -> np.ndarray:
-    if t.shape != z.shape:
-        raise ValueError(f"{name}: target must have the input's shape {z.shape}, got {t.shape}")
-    if t.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: target must be numeric, got dtype {t.dtype}")
-    return t.astype(z.dtype, copy=False)
-
-
 @register_layer(CrossEntropyLoss)
 def _cross_entropy(loss: CrossEntropyLoss, z: Tensor, t: np.ndarray) -> Tensor:
     if z.ndim != 2:
         raise ValueError(f"CrossEntropyLoss: logits must have shape (N, C), got {z.shape}")
     n, c = z.shape
+    t = check_cross_entropy_target(t, n, c, z.dtype)
     logp = log_softmax(z, axis=1)
-    if t.dtype.kind in "iu" and t.shape == (n,):
-        if n and (t.min() < 0 or t.max() >= c):
-            raise ValueError(f"CrossEntropyLoss: target labels must lie in [0, {c - 1}], "
-                             f"got values in [{t.min()}, {t.max()}]")
+    if t.ndim == 1:
         return -mean(logp[np.arange(n), t])
-    if t.dtype.kind == "f" and t.shape == (n, c):
-        return -(logp * t.astype(z.dtype, copy=False)).sum() / n
-    raise ValueError(f"CrossEntropyLoss: target must be integer labels of shape ({n},) or float class "
-                     f"probabilities of shape {(n, c)}; got dtype {t.dtype}, shape {t.shape}")
+    return -(logp * t).sum() / n
 
 
 @register_layer(BCEWithLogitsLoss)
 def _bce_with_logits(loss: BCEWithLogitsLoss, z: Tensor, t: np.ndarray) -> Tensor:
-    t = _same_shape("BCEWithLogitsLoss", z, t)
+    t = check_same_shape_target(t, z, "BCEWithLogitsLoss", "the logits'")
     if t.size and (t.min() < 0 or t.max() > 1):
         raise ValueError(f"BCEWithLogitsLoss: target values must lie in [0, 1], got values in "
                          f"[{t.min()}, {t.max()}]")
@@ -198,5 +186,4 @@ def _bce_with_logits(loss: BCEWithLogitsLoss, z: Tensor, t: np.ndarray) -> Tenso
 
 @register_layer(MSELoss)
 def _mse(loss: MSELoss, y: Tensor, t: np.ndarray) -> Tensor:
-    t = _same_shape("MSELoss", y, t)
-    return mean((y - t) ** 2)
+    return mean((y - check_same_shape_target(t, y, "MSELoss", "the input's")) ** 2)

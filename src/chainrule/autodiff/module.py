@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..nn import Layer, Sequential, mlp
+from ..nn.init import Initializer
 from .array_ops import softmax
 from .layers import register_layer
 from .ops import leaky_relu, relu, sigmoid, tanh
@@ -52,6 +53,23 @@ class AutodiffModule(Layer):
         return self._out.data
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
+        self._backprop(dout)
+        return self._x.grad if self._x.grad is not None else np.zeros_like(self._x.data)
+
+    def backward_params(self, dout: np.ndarray) -> None:
+        """Fill ``grads`` without forming dL/dx (x is data in a training step): with x marked
+        constant, reverse mode skips every product that only x would need."""
+        if type(self).backward is not AutodiffModule.backward:
+            super().backward_params(dout)  # a subclass's own backward stays the code that runs
+            return
+        self._require(self._out)
+        self._x.requires_grad = False
+        try:
+            self._backprop(dout)
+        finally:
+            self._x.requires_grad = True
+
+    def _backprop(self, dout: np.ndarray) -> None:
         self._require(self._out)
         dout = self._check_dout(dout, self._out.shape, self._out.dtype)
         for t in (self._x, *self._tensors.values()):
@@ -60,7 +78,6 @@ class AutodiffModule(Layer):
             self._out.backward(dout)
         for k, t in self._tensors.items():
             self.grads[k] = t.grad if t.grad is not None else np.zeros_like(t.data)
-        return self._x.grad if self._x.grad is not None else np.zeros_like(self._x.data)
 
 
 register_layer(AutodiffModule, lambda layer, x, params: layer.graph(x, params))
@@ -84,7 +101,7 @@ class MLP(AutodiffModule):
     """
 
     def __init__(self, sizes: Sequence[int], activation: str = "relu", *, output: str | None = None,
-                 init: str = "auto", rng: np.random.Generator | int | None = None,
+                 init: str | Initializer = "auto", rng: np.random.Generator | int | None = None,
                  dtype: type = np.float64) -> None:
         super().__init__()
         if output is not None and output not in _ACTIVATIONS:

@@ -87,15 +87,18 @@ def mul(a: ArrayLike, b: ArrayLike) -> Tensor:
 
 
 def power(a: ArrayLike, b: ArrayLike) -> Tensor:
-    """a ** b. With a constant exponent: d/da = b a^(b-1). The exponent's gradient a^b log(a) is
-    defined for a > 0; it is 0 where a == 0 (as in PyTorch) and NaN where a < 0."""
+    """a ** b. d/da = b a^(b-1), taken as 0 where b == 0 (a^0 is the constant 1, even at a = 0,
+    where the formula would give 0 * inf). The exponent's gradient a^b log(a) is defined for a > 0;
+    it is 0 where a == 0 and NaN where a < 0. Both conventions are PyTorch's."""
     a, b = _lift2(a, b)
     out = _broadcast("pow", np.power, a, b)
 
     def vjp(g):
         ga = gb = None
         if a.requires_grad:
-            ga = _unbroadcast(g * b.data * np.power(a.data, b.data - 1), a.shape)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                local = np.where(b.data == 0, 0, b.data * np.power(a.data, b.data - 1))
+            ga = _unbroadcast(g * local.astype(out.dtype, copy=False), a.shape)
         if b.requires_grad:
             with np.errstate(invalid="ignore", divide="ignore"):
                 log_a = np.where(a.data == 0, 0.0, np.log(a.data)).astype(out.dtype, copy=False)

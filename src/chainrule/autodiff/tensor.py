@@ -114,6 +114,19 @@ class Tensor:
             return np.array(self.data, dtype=dtype, copy=True)
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
+    def __bool__(self) -> bool:
+        # NumPy's rule: only a one-element tensor has a truth value, so `if t:` on more fails loudly.
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use t.data.any() or t.data.all()")
+        return bool(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        """The value of a one-element tensor, detached from the graph (as ``item()``)."""
+        if self.data.size != 1:
+            raise TypeError(f"float(): only a one-element tensor converts to a float, got shape {self.shape}")
+        return float(self.data.reshape(()))
+
     def numpy(self) -> np.ndarray:
         """The underlying array (no copy, no graph)."""
         return self.data

@@ -147,7 +147,7 @@ def _write_outputs(out: Path, model, history, final: dict, data: tuple, cfg: dic
 
 
 def _fail(args: argparse.Namespace, message: str, code: int, **fields) -> int:
-    print(f"chainrule train: {message}", file=sys.stderr)
+    print(f"chainrule train: error: {message}", file=sys.stderr)
     if args.json:
         print(json.dumps({"ok": False, "error": message, **fields}))
     return code
@@ -161,11 +161,11 @@ def run(args: argparse.Namespace) -> int:
     except TrainingDiverged as exc:
         return _fail(args, str(exc), 1, epoch=exc.epoch, step=exc.step)
     except (ValueError, TypeError) as exc:
-        return _fail(args, f"error: {exc}", 2)
+        return _fail(args, str(exc), 2)
     try:
         files, note = _write_outputs(args.out, model, history, final, data, cfg, sizes, not args.no_plots)
     except OSError as exc:
-        return _fail(args, f"error: cannot write the results to {str(args.out)!r}: {exc}", 1)
+        return _fail(args, f"cannot write the results to {str(args.out)!r}: {exc}", 1)
     seconds = time.perf_counter() - started
     n_train, n_test = len(data[1]), len(data[3])
     if not args.quiet:

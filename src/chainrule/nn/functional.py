@@ -25,8 +25,9 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1, e) / (1 + e)
 
 
-def logsumexp(x: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
-    """log(sum(exp(x))) along ``axis``, shifted by the maximum so it never overflows."""
+def logsumexp(x: np.ndarray, axis: int | tuple[int, ...] | None = -1, keepdims: bool = False) -> np.ndarray:
+    """log(sum(exp(x))) over ``axis`` (an int, a tuple, or None for all), shifted by the maximum so
+    it never overflows."""
     x = _floating(x)
     m = np.max(x, axis=axis, keepdims=True)
     out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))

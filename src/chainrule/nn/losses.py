@@ -26,6 +26,40 @@ def _check_unit_interval(t: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} values must lie in [0, 1], got values in [{lo}, {hi}]")
 
 
+def check_cross_entropy_target(t: np.ndarray, n: int, c: int, dtype: np.dtype) -> np.ndarray:
+    """CrossEntropyLoss's target for logits (n, c): integer labels (n,) in [0, c) as intp, or class
+    probabilities (n, c) in [0, 1] as ``dtype``. Shared with the autodiff rule of the same loss."""
+    t = np.asarray(t)
+    if t.dtype.kind in "iub" and t.ndim == 1:
+        if t.shape != (n,):
+            raise ValueError(f"CrossEntropyLoss: integer target must have shape ({n},), got {t.shape}")
+        if t.min() < 0 or t.max() >= c:
+            raise ValueError(f"CrossEntropyLoss: target labels must lie in [0, {c - 1}], "
+                             f"got values in [{t.min()}, {t.max()}]")
+        return t.astype(np.intp, copy=False)
+    if t.dtype.kind in "iubf" and t.ndim == 2 and t.shape == (n, c):
+        _check_unit_interval(t, "CrossEntropyLoss: probability target")
+        return t.astype(dtype, copy=False)
+    hint = ""
+    if t.ndim == 2 and t.shape == (n, 1):
+        hint = "; for labels of shape (N, 1) pass target.ravel()"
+    elif t.ndim == 1 and t.dtype.kind == "f":
+        hint = "; for float class labels pass target.astype(int)"
+    raise ValueError(f"CrossEntropyLoss: target must be integer labels of shape ({n},) or class "
+                     f"probabilities of shape ({n}, {c}); got dtype {t.dtype}, shape {t.shape}{hint}")
+
+
+def check_same_shape_target(t: np.ndarray, z: np.ndarray, name: str, whose: str) -> np.ndarray:
+    """A numeric target of exactly ``z``'s shape (never broadcast), as ``z``'s dtype. ``whose``
+    names ``z`` in the message ("the logits'", "the input's"). Shared with the autodiff rules."""
+    t = np.asarray(t)
+    if t.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: target must be numeric, got dtype {t.dtype}")
+    if t.shape != z.shape:
+        raise ValueError(f"{name}: target must have {whose} shape {z.shape}, got {t.shape}")
+    return t.astype(z.dtype, copy=False)
+
+
 class CrossEntropyLoss(Loss):
     """Softmax + cross-entropy, fused and computed with log-sum-exp.
 
@@ -42,7 +76,7 @@ class CrossEntropyLoss(Loss):
         if z.ndim != 2:
             raise ValueError(f"CrossEntropyLoss: logits must have shape (N, C), got {z.shape}")
         n, c = z.shape
-        t = self._check_target(np.asarray(target), n, c, z.dtype)
+        t = check_cross_entropy_target(target, n, c, z.dtype)
         m = z.max(axis=1, keepdims=True)
         e = z - m
         np.exp(e, out=e)  # e is our own temporary: exponentiate in place
@@ -66,26 +100,6 @@ class CrossEntropyLoss(Loss):
         # The sum over t allows targets whose rows do not add up to 1, exactly as PyTorch.
         return (e * (t.sum(axis=1, keepdims=True) / s) - t) / n
 
-    @staticmethod
-    def _check_target(t: np.ndarray, n: int, c: int, dtype: np.dtype) -> np.ndarray:
-        if t.dtype.kind in "iub" and t.ndim == 1:
-            if t.shape != (n,):
-                raise ValueError(f"CrossEntropyLoss: integer target must have shape ({n},), got {t.shape}")
-            if t.min() < 0 or t.max() >= c:
-                raise ValueError(f"CrossEntropyLoss: target labels must lie in [0, {c - 1}], "
-                                 f"got values in [{t.min()}, {t.max()}]")
-            return t.astype(np.intp, copy=False)
-        if t.dtype.kind in "iubf" and t.ndim == 2 and t.shape == (n, c):
-            _check_unit_interval(t, "CrossEntropyLoss: probability target")
-            return t.astype(dtype, copy=False)
-        hint = ""
-        if t.ndim == 2 and t.shape == (n, 1):
-            hint = "; for labels of shape (N, 1) pass target.ravel()"
-        elif t.ndim == 1 and t.dtype.kind == "f":
-            hint = "; for float class labels pass target.astype(int)"
-        raise ValueError(f"CrossEntropyLoss: target must be integer labels of shape ({n},) or class "
-                         f"probabilities of shape ({n}, {c}); got dtype {t.dtype}, shape {t.shape}{hint}")
-
 
 class BCEWithLogitsLoss(Loss):
     """Sigmoid + binary cross-entropy, fused: mean of max(z,0) - z t + log(1 + exp(-|z|)).
@@ -96,14 +110,8 @@ class BCEWithLogitsLoss(Loss):
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
         z = _check_logits(logits, "BCEWithLogitsLoss")
-        t = np.asarray(target)
-        if t.dtype.kind not in "biuf":
-            raise TypeError(f"BCEWithLogitsLoss: target must be numeric, got dtype {t.dtype}")
-        if t.shape != z.shape:
-            raise ValueError(f"BCEWithLogitsLoss: target must have the logits' shape {z.shape}, "
-                             f"got {t.shape}")
+        t = check_same_shape_target(target, z, "BCEWithLogitsLoss", "the logits'")
         _check_unit_interval(t, "BCEWithLogitsLoss: target")
-        t = t.astype(z.dtype, copy=False)
         self.cache = (z, t)
         return float(np.mean(F.softplus(z) - z * t))
 
@@ -123,12 +131,7 @@ class MSELoss(Loss):
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
         y = _check_logits(logits, "MSELoss")
-        t = np.asarray(target)
-        if t.dtype.kind not in "biuf":
-            raise TypeError(f"MSELoss: target must be numeric, got dtype {t.dtype}")
-        if t.shape != y.shape:
-            raise ValueError(f"MSELoss: target must have the input's shape {y.shape}, got {t.shape}")
-        diff = y - t.astype(y.dtype, copy=False)
+        diff = y - check_same_shape_target(target, y, "MSELoss", "the input's")
         self.cache = diff
         return float(np.mean(diff * diff))
 

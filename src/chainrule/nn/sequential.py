@@ -8,6 +8,7 @@ import numpy as np
 
 from .._validate import as_rng, check_positive_int
 from .activations import ACTIVATIONS, get_activation
+from .init import Initializer
 from .linear import Linear
 from .module import Layer, check_float_dtype
 
@@ -100,7 +101,7 @@ class Sequential(Layer):
 
 
 def mlp(sizes: Sequence[int], activation: str = "relu", *, output: str | None = None,
-        init: str = "auto", rng: np.random.Generator | int | None = None,
+        init: str | Initializer = "auto", rng: np.random.Generator | int | None = None,
         dtype: type = np.float64) -> Sequential:
     """Build ``[Linear -> activation] x (L-1) -> Linear [-> output]`` from layer sizes.
 
