@@ -1,6 +1,6 @@
 """chainrule: neural networks from first principles on NumPy, with every gradient verified."""
 
-from . import autodiff, data, dlai, nn
+from . import autodiff, data, dlai, nn, optim
 from .gradcheck import GradientReport, assert_gradients, check_gradients, check_model
 from .io import load, save
 from .nn import (
@@ -25,10 +25,15 @@ from .training import History, TrainingDiverged, evaluate, fit, predict, predict
 __version__ = "0.1.0"
 
 __all__ = [
+    # modules: a folder is a concept
+    "autodiff", "data", "dlai", "nn", "optim",
+    # layers and losses (chainrule.nn)
     "BCEWithLogitsLoss", "CrossEntropyLoss", "Identity", "Layer", "LeakyReLU", "Linear", "Loss",
-    "MSELoss", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "__version__", "autodiff", "mlp", "nn",
-    "SGD", "Adam", "History", "TrainingDiverged", "data", "evaluate", "fit", "load", "predict",
-    "predict_proba", "save",
+    "MSELoss", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "mlp",
+    # training, optimizers, persistence
+    "Adam", "History", "SGD", "TrainingDiverged", "evaluate", "fit", "load", "predict", "predict_proba",
+    "save",
+    # gradient checking (chainrule.gradcheck)
     "GradientReport", "assert_gradients", "check_gradients", "check_model",
-    "dlai",
+    "__version__",
 ]
