@@ -1,5 +1,8 @@
 """Seeds 000 and 001: the course's gradient checks and a learner's swapped derivatives, diagnosed."""
 
+import json
+import pickle
+
 import numpy as np
 import pytest
 
@@ -7,28 +10,33 @@ from chainrule import dlai
 from chainrule.dlai import linear_backward, relu_backward, sigmoid_backward, testcases
 
 
-def course_backward_propagation_n(X, Y, cache, *, planted_bugs):
-    """The seed's backward_propagation_n, written as in the course (np.dot, masks on A > 0)."""
+def planted_bugs(gradients):
+    """Seed 000's two planted bugs: dW2 = 1/m dZ2 A1.T * 2 and db1 = 4/m sum(dZ1)."""
+    return dict(gradients, dW2=gradients["dW2"] * 2, db1=gradients["db1"] * 4)
+
+
+def seed_000_gradients(X, Y, parameters):
+    """The course's gradients of forward_propagation_n, written out as in the seed (np.dot, masks on
+    A > 0), independently of chainrule."""
     m = X.shape[1]
-    (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) = cache
+    Z1 = np.dot(parameters["W1"], X) + parameters["b1"]
+    A1 = np.maximum(0, Z1)
+    Z2 = np.dot(parameters["W2"], A1) + parameters["b2"]
+    A2 = np.maximum(0, Z2)
+    A3 = 1 / (1 + np.exp(-(np.dot(parameters["W3"], A2) + parameters["b3"])))
     dZ3 = A3 - Y
-    dW3 = 1.0 / m * np.dot(dZ3, A2.T)
-    db3 = 1.0 / m * np.sum(dZ3, axis=1, keepdims=True)
-    dA2 = np.dot(W3.T, dZ3)
-    dZ2 = np.multiply(dA2, np.int64(A2 > 0))
-    dW2 = 1.0 / m * np.dot(dZ2, A1.T) * (2 if planted_bugs else 1)
-    db2 = 1.0 / m * np.sum(dZ2, axis=1, keepdims=True)
-    dA1 = np.dot(W2.T, dZ2)
-    dZ1 = np.multiply(dA1, np.int64(A1 > 0))
-    dW1 = 1.0 / m * np.dot(dZ1, X.T)
-    db1 = (4.0 if planted_bugs else 1.0) / m * np.sum(dZ1, axis=1, keepdims=True)
-    return {"dZ3": dZ3, "dW3": dW3, "db3": db3, "dA2": dA2, "dZ2": dZ2, "dW2": dW2, "db2": db2,
-            "dA1": dA1, "dZ1": dZ1, "dW1": dW1, "db1": db1}
+    dZ2 = np.multiply(np.dot(parameters["W3"].T, dZ3), np.int64(A2 > 0))
+    dZ1 = np.multiply(np.dot(parameters["W2"].T, dZ2), np.int64(A1 > 0))
+    return {"dW3": np.dot(dZ3, A2.T) / m, "db3": np.sum(dZ3, axis=1, keepdims=True) / m,
+            "dW2": np.dot(dZ2, A1.T) / m, "db2": np.sum(dZ2, axis=1, keepdims=True) / m,
+            "dW1": np.dot(dZ1, X.T) / m, "db1": np.sum(dZ1, axis=1, keepdims=True) / m,
+            "dZ3": dZ3, "dZ2": dZ2, "dZ1": dZ1}
 
 
 def test_gradient_check_1d_seed_000(capsys):
     difference = dlai.gradient_check(2, 4)
-    assert type(difference) is float
+    assert isinstance(difference, float) and difference.report.passed
+    assert pickle.loads(pickle.dumps(difference)) == difference  # stores as the plain number
     assert difference < 1e-7
     assert difference == pytest.approx(2.91933588329e-10, rel=1e-6)  # the seed's printed value
     assert capsys.readouterr().out.strip() == "The gradient is correct!"
@@ -45,9 +53,10 @@ def test_gradient_check_n_seed_000_with_the_planted_bugs(capsys):
     X, Y, parameters = testcases.gradient_check_n_test_case()
     snapshot = {k: v.copy() for k, v in parameters.items()}
     cost, cache = dlai.forward_propagation_n(X, Y, parameters)
-    gradients = course_backward_propagation_n(X, Y, cache, planted_bugs=True)
+    gradients = planted_bugs(dlai.backward_propagation_n(X, Y, cache))
     difference = dlai.gradient_check_n(parameters, gradients, X, Y)
-    assert type(difference) is float and difference > 2e-7
+    assert isinstance(difference, float) and difference > 2e-7
+    assert set(difference.report.failed) == {"W2", "b1"}  # the diagnosis travels with the number
     assert difference == pytest.approx(0.285093156781, abs=1e-6)
     out = capsys.readouterr().out
     assert "There is a mistake in the backward propagation! difference = 0.28509315" in out
@@ -68,9 +77,9 @@ def test_gradient_check_n_seed_000_with_the_planted_bugs(capsys):
 def test_gradient_check_n_seed_000_fixed(capsys):
     X, Y, parameters = testcases.gradient_check_n_test_case()
     cost, cache = dlai.forward_propagation_n(X, Y, parameters)
-    course = course_backward_propagation_n(X, Y, cache, planted_bugs=False)
+    course = seed_000_gradients(X, Y, parameters)
     ours = dlai.backward_propagation_n(X, Y, cache)
-    assert set(ours) == set(course)
+    assert set(ours) == set(course) | {"dA1", "dA2"}
     for k in course:
         np.testing.assert_allclose(ours[k], course[k], rtol=1e-12, atol=1e-15)
     difference = dlai.gradient_check_n(parameters, ours, X, Y)
@@ -194,3 +203,94 @@ def test_check_backward_passes_correct_functions_and_blames_only_the_broken_step
     assert [(s.layer, s.step) for s in verdicts] == [(1, "linear"), (2, "linear"), (3, "linear")]
     assert all(s.pattern == "scaled" for s in verdicts)
     assert "8" in verdicts[0].hint  # the factor is the batch size m = 8
+
+
+# Learners' typical linear_backward mistakes, each checked on its own (the rest is chainrule's).
+def linear_backward_elementwise(dZ, cache):  # seed 004's warning: W.T * dZ is wrong
+    A_prev, W, b = cache
+    m = A_prev.shape[1]
+    return W.T * dZ, 1 / m * np.dot(dZ, A_prev.T), 1 / m * np.sum(dZ, axis=1, keepdims=True)
+
+
+def linear_backward_without_keepdims(dZ, cache):
+    A_prev, W, b = cache
+    m = A_prev.shape[1]
+    return np.dot(W.T, dZ), 1 / m * np.dot(dZ, A_prev.T), 1 / m * np.sum(dZ, axis=1)
+
+
+def linear_backward_without_mean(dZ, cache):
+    A_prev, W, b = cache
+    return np.dot(W.T, dZ), np.dot(dZ, A_prev.T), np.sum(dZ, axis=1, keepdims=True)
+
+
+def test_a_learners_linear_backward_is_used_by_the_whole_network_check_too():
+    parameters, X, Y = seed_001_point()
+    result = dlai.check_backward(parameters, X, Y, linear_backward=linear_backward_without_mean)
+    assert not result.passed and set(result.failed) == {"W1", "b1", "W2", "b2", "W3", "b3"}
+    w1 = result.parameters.parameters["W1"]
+    assert w1.pattern == "scaled" and w1.factor == pytest.approx(8, rel=1e-6) and "m = 8" in w1.hint
+    assert result.difference == pytest.approx(7 / 9, rel=1e-6)  # |8g - g| / (|8g| + |g|)
+    assert "W1: scaled" in str(result)
+
+
+def test_a_dropped_keepdims_is_a_failure_not_silently_reshaped():
+    parameters, X, Y = seed_001_point()
+    result = dlai.check_backward(parameters, X, Y, linear_backward=linear_backward_without_keepdims)
+    assert not result.passed and set(result.failed) == {"b1", "b2", "b3"}
+    assert result.parameters.parameters["b1"].pattern == "shape"
+    assert "keepdims" in result.parameters.parameters["b1"].hint
+    linear_steps = [s for s in result.steps if s.step == "linear"]
+    assert all(not s.passed and "db of shape (" in s.hint and "keepdims" in s.hint for s in linear_steps)
+    assert [s.passed for s in result.steps if s.step != "linear"] == [True, True, True]
+
+
+def test_an_elementwise_product_for_a_matrix_product_is_pointed_out():
+    parameters, X, Y = seed_001_point()
+    result = dlai.check_backward(parameters, X, Y, linear_backward=linear_backward_elementwise)
+    assert not result.passed and "broadcast" in result.error and result.parameters is None
+    by_step = {(s.layer, s.step): s for s in result.steps}
+    assert not by_step[(1, "linear")].passed and "np.dot(W.T, dZ)" in by_step[(1, "linear")].hint
+    # with one output unit, W.T * dZ is the outer product W.T dZ: right, and not blamed
+    assert by_step[(3, "linear")].passed
+    assert (result.blame.layer, result.blame.step) == (1, "linear")
+    d = result.to_dict()
+    assert d["difference"] is None and json.loads(json.dumps(d, allow_nan=False)) == d
+
+
+def test_gradient_check_n_computes_the_course_number_and_still_catches_what_it_hides(capsys):
+    X, Y, parameters = testcases.gradient_check_n_test_case()
+    gradients = dlai.backward_propagation_n(X, Y, dlai.forward_propagation_n(X, Y, parameters)[1])
+    reordered = {k: parameters[k] for k in ("W3", "b1", "W1", "b3", "W2", "b2")}
+    assert dlai.gradient_check_n(reordered, gradients, X, Y) == pytest.approx(1.18904178766e-07, rel=1e-3)
+    capsys.readouterr()
+    # keepdims dropped: the course flattens every gradient, so its number cannot see it; chainrule can
+    flat_db1 = dict(gradients, db1=gradients["db1"].ravel())
+    difference = dlai.gradient_check_n(parameters, flat_db1, X, Y)
+    out = capsys.readouterr().out
+    assert difference < 2e-7 and "works perfectly fine" in out
+    assert difference.report.failed == ["b1"] and "finds what the single number hides" in out
+    # a gradient with the wrong number of elements has no course number at all: a mistake, not "fine"
+    short = dlai.gradient_check_n(parameters, dict(gradients, db1=gradients["db1"][:3]), X, Y)
+    assert np.isnan(short) and "There is a mistake" in capsys.readouterr().out
+    # the 1-D check: a tuple around the derivative is named, and the verdict is not "correct"
+    one = dlai.gradient_check(2, 4, backward=lambda x, theta: (x,))
+    out = capsys.readouterr().out
+    theta = one.report.parameters["theta"]
+    assert theta.pattern == "shape" and "tuple" in theta.hint
+    assert "The gradient is correct!" in out  # the course's number, x vs x, is right ...
+    assert "finds what the single number hides" in out  # ... and the shape is flagged beside it
+    with pytest.raises(TypeError, match="grads must be a real numeric array"):
+        dlai.gradient_check(2, 4, backward=lambda x, theta: (x, None))  # seed 002's tuple: refused
+
+
+def test_a_bug_between_the_steps_is_not_pinned_on_a_step():
+    parameters, X, Y = seed_001_point()
+
+    def L_model_backward_doubling_dW1(AL, Y, caches):  # every step right, the assembled dict wrong
+        grads = dlai.L_model_backward(AL, Y, caches)
+        return dict(grads, dW1=2 * grads["dW1"])
+
+    result = dlai.check_backward(parameters, X, Y, L_model_backward=L_model_backward_doubling_dW1)
+    assert not result.passed and result.failed == ["W1"] and result.blame is None
+    assert result.parameters.parameters["W1"].factor == pytest.approx(2, rel=1e-6)
+    assert "every step passes on its own" in str(result)

@@ -69,6 +69,9 @@ def test_sampling_checks_the_requested_number_of_elements_reproducibly():
         np.testing.assert_array_equal(np.isnan(a.parameters[name].numerical),
                                       np.isnan(b.parameters[name].numerical))
     assert a.passed
+    bad = check_gradients(cost, params, dict(grads, B=3 * grads["B"]), sample=5, rng=3)
+    assert bad.failed == ["B"] and bad.parameters["B"].pattern == "scaled"
+    assert bad.parameters["B"].factor == pytest.approx(3, rel=1e-6) and bad.parameters["B"].checked == 5
 
 
 def test_numerical_gradient_matches_torch_autograd():
@@ -215,3 +218,103 @@ def test_relative_difference_definition():
     assert relative_difference(a, n) == 1.0
     assert relative_difference(np.array([1.0, 2.0]), np.array([1.0, 2.5])) == pytest.approx(
         0.5 / (np.sqrt(5) + np.sqrt(7.25)))
+
+
+def test_a_cost_that_writes_into_its_argument_cannot_corrupt_the_check():
+    cost, params, grads = _problem()
+
+    def scribbler(p):
+        value = cost(p)
+        p["A"][...] = 0.0  # e.g. an in-place update left in a learner's forward
+        return value
+
+    report = check_gradients(scribbler, params, grads)
+    assert report.passed and report.difference < 1e-8
+
+
+def test_a_gradient_lost_in_the_noise_is_flagged_unresolved_not_silently_passed():
+    cost, params, grads = _problem()
+
+    def offset(p):  # a large constant beside a small cost: rounding of 1e3 swamps the differences
+        return 1e3 + 1e-6 * cost(p)
+
+    doubled = {k: 2e-6 * v for k, v in grads.items()}
+    report = check_gradients(offset, params, doubled)
+    assert report.passed and report.difference > 0.3  # no element can be told from the noise ...
+    assert report.unresolved == ["A", "B"]  # ... and the report says so instead of vouching for it
+    assert "unresolved" in report.summary() and "larger eps" in report.parameters["A"].hint
+    assert "<td>unresolved</td>" in report._repr_html_() and "unresolved" in str(report)
+    as_dict = report.to_dict()
+    assert as_dict["unresolved"] == ["A", "B"] and not as_dict["parameters"]["A"]["resolved"]
+    # taking the advice resolves the gradients, and the factor 2 is found
+    sharp = check_gradients(offset, params, doubled, eps=1e-3)
+    assert sharp.unresolved == [] and set(sharp.failed) == {"A", "B"}
+    assert sharp.parameters["A"].pattern == "scaled"
+    assert sharp.parameters["A"].factor == pytest.approx(2, rel=1e-3)
+    # small but well resolved gradients are not flagged
+    small = check_gradients(lambda p: 1e-6 * cost(p), params, {k: 1e-6 * v for k, v in grads.items()})
+    assert small.passed and small.unresolved == []
+
+
+def test_a_cost_computed_in_float32_widens_the_error_bars_instead_of_failing():
+    cost, params, grads = _problem()
+    X32 = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)  # _problem's X
+
+    def cost32(p):
+        return float(np.sum(np.tanh(X32 @ p["A"].astype(np.float32)) @ p["B"].astype(np.float32)))
+
+    report = check_gradients(cost32, params, grads)
+    assert report.passed and any("float32" in note for note in report.notes)
+    # a bug is still caught once eps is large enough for float32's rounding
+    bad = check_gradients(cost32, params, dict(grads, A=-grads["A"]), eps=1e-2)
+    assert bad.failed == ["A"] and bad.parameters["A"].pattern == "sign"
+    # a float64 cost is not mistaken for a float32 one
+    assert not any("float32" in note for note in check_gradients(cost, params, grads).notes)
+
+
+def test_mismatch_hints_say_what_the_data_shows():
+    cost, params, grads = _problem()
+    one = {k: v.copy() for k, v in grads.items()}
+    one["A"][1, 2] *= 3
+    res = check_gradients(cost, params, one).parameters["A"]
+    assert res.pattern == "mismatch" and "wrong on 1: (1, 2)" in res.hint and "3 x the true value" in res.hint
+
+    def ignores_b(p):
+        return cost({"A": p["A"], "B": params["B"]})
+
+    res = check_gradients(ignores_b, params, grads).parameters["B"]
+    assert res.pattern == "mismatch" and "the cost does not change with 'B'" in res.hint
+
+
+def test_a_dropped_axis_is_named():
+    rng = np.random.default_rng(4)
+    b = rng.standard_normal((5, 1))
+    res = check_gradients(lambda p: float(np.sum(np.sin(p["b"]))), {"b": b}, {"db": np.cos(b).ravel()})
+    assert res.parameters["b"].pattern == "shape" and "keepdims" in res.parameters["b"].hint
+    wrong = check_gradients(lambda p: float(np.sum(np.sin(p["b"]))), {"b": b}, {"db": np.ones(5)})
+    assert wrong.parameters["b"].pattern == "shape" and "keepdims" not in wrong.parameters["b"].hint
+
+
+def test_float32_costs_are_recognised_from_their_values_only():
+    from chainrule.gradcheck.numerical import rounded_to_float32
+
+    rng = np.random.default_rng(9)
+    values = rng.standard_normal(7)
+    assert rounded_to_float32(values.astype(np.float32).tolist())
+    assert not rounded_to_float32(values.tolist())
+    assert not rounded_to_float32([0.25, 0.5, 0.75, 0.5])  # a cost counting 0/1 outcomes over 4 examples
+    assert not rounded_to_float32([1.0, 2.0, 3.0])
+    assert not rounded_to_float32(values[:2].astype(np.float32).tolist())  # too few values to tell
+
+
+def test_a_whole_number_factor_is_offered_as_a_batch_size_when_m_is_unknown():
+    cost, params, grads = _problem()
+    res = check_gradients(cost, params, dict(grads, A=5 * grads["A"])).parameters["A"]
+    assert res.pattern == "scaled" and "averages over 5 examples, the 1/m average is missing" in res.hint
+    res = check_gradients(cost, params, dict(grads, A=grads["A"] / 5)).parameters["A"]
+    assert "averages over 5 examples, the 1/m average is taken twice" in res.hint
+    res = check_gradients(cost, params, dict(grads, A=2.5 * grads["A"])).parameters["A"]
+    assert res.pattern == "scaled" and "examples" not in res.hint
+    # with batch_size given, the hint is definite
+    res = check_gradients(cost, params, dict(grads, A=5 * grads["A"]), batch_size=5).parameters["A"]
+    assert "exactly the batch size m = 5" in res.hint

@@ -37,7 +37,7 @@ def test_built_in_models_pass(args, capsys):
     assert main(["gradcheck", "--json", *args]) == 0
     captured = capsys.readouterr()
     d = json.loads(captured.out.strip().splitlines()[-1])
-    assert d["passed"] and d["blame"] is None and len(d["layers"]) >= 3
+    assert d["ok"] and d["passed"] and d["blame"] is None and len(d["layers"]) >= 3
     if "float32" in args:  # checked on a float64 copy, said once in the report, not as a stderr warning
         assert any("float32" in note for note in d["notes"]) and "Warning" not in captured.err
 
@@ -48,5 +48,8 @@ def test_table_output_and_bad_options(capsys):
     assert "gradient check PASSED" in out and "layers, each backward checked alone" in out
     assert main(["gradcheck", "--fixed"]) == 2
     assert "--fixed applies to --demo only" in capsys.readouterr().err
+    assert main(["gradcheck", "--fixed", "--json"]) == 2
+    assert json.loads(capsys.readouterr().out) == {"ok": False, "passed": False,
+                                                   "error": "--fixed applies to --demo only"}
     assert main(["gradcheck", "--eps", "2"]) == 2
     assert "argument --eps: expected a number in (0, 1), got 2" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from chainrule.gradcheck import check_model
 from chainrule.nn import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
+    Identity,
     LeakyReLU,
     Linear,
     MSELoss,
@@ -27,6 +28,11 @@ N = 4  # batch size; hidden width 4 too, so elementwise gradients are square and
 
 def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 DERIVATIVES = {
@@ -111,6 +117,13 @@ ACTIVATIONS = {
     ],
     Softmax: COMMON + [
         ("identity-derivative", _activation("identity"), "activation", "identity"),
+        ("diagonal-only", _dx_bug(lambda dx, x, d: d * _softmax(x) * (1 - _softmax(x))), "activation",
+         "softmax-diagonal"),
+    ],
+    Identity: COMMON + [
+        ("relu-mask", _activation("relu"), "masked", "elements where the input is <= 0"),
+        ("sigmoid-derivative", _activation("sigmoid"), "activation", "sigmoid"),
+        ("tanh-derivative", _activation("tanh"), "activation", "tanh"),
     ],
 }
 
@@ -130,10 +143,12 @@ LOSS_COMMON = [
     ("zero", np.zeros_like, "zero", None),
     ("missing-1/m", lambda g: g * len(g), "scaled", float(N)),
 ]
+# (N, 1) logits: the transposed gradient has the wrong shape, (1, N), and is diagnosed from it
+TRANSPOSE = ("transpose", lambda g: g.T.copy(), "transposed", None)
 LOSSES = {
-    CrossEntropyLoss: LOSS_COMMON + [("transpose", lambda g: g.T.copy(), "transposed", None)],
-    BCEWithLogitsLoss: LOSS_COMMON,
-    MSELoss: LOSS_COMMON,
+    CrossEntropyLoss: LOSS_COMMON + [TRANSPOSE],
+    BCEWithLogitsLoss: LOSS_COMMON + [TRANSPOSE],
+    MSELoss: LOSS_COMMON + [TRANSPOSE],
 }
 
 CASES = (

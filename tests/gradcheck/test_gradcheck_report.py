@@ -70,11 +70,14 @@ def test_to_dict_is_json_round_trippable(course):
 
 def test_html_form(course):
     html = _course_report(course)._repr_html_()
-    assert html.count("<table>") == 1 and "FAIL" in html and "scaled" in html and "W2" in html
+    assert "FAIL" in html and "scaled" in html and "W2" in html
+    # the parameter table, then the worst elements of each failing parameter, as in the text form
+    assert html.count("<table>") == 3 and "worst elements of W2" in html and "worst elements of b1" in html
     X, y = _data()
     model = Sequential(Linear(3, 4, rng=0), SwappedReLU(), Linear(4, 3, rng=1))
     model_html = check_model(model, CrossEntropyLoss(), X, y)._repr_html_()
-    assert model_html.count("<table>") == 2 and "<b>blame:</b> 1" in model_html
+    assert "<b>blame:</b> 1" in model_html and model_html.count("<table>") >= 3  # parameters, layers, worst
+    assert "worst elements of x in layer 1 (SwappedReLU) checked alone" in model_html
 
 
 def test_seed_001_swapped_derivatives_are_named_per_layer():
@@ -87,6 +90,21 @@ def test_seed_001_swapped_derivatives_are_named_per_layer():
     assert report.layers[0].passed and report.layers[2].passed and report.loss.passed
     text = str(report)
     assert "blame: layer 1" in text and "derivative of sigmoid" in text
+
+
+def test_parameters_upstream_of_the_blamed_layer_point_to_it():
+    class DoubledDx(Linear):
+        def backward(self, dout):
+            return 2 * super().backward(dout)
+
+    X, y = _data()
+    model = Sequential(Linear(3, 4, rng=0), Tanh(), DoubledDx(4, 3, rng=1))
+    report = check_model(model, CrossEntropyLoss(), X, y)
+    assert report.blame == 2 and set(report.failed) == {"0.W", "0.b"}
+    first = report.parameters["0.W"]
+    assert first.pattern == "scaled" and first.factor == pytest.approx(2, rel=1e-5)
+    assert "error comes from layer 2 (DoubledDx)" in first.hint
+    assert report.layers[0].passed and "comes from" not in report.parameters["2.W"].hint
 
 
 def test_check_model_leaves_the_model_alone_and_checks_float32_in_float64():
@@ -108,6 +126,10 @@ def test_check_model_on_a_single_layer_and_check_layer():
     assert report.passed and list(report.parameters) == ["W", "b"] and len(report.layers) == 1
     result = check_layer(ReLU(), X)
     assert result.passed and set(result.parameters) == {"x"}
+    assert str(result).startswith("layer 0 (ReLU) checked alone: PASSED")
+    wrong = check_layer(SwappedReLU(), X)
+    text = str(wrong)
+    assert "FAILED" in text and "derivative of sigmoid" in text and "worst elements of x" in text
 
 
 def test_a_gradient_the_backward_never_writes_is_zero():
@@ -145,6 +167,15 @@ def test_check_model_rejects_bad_arguments():
         check_model(model, "cross_entropy", X, y)
     with pytest.raises(ValueError, match="complex"):
         check_model(model, CrossEntropyLoss(), X, y, method="complex")
+    # data the forward refuses is the caller's mistake, raised as such, not blamed on the loss
+    with pytest.raises(ValueError, match=r"target labels must lie in \[0, 2\]"):
+        check_model(model, CrossEntropyLoss(), X, np.full(6, 7))
+    with pytest.raises(ValueError, match=r"target must have the input's shape \(6, 3\), got \(5, 3\)"):
+        check_model(model, MSELoss(), X, np.zeros((5, 3)))
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 3\), got \(6, 2\)"):
+        check_model(model, CrossEntropyLoss(), X[:, :2], y)
+    with pytest.raises(ValueError, match=r"dout must have the layer output's shape \(6, 3\)"):
+        check_layer(model, X, np.zeros((6, 2)))
 
 
 def test_autodiff_is_a_third_witness():
@@ -190,5 +221,30 @@ def test_assert_gradients(course):
                          CrossEntropyLoss(), X, y)
     with pytest.raises(AssertionError):
         assert_gradients(_course_report(course))
+    # a custom layer on its own, with an input only
+    assert assert_gradients(ReLU(), X).passed
+    with pytest.raises(AssertionError, match=r"(?s)layer 0 \(SwappedReLU\) checked alone: FAILED.*sigmoid"):
+        assert_gradients(SwappedReLU(), X)
     with pytest.raises(TypeError, match="target must be"):
         assert_gradients(42)
+
+
+def test_vanishing_gradients_are_unresolved_in_the_whole_model_but_checked_layer_by_layer():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((16, 4)), rng.integers(0, 2, 16)
+    model = mlp([4, 8, 8, 8, 8, 2], "sigmoid", rng=0, init="course")  # randn * 0.01: dW0 ~ 1e-9
+    good = check_model(model, CrossEntropyLoss(), X, y)
+    assert good.passed and "0.W" in good.unresolved
+    assert any("by the chain rule they are right too" in note for note in good.notes)
+
+    class DoubledW(Linear):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.grads["W"] = 2 * self.grads["W"]
+            return dx
+
+    model.layers[0] = DoubledW(4, 8, rng=0, init="course")
+    bad = check_model(model, CrossEntropyLoss(), X, y)
+    assert "0.W" in bad.unresolved  # the whole-model difference cannot see the factor 2 ...
+    assert not bad.passed and bad.blame == 0  # ... the isolated check of layer 0 does
+    assert bad.layers[0].pattern == "scaled" and bad.layers[0].parameters["W"].factor == pytest.approx(2)

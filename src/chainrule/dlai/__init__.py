@@ -20,6 +20,7 @@ from .data import load_data, print_mislabeled_images
 from .diagnose import BackwardCheck, check_backward
 from .forward import L_model_forward, compute_cost, linear_activation_forward, linear_forward
 from .gradcheck import (
+    Difference,
     backward_propagation,
     backward_propagation_n,
     dictionary_to_vector,
@@ -34,7 +35,7 @@ from .init import initialize_parameters, initialize_parameters_deep
 from .model import L_layer_model, accuracy, plot_costs, predict, two_layer_model
 
 __all__ = [
-    "BackwardCheck", "L_layer_model", "L_model_backward", "L_model_forward", "accuracy",
+    "BackwardCheck", "Difference", "L_layer_model", "L_model_backward", "L_model_forward", "accuracy",
     "backward_propagation",
     "backward_propagation_n", "check_backward", "compute_cost", "dictionary_to_vector",
     "forward_propagation", "forward_propagation_n", "from_sequential", "gradient_check",

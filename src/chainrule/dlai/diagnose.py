@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..gradcheck.report import GradientReport
 from ..nn import Layer, Linear, Loss, ReLU, Sequential, Sigmoid, Tanh
 from ._arrays import as_course_array, course_parameters, labels
 from .backward import L_model_backward as _L_model_backward
@@ -43,11 +44,31 @@ class _LearnerLinear(Linear):
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.x)
         m = self.x.shape[0]
-        W, b = self.params["W"].T, self.params["b"].reshape(-1, 1)
-        dA_prev, dW, db = self.linear_backward(m * np.asarray(dout).T, (self.x.T, W, b))
-        self.grads["W"] = np.asarray(dW).T
-        self.grads["b"] = np.asarray(db).reshape(-1)
-        return np.asarray(dA_prev).T / m
+        A_prev, W, b = self.x.T, self.params["W"].T, self.params["b"].reshape(-1, 1)
+        try:
+            dA_prev, dW, db = self.linear_backward(m * np.asarray(dout).T, (A_prev, W, b))
+        except ValueError as e:
+            if "broadcast" not in str(e):
+                raise
+            raise ValueError(f"{e} (an elementwise * where a matrix product is needed? e.g. W.T * dZ "
+                             "instead of np.dot(W.T, dZ))") from e
+        dA_prev = _course_shaped(dA_prev, "dA_prev", A_prev, "A_prev")
+        self.grads["W"] = _course_shaped(dW, "dW", W, "W").T
+        self.grads["b"] = _course_shaped(db, "db", b, "b").reshape(-1)
+        return dA_prev.T / m
+
+
+def _course_shaped(value: object, key: str, ref: np.ndarray, like: str) -> np.ndarray:
+    """A gradient returned by a learner's ``linear_backward`` must have its variable's course shape:
+    reshaping it here would hide the bug the course's asserts catch (a db of shape (n,) broadcasts
+    b - lr * db to (n, n) in ``update_parameters``)."""
+    arr = np.asarray(value)
+    if arr.shape != ref.shape:
+        why = " (keepdims=True forgotten in np.sum?)" if arr.size == ref.size and key == "db" else ""
+        why = " (transposed)" if arr.shape == ref.shape[::-1] and arr.ndim == 2 else why
+        raise ValueError(f"linear_backward returned {key} of shape {arr.shape}; it must have the shape of "
+                         f"{like}, {ref.shape}{why}")
+    return arr
 
 
 class _LearnerActivation:
@@ -139,9 +160,10 @@ class BackwardCheck:
     difference: float
     failed: list[str]
     steps: list[StepVerdict]
-    parameters: object
-    model: object
+    parameters: GradientReport | None
+    model: GradientReport
     blame: StepVerdict | None = field(default=None)
+    error: str | None = None
 
     @property
     def wrong_layers(self) -> list[int]:
@@ -151,16 +173,42 @@ class BackwardCheck:
         head = "backward check " + ("passed" if self.passed else "FAILED")
         lines = [f"{head}: difference = {self.difference:.10g}"
                  + (f"; wrong gradients: {', '.join(self.failed)}" if self.failed else "")]
+        if self.error:
+            lines.append(f"  {self.error}")
+        if self.parameters is not None:
+            lines += [f"  {name}: {p.pattern or 'unresolved'}: {p.hint}"
+                      for name, p in self.parameters.parameters.items() if not (p.passed and p.resolved)]
+        lines.append("each step checked alone:")
         lines += ["  " + s.describe() for s in self.steps]
         if self.blame is not None:
             b = self.blame
             lines.append(f"first wrong step: layer {b.layer} {b.step} in {b.function}")
+        elif not self.passed:
+            lines.append("every step passes on its own: the bug is in what joins them (dAL, the loop of "
+                         "L_model_backward, or a linear_backward of your own that your "
+                         "linear_activation_backward calls; pass it as linear_backward= to check it too)")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        return {"passed": self.passed, "difference": self.difference, "failed": list(self.failed),
+        difference = self.difference if np.isfinite(self.difference) else None
+        return {"passed": self.passed, "difference": difference, "failed": list(self.failed),
+                "error": self.error,
+                "parameters": None if self.parameters is None else self.parameters.to_dict(),
                 "steps": [s.to_dict() for s in self.steps],
                 "blame": None if self.blame is None else self.blame.to_dict()}
+
+
+def _with_linear_backward(linear_backward: Callable) -> Callable:
+    """chainrule's ``linear_activation_backward`` with the activation step chainrule's and the linear
+    step ``linear_backward``: the whole-network check of a learner's ``linear_backward`` alone."""
+    from .activations import activation_pair
+
+    def linear_activation_backward(dA: np.ndarray, cache: tuple, activation: str) -> tuple:
+        linear_cache, activation_cache = cache
+        return linear_backward(activation_pair(activation, "check_backward")[1](dA, activation_cache),
+                               linear_cache)
+
+    return linear_activation_backward
 
 
 def _course_loop(linear_activation_backward: Callable) -> Callable:
@@ -197,18 +245,32 @@ def check_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.nd
     Y = labels(Y, X.shape[1], "check_backward: Y")
     lab = linear_activation_backward or _linear_activation_backward
     lb = linear_backward or _linear_backward
-    full = L_model_backward or (_course_loop(lab) if linear_activation_backward else _L_model_backward)
+    if L_model_backward is not None:
+        full = L_model_backward
+    elif linear_activation_backward is not None:
+        full = _course_loop(linear_activation_backward)
+    elif linear_backward is not None:
+        full = _course_loop(_with_linear_backward(linear_backward))
+    else:
+        full = _L_model_backward
 
     def cost(p: dict[str, np.ndarray]) -> float:
         return compute_cost(L_model_forward(X, p)[0], Y)
 
     AL, caches = L_model_forward(X, params)
-    grads = full(AL, Y, caches)
-    keys = [f"d{p}{layer}" for layer in range(1, L + 1) for p in "Wb"]
-    missing = [k for k in keys if k not in grads]
-    if missing:
-        raise ValueError(f"check_backward: L_model_backward returned no {missing}; got keys {sorted(grads)}")
-    whole = check_gradients(cost, params, {k: grads[k] for k in keys}, eps=eps, **options)
+    whole, error = None, None
+    try:
+        grads = full(AL, Y, caches)
+    except Exception as e:  # the learner's code may fail in any way; the steps below still say where
+        error = f"the backward pass raised {type(e).__name__}: {e}"
+    else:
+        keys = [f"d{p}{layer}" for layer in range(1, L + 1) for p in "Wb"]
+        missing = [k for k in keys if k not in grads]
+        if missing:
+            raise ValueError(f"check_backward: L_model_backward returned no {missing}; "
+                             f"got keys {sorted(grads)}")
+        whole = check_gradients(cost, params, {k: grads[k] for k in keys}, eps=eps,
+                                **{"batch_size": X.shape[1], **options})
 
     layers: list[Layer] = []
     for layer in range(1, L + 1):
@@ -225,5 +287,7 @@ def check_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.nd
         steps.append(StepVerdict(layer, step, function, result.passed, result.pattern, derivative,
                                  result.hint))
     blame = next((s for s in steps if not s.passed), None)
+    if whole is None:
+        return BackwardCheck(False, float("nan"), [], steps, None, model, blame, error)
     passed = whole.passed and all(s.passed for s in steps)
     return BackwardCheck(passed, float(whole.difference), list(whole.failed), steps, whole, model, blame)

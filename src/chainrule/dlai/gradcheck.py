@@ -2,11 +2,11 @@
 
 ``gradient_check`` (1-D, J(theta) = theta x) and ``gradient_check_n`` (a parameter dict) return the
 course's number, ||grad - gradapprox||_2 / (||grad||_2 + ||gradapprox||_2) over all parameters, as
-a plain float, and print the course's verdict. The numbers come from ``chainrule.gradcheck``, which
-also diagnoses a failure: which parameters are wrong, which elements, and what kind of bug it
-looks like (e.g. "scaled" by 2). That diagnosis is printed when the check fails; pass
-``return_report=True`` to get the full ``GradientReport`` (its ``.difference`` is the course's
-number) instead of the float.
+a float, and print the course's verdict. The numbers come from ``chainrule.gradcheck``, which also
+diagnoses a failure: which parameters are wrong, which elements, and what kind of bug it looks like
+(e.g. "scaled" by 2). The diagnosis is printed when the check fails and travels beside the number:
+the float returned is a ``Difference`` whose ``.report`` is the full ``GradientReport``
+(``return_report=True`` returns that report instead).
 
 The vector helpers work for any number of layers (the course's only handle its 4-5-3-1 network).
 """
@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from ..gradcheck.report import GradientReport
 from ._arrays import as_course_array, labels, num_layers
 from .activations import relu_backward
 from .backward import linear_backward
@@ -132,10 +133,49 @@ def backward_propagation_n(X: np.ndarray, Y: np.ndarray, cache: tuple) -> dict[s
     return gradients
 
 
+class Difference(float):
+    """The course's difference: a plain float to compare, print and store, as the course returns,
+    with chainrule's diagnosis beside it in ``.report`` (a ``GradientReport``: which parameters are
+    wrong, which elements, what kind of bug)."""
+
+    report: GradientReport
+
+    def __new__(cls, value: float, report: GradientReport) -> Difference:
+        obj = super().__new__(cls, value)
+        obj.report = report
+        return obj
+
+    def __reduce__(self):  # copies and pickles keep the number, a plain float, and drop the report
+        return float, (float(self),)
+
+
 def _say(message: str, ok: bool) -> None:
     from rich.console import Console
 
     Console(highlight=False, soft_wrap=True).print(message, style="green" if ok else "yellow", markup=False)
+
+
+def _diagnosis(report: GradientReport, course_ok: bool) -> None:
+    """Print chainrule's report when it finds something, and say so when the course's number did not."""
+    if report.passed:
+        return
+    if course_ok:
+        print("chainrule's per-parameter check finds what the single number hides:")
+    print(report)
+
+
+def _course_difference(report: GradientReport, gradients: Mapping[str, object]) -> float:
+    """Formula 2 over the flattened vectors, as the course computes it: every element, kinks
+    included, each gradient flattened row by row whatever its shape. NaN when a gradient has the
+    wrong number of elements (the course's own check would fail with a broadcasting error)."""
+    from ..gradcheck import relative_difference
+
+    approx = [report.parameters[name].numerical for name in gradients]  # in the course's order
+    grads = [np.asarray(g, dtype=np.float64) for g in gradients.values()]
+    if any(a is None or a.size != g.size for a, g in zip(approx, grads, strict=True)):
+        return float("nan")
+    return relative_difference(np.concatenate([g.ravel() for g in grads]),
+                               np.concatenate([a.ravel() for a in approx]))
 
 
 def gradient_check(x: float, theta: float, epsilon: float = 1e-7, *,
@@ -144,18 +184,20 @@ def gradient_check(x: float, theta: float, epsilon: float = 1e-7, *,
                    return_report: bool = False):
     """Check ``backward(x, theta)`` against central differences of ``forward(x, theta)``.
 
-    Prints the course's verdict (correct when the difference is below 1e-7) and returns the
-    difference as a float, or the ``GradientReport`` with ``return_report=True``. Pass your own
-    ``forward``/``backward`` to check them.
+    Prints the course's verdict (correct when the difference is below 1e-7) and, when chainrule's
+    check fails, its diagnosis. Returns the difference as a ``Difference``, a float carrying the
+    full ``GradientReport`` in ``.report`` (``return_report=True`` returns the report itself). Pass
+    your own ``forward``/``backward`` to check them.
     """
     from ..gradcheck import check_gradients
 
-    report = check_gradients(lambda t: forward(x, t), theta, backward(x, theta), eps=epsilon)
-    difference = float(report.difference)
-    _say("The gradient is correct!" if difference < 1e-7 else "The gradient is wrong!", difference < 1e-7)
-    if difference >= 1e-7:
-        print(report)
-    return report if return_report else difference
+    grad = backward(x, theta)
+    report = check_gradients(lambda t: forward(x, t), theta, grad, eps=epsilon)
+    difference = _course_difference(report, {"theta": grad})
+    ok = difference < 1e-7  # NaN, a gradient of the wrong size, is not correct
+    _say("The gradient is correct!" if ok else "The gradient is wrong!", ok)
+    _diagnosis(report, ok)
+    return report if return_report else Difference(difference, report)
 
 
 def gradient_check_n(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray],
@@ -164,10 +206,12 @@ def gradient_check_n(parameters: Mapping[str, np.ndarray], gradients: Mapping[st
     """Check ``gradients`` (dW1, db1, ...) against central differences of ``forward(X, Y, parameters)``.
 
     ``forward`` returns the cost or ``(cost, cache)`` (default: ``forward_propagation_n``; pass
-    your own). Prints the course's verdict (a mistake when the difference exceeds 2e-7) and, on a
-    mistake, chainrule's diagnosis naming the wrong parameters and the kind of bug. Returns the
-    course's difference as a float, or the ``GradientReport`` with ``return_report=True``.
-    Neither ``parameters`` nor ``gradients`` is modified.
+    your own). Prints the course's verdict (a mistake when the difference exceeds 2e-7) and, when
+    chainrule's per-parameter check fails, its diagnosis naming the wrong parameters and the kind
+    of bug (this includes wrong shapes, which the course's flattening hides). Returns the course's
+    difference as a ``Difference``, a float carrying that diagnosis in ``.report`` (the
+    ``GradientReport`` itself with ``return_report=True``). Neither ``parameters`` nor
+    ``gradients`` is modified.
     """
     from ..gradcheck import check_gradients
 
@@ -177,12 +221,12 @@ def gradient_check_n(parameters: Mapping[str, np.ndarray], gradients: Mapping[st
     if missing:
         raise ValueError(f"gradient_check_n: gradients has no {missing}; expected {keys} "
                          "(the output of your backward)")
-    report = check_gradients(lambda p: forward(X, Y, p), dict(parameters), {k: gradients[k] for k in keys},
-                             eps=epsilon)
-    difference = float(report.difference)
-    if difference > 2e-7:
-        _say(f"There is a mistake in the backward propagation! difference = {difference}", False)
-        print(report)
-    else:
+    ordered = {k[1:]: gradients[k] for k in keys}  # W1, b1, W2, ...: dictionary_to_vector's order
+    report = check_gradients(lambda p: forward(X, Y, p), dict(parameters), ordered, eps=epsilon)
+    difference = _course_difference(report, ordered)
+    if difference <= 2e-7:
         _say(f"Your backward propagation works perfectly fine! difference = {difference}", True)
-    return report if return_report else difference
+    else:  # NaN too: a gradient with the wrong number of elements
+        _say(f"There is a mistake in the backward propagation! difference = {difference}", False)
+    _diagnosis(report, difference <= 2e-7)
+    return report if return_report else Difference(difference, report)

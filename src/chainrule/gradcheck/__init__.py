@@ -3,7 +3,9 @@
 ``check_gradients`` compares any cost's analytic gradients with numerical ones; ``check_model``
 does it for a model and its loss and also checks every layer's backward alone, so the report can
 say which layer is wrong (``blame``). Each failing gradient gets a ``pattern`` ("scaled", "sign",
-"zero", "transposed", "swapped", "masked", "activation", "mismatch") with a plain-language hint.
+"zero", "transposed", "swapped", "shape", "masked", "activation", "mismatch") with a plain-language
+hint. Elements on a kink are left out and counted; a gradient too small for the numerical noise to
+resolve is reported as ``unresolved`` rather than vouched for.
 """
 
 from .check import DEFAULT_THRESHOLD, PrecisionWarning, check_gradients, relative_difference

@@ -40,6 +40,7 @@ class Context:
 
     masks: dict[str, np.ndarray] = field(default_factory=dict)
     candidates: dict[str, np.ndarray] = field(default_factory=dict)
+    hints: dict[str, str] = field(default_factory=dict)  # a candidate's own wording, if not "derivative of"
 
 
 @dataclass
@@ -87,15 +88,24 @@ def _scale_hint(c: float, batch_size: int | None) -> str:
         if abs(c * batch_size - 1) < 1e-3:
             return (f"the analytic gradient is 1/{batch_size} of the true one, the batch size m = "
                     f"{batch_size}: an extra 1/m (the average is taken twice)")
-    return (f"analytic = {c:.6g} x numerical for every element: a constant factor in the backward "
+    hint = (f"analytic = {c:.6g} x numerical for every element: a constant factor in the backward "
             f"(look for a stray * {c:.3g} or / {1 / c:.3g})")
+    if batch_size is None:  # m unknown: a whole-number factor may still be a batch size
+        k = round(c) if c >= 2 else round(1 / c) if 0 < c <= 0.5 else 0
+        if k >= 2 and abs(max(c, 1 / c) / k - 1) < 1e-3:
+            missing = "missing" if c > 1 else "taken twice"
+            hint += (f"; if the cost averages over {k} examples, the 1/m average is {missing} "
+                     "(pass batch_size= to confirm)")
+    return hint
 
 
-def _describe_wrong(a: np.ndarray, n: np.ndarray, noise: np.ndarray, threshold: float) -> str:
+def _describe_wrong(a: np.ndarray, n: np.ndarray, noise: np.ndarray, threshold: float,
+                    mask: bool = True) -> str:
+    """How the analytic gradient is wrong on a set of elements; ``mask``: the set is a named mask."""
     if np.all(a == 0):
         return "the analytic gradient is zero there"
     if _fits(n, np.zeros_like(n), noise, threshold):
-        return "the analytic gradient should be zero there but is not (a mask is not applied)"
+        return "the analytic gradient should be zero there but is not" + (" (a mask is not applied)" * mask)
     denom = float(np.dot(n, n))
     if denom > 0:
         c = float(np.dot(a, n) / denom)
@@ -131,10 +141,11 @@ def _masked(ev: Evidence, context: Context | None, threshold: float) -> Diagnosi
     for label, mask in masks.items():
         if mask.shape == a.shape and np.array_equal(wrong, mask & v):
             how = _describe_wrong(a[wrong], n[wrong], ev.noise[wrong], threshold)
+            which = label if label.startswith("elements") else f"elements of {label}"
             return Diagnosis(
                 "masked", None,
-                f"correct on {int(right.sum())} elements, wrong on the {int(wrong.sum())} {label}: "
-                f"{how}", label)
+                f"correct on {int(right.sum())} elements, wrong on the {int(wrong.sum())} {which}: {how}",
+                label)
     return None
 
 
@@ -148,8 +159,10 @@ def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | No
     v = ev.valid
     a, n, noise = ev.analytic[v], ev.numerical[v], ev.noise[v]
     if _fits(a, n, noise, threshold):
-        return Diagnosis("mismatch", None, "close to the numerical gradient (within the fit margin): more "
-                         "likely a numerical limit (eps, float32 arithmetic inside the cost) than a bug")
+        return Diagnosis("mismatch", None, "close to the numerical gradient (within 10x the threshold): a "
+                         "numerical limit (eps, float32 arithmetic inside the cost) or a real but tiny "
+                         "error; rerun with another eps or method='complex': a numerical limit moves with "
+                         "them, a bug does not")
     informative = int(np.count_nonzero(np.abs(n) > noise))
     if np.all(ev.analytic == 0) and informative:
         return Diagnosis("zero", 0.0, "the analytic gradient is all zeros: it is never written or "
@@ -184,17 +197,33 @@ def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | No
         for label, cand in context.candidates.items():
             cand = cand[v]
             if _fits(a, cand, noise, threshold) and not _fits(n, cand, noise, threshold):
-                return Diagnosis("activation", None, f"the backward uses the derivative of {label} "
-                                 "instead of this layer's own activation", label)
+                hint = context.hints.get(label, f"the backward uses the derivative of {label} instead of "
+                                         "this layer's own activation")
+                return Diagnosis("activation", None, hint, label)
     factor = float(a[0] / n[0]) if a.size == 1 and n[0] != 0 else None
-    return Diagnosis("mismatch", factor, _mismatch_hint(ev, factor))
+    return Diagnosis("mismatch", factor, _mismatch_hint(ev, factor, threshold))
 
 
-def _mismatch_hint(ev: Evidence, factor: float | None) -> str:
-    if ev.analytic[ev.valid].size == 1 and factor is not None:
+def _mismatch_hint(ev: Evidence, factor: float | None, threshold: float) -> str:
+    """What can be said without a pattern: a lone element's ratio, a cost that ignores the
+    parameter, or which few elements are wrong."""
+    v = ev.valid
+    a, n = ev.analytic, np.nan_to_num(ev.numerical)
+    if a[v].size == 1 and factor is not None:
         return (f"a single element, analytic/numerical = {factor:.6g}: one number cannot tell a "
                 "constant factor from any other error")
-    return "no simple pattern explains the difference: compare the worst elements below"
+    if _fits(n[v], np.zeros(int(v.sum())), ev.noise[v], threshold):
+        return (f"the numerical gradient is zero: the cost does not change with {ev.name!r} here, yet the "
+                "analytic gradient is not zero (is it used in the forward pass? is this another "
+                "parameter's gradient?)")
+    wrong = v & (np.abs(a - n) > FIT * element_tolerance(a, n, ev.noise, threshold))
+    k, total = int(wrong.sum()), int(v.sum())
+    if 0 < k and (k <= 3 and 2 * k < total or k <= total // 4):
+        where = [str(tuple(int(i) for i in idx)) for idx in np.argwhere(wrong)[:5]]
+        shown = ", ".join(where) + (", ..." if k > 5 else "")
+        how = _describe_wrong(a[wrong], n[wrong], ev.noise[wrong], threshold, mask=False)
+        return f"correct on {total - k} elements, wrong on {k}: {shown}; {how}"
+    return "no simple pattern explains the difference (the worst elements show where it is largest)"
 
 
 def diagnose_shape(name: str, analytic: np.ndarray, numerical: np.ndarray, noise: np.ndarray,
@@ -207,6 +236,13 @@ def diagnose_shape(name: str, analytic: np.ndarray, numerical: np.ndarray, noise
             return Diagnosis("transposed", None, f"the gradient has shape {analytic.shape} but "
                              f"{name!r} has shape {numerical.shape}; its transpose matches the "
                              "numerical gradient: a transpose too many or too few")
+    if analytic.size == numerical.size and _fits(analytic.reshape(numerical.shape)[valid], numerical[valid],
+                                                 noise[valid], threshold):
+        how = ("an axis was dropped (np.sum(..., keepdims=True) forgotten?)"
+               if analytic.ndim < numerical.ndim else "the axes differ (a reshape, or a tuple or list around "
+               "the value?)")
+        return Diagnosis("shape", None, f"the values are right but the gradient has shape {analytic.shape}, "
+                         f"not {numerical.shape} like {name!r}: {how}")
     for other in others.values():
         if other.name != name and other.numerical.shape == analytic.shape:
             both = other.valid

@@ -24,10 +24,11 @@ import warnings
 import numpy as np
 
 from .._validate import as_float_array, as_rng
-from ..nn import Identity, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh
+from ..nn import Identity, LeakyReLU, ReLU, Sequential, Sigmoid, Softmax, Tanh
 from ..nn.module import Layer, Loss
-from .check import DEFAULT_THRESHOLD, PrecisionWarning, as_cost_value, resolve_options, run_checks
+from .check import DEFAULT_THRESHOLD, run_checks
 from .diagnose import Context
+from .inputs import PrecisionWarning, as_cost_value, resolve_options
 from .report import GradientReport, LayerResult, ParameterResult
 
 INPUT, LOGITS = "x", "logits"
@@ -75,9 +76,17 @@ def _context(layer: Layer, x: np.ndarray, dout: np.ndarray,
         act = cls(slope) if cls is LeakyReLU else cls()
         act.forward(x)
         candidates[name] = act.backward(dout)
+    hints = {}
+    if isinstance(layer, Softmax):
+        # the classic softmax slip: the Jacobian's diagonal y(1 - y) alone, as if it were elementwise
+        y = Softmax().forward(x)
+        candidates["softmax-diagonal"] = dout * y * (1 - y)
+        hints["softmax-diagonal"] = ("the backward multiplies by y(1 - y) elementwise: only the diagonal of "
+                                     "softmax's Jacobian; the off-diagonal terms -y_i y_j are missing "
+                                     "(dx = y * (dout - sum(dout * y)))")
     # x ± eps crosses 0 for |x| <= eps; twice that leaves room for the rounding of x + eps
     kinks = np.abs(x) <= 2 * eps if isinstance(layer, (ReLU, LeakyReLU)) else None
-    return Context(masks, candidates), kinks
+    return Context(masks, candidates, hints), kinks
 
 
 def _layer_grads(layer: Layer) -> dict[str, np.ndarray]:
@@ -104,11 +113,12 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *, 
     work = _private_copy(layer, type(layer).__name__, notes)
     x64 = np.array(as_float_array(x, "x"), dtype=np.float64)
     name = type(layer).__name__
+    # Bad input (x, dout) is the caller's error and raises; only the backward's failures are findings.
+    y = np.asarray(work.forward(x64.copy()), dtype=np.float64)
+    d = gen.standard_normal(y.shape) if dout is None else np.asarray(dout, dtype=np.float64)
+    if d.shape != y.shape:
+        raise ValueError(f"dout must have the layer output's shape {y.shape}, got {d.shape}")
     try:
-        y = np.asarray(work.forward(x64.copy()), dtype=np.float64)
-        d = gen.standard_normal(y.shape) if dout is None else np.asarray(dout, dtype=np.float64)
-        if d.shape != y.shape:
-            raise ValueError(f"dout must have the layer output's shape {y.shape}, got {d.shape}")
         work.zero_grad()  # a gradient the backward never writes must show up as zero, not as stale
         dx = np.asarray(work.backward(d.copy()), dtype=np.float64)
         grads = {INPUT: dx, **_layer_grads(work)}
@@ -139,8 +149,8 @@ def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float
     work = copy.deepcopy(loss)
     z = np.array(as_float_array(logits, "logits"), dtype=np.float64)
     name = type(loss).__name__
+    work.forward(z.copy(), target)  # bad logits or target: the caller's error, raised
     try:
-        work.forward(z.copy(), target)
         grads = {LOGITS: np.asarray(work.backward(), dtype=np.float64)}
     except Exception as e:  # a user's backward may fail in any way; the report says how
         return LayerResult("loss", name, False, float("nan"), error=f"{type(e).__name__}: {e}")
@@ -165,9 +175,10 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
     ``autodiff=True`` every result also carries the gradient computed by ``chainrule.autodiff``
     from the layers' forward passes, a third witness beside the hand-written and numerical ones.
     ``method`` is "central" or "directional" (layers always use central differences);
-    ``layers=False`` skips the isolated checks. Central differences cost two forward passes per
-    parameter element: for large models pass ``sample=k`` (k elements per parameter) or use
-    ``method="directional"``.
+    ``layers=False`` skips the isolated checks. A forward pass that refuses ``X`` or ``y`` raises
+    (bad input); a backward that raises is a finding, recorded in ``error``. Central differences
+    cost two forward passes per parameter element: for large models pass ``sample=k`` (k elements
+    per parameter) or use ``method="directional"``.
     """
     if not isinstance(model, Layer):
         raise TypeError(f"model must be a chainrule Layer or Sequential, got {type(model).__name__}")
@@ -185,14 +196,16 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
     work = _private_copy(model, "model", notes)
     wloss = copy.deepcopy(loss)
     error, grads = None, {}
+    # A forward that refuses X or y is the caller's error and raises (ValueError naming the argument);
+    # what the check hunts is a backward that fails, which the report records.
+    logits = np.asarray(work.forward(X64))
+    wloss.forward(logits, y)
     try:
-        logits = np.asarray(work.forward(X64))
-        wloss.forward(logits, y)
         work.zero_grad()
         work.backward(np.asarray(wloss.backward(), dtype=np.float64))
         grads = {k: np.asarray(v, dtype=np.float64).copy() for k, v in work.grads.items()}
     except Exception as e:  # a user's backward may fail in any way; the report says how
-        error = f"the model's forward/backward raised {type(e).__name__}: {e}"
+        error = f"the model's backward raised {type(e).__name__}: {e}"
     values = work.params
     missing = [k for k in values if k not in grads]
     if not error and missing:
@@ -212,10 +225,16 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
         blame = next((lr.index for lr in layer_results if not lr.passed), None)
         if blame is None and not loss_result.passed:
             blame = "loss"
+        _point_upstream(results, layer_results, blame)
     scaled = {round(r.factor, 6) for r in results.values() if r.pattern == "scaled" and r.factor}
     if len(results) > 1 and len(scaled) == 1 and all(r.pattern == "scaled" for r in results.values()):
         notes.append(f"every parameter is scaled by the same factor {scaled.pop():g}: the bug is upstream "
                      "of all of them (the loss's backward or the gradient fed into the model)")
+    unresolved = [k for k, r in results.items() if r.passed and not r.resolved]
+    if unresolved and layer_results and all(lr.passed for lr in layer_results) and loss_result.passed:
+        notes.append(f"the gradients of {unresolved} are too small next to the cost for central differences "
+                     "to resolve (vanishing gradients), but every layer's backward and the loss's passed "
+                     "their own checks, so by the chain rule they are right too")
     passed = (error is None and all(r.passed for r in results.values())
               and all(lr.passed for lr in layer_results or [])
               and (loss_result is None or loss_result.passed))
@@ -226,6 +245,22 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
 
         add_autodiff(report, work, wloss, X64, y, seen)
     return report
+
+
+def _point_upstream(results: dict[str, ParameterResult], layer_results: list[LayerResult],
+                    blame: int | str | None) -> None:
+    """A wrong backward corrupts the gradients of every parameter before it: say so in their hints,
+    so that nobody hunts for a bug in a layer whose own backward is right."""
+    if blame is None:
+        return
+    where = "the loss" if blame == "loss" else f"layer {blame} ({layer_results[blame].name})"
+    for name, res in results.items():
+        index, dot, _ = name.partition(".")
+        if res.passed or not (dot and index.isdigit() and int(index) < len(layer_results)):
+            continue
+        if layer_results[int(index)].passed and (blame == "loss" or int(index) < blame):
+            res.hint += (f" [this layer's own backward is right: the error comes from {where}, which the "
+                         "gradient passes through on its way here]")
 
 
 def _chain(layer: Layer) -> list[Layer]:

@@ -15,6 +15,9 @@ Error model of the central difference ``(f(θ+ε) - f(θ-ε)) / 2ε``:
   mixes two slopes. The one-sided slopes ``d+ = (f(θ+ε) - f(θ)) / ε`` and ``d- = (f(θ) - f(θ-ε)) / ε``
   then differ by about the jump in slope, and the central quotient is off by up to that much; on a
   smooth stretch ``|d+ - d-| ≈ ε |f''|`` is tiny. ``jump = |d+ - d-|`` is recorded for every element.
+
+A cost computed in float32 rounds to 1.2e-7 instead of 2.2e-16: the checker recognises one (every value
+it returns is a float32 number, ``rounded_to_float32``) and widens the error bars by that ratio.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 U = float(np.finfo(np.float64).eps)
+U32 = float(np.finfo(np.float32).eps)
 # Rounding error allowed for one evaluation of the cost, in multiples of u·|f|. A cost is a long
 # chain of sums, exps and logs (the course's log(1 - sigmoid(z)) loses digits to cancellation);
 # 100 ulp covers what was measured on the course's test case with room to spare.
@@ -63,6 +67,22 @@ class Projections:
     directions: np.ndarray
     numerical: np.ndarray
     noise: np.ndarray
+
+
+def rounded_to_float32(values: list[float]) -> bool:
+    """True when every cost value is exactly a float32 number: the cost computes in float32 (a float32
+    model or data inside it), so its rounding error is ``U32 / U`` (about 5e8) times float64's.
+
+    A float64 computation lands on a float32 number with probability about 2^-29 per value, so three
+    distinct values are already conclusive, unless they are short binary fractions (a cost counting
+    0/1 outcomes: integers, or values that even float16 holds exactly).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.size < 3 or np.unique(v).size < 3 or not np.all(np.isfinite(v)):
+        return False
+    with np.errstate(over="ignore"):
+        short = np.all(v == np.round(v)) or np.all(v.astype(np.float16).astype(np.float64) == v)
+    return bool(not short and np.all(v.astype(np.float32).astype(np.float64) == v))
 
 
 def sample_indices(size: int, sample: int | None, rng: np.random.Generator) -> np.ndarray:

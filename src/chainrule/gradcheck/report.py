@@ -30,6 +30,8 @@ class ParameterResult:
     (0 when both are 0). ``pattern``/``factor``/``hint`` name the bug when ``passed`` is False.
     ``analytic`` is the gradient as given; ``numerical`` the estimate (NaN where not sampled;
     ``None`` for the directional method); ``autodiff`` the third witness when requested.
+    ``resolved`` is False for a gradient that passed only because it is lost in the numerical noise
+    (the check could not have seen a bug; ``hint`` says why and what to try).
     """
 
     name: str
@@ -47,13 +49,14 @@ class ParameterResult:
     kinks: int = 0
     autodiff: np.ndarray | None = None
     autodiff_difference: float | None = None
+    resolved: bool = True
 
     def to_dict(self, arrays: bool = False) -> dict:
         d = {
             "name": self.name, "shape": list(self.shape), "passed": self.passed,
             "difference": _num(self.difference), "pattern": self.pattern, "factor": _num(self.factor),
             "hint": self.hint, "detail": self.detail, "checked": self.checked, "kinks": self.kinks,
-            "autodiff_difference": _num(self.autodiff_difference),
+            "resolved": self.resolved, "autodiff_difference": _num(self.autodiff_difference),
             "worst": [{"index": list(w.index), "analytic": _num(w.analytic), "numerical": _num(w.numerical),
                        "error": _num(w.error), "autodiff": _num(w.autodiff)} for w in self.worst],
         }
@@ -97,6 +100,24 @@ class LayerResult:
     def kinks(self) -> int:
         return sum(p.kinks for p in self.parameters.values())
 
+    def __rich__(self):
+        from rich.console import Group
+        from rich.text import Text
+
+        where = "the loss" if self.index == "loss" else f"layer {self.index}"
+        verdict = "PASSED" if self.passed else "FAILED"
+        parts: list = [Text(f"{where} ({self.name}) checked alone: {verdict}, difference = "
+                            f"{self.difference:.10g}", style="bold green" if self.passed else "bold red")]
+        if self.error:
+            parts.append(Text(self.error, style="red"))
+        if self.parameters:
+            parts.append(_param_table("gradients", self.parameters.values()))
+        parts += [_worst_table(p.name, p) for p in self.parameters.values() if not p.passed and p.worst]
+        return Group(*parts)
+
+    def __str__(self) -> str:
+        return _render(self)
+
     def to_dict(self, arrays: bool = False) -> dict:
         return {"index": self.index, "name": self.name, "passed": self.passed,
                 "difference": _num(self.difference), "pattern": self.pattern, "hint": self.hint,
@@ -107,7 +128,8 @@ class LayerResult:
 @dataclass
 class GradientReport:
     """Everything a gradient check found. ``passed`` is True when every parameter (and, for
-    models, every layer and the loss) passed; ``failed`` lists the failing parameter names;
+    models, every layer and the loss) passed; ``failed`` lists the failing parameter names and
+    ``unresolved`` those that passed only because their gradient is lost in the numerical noise;
     ``blame`` is the index of the first layer whose own backward is wrong, ``"loss"`` when only the
     loss's backward is, else None."""
 
@@ -128,6 +150,11 @@ class GradientReport:
         return [name for name, p in self.parameters.items() if not p.passed]
 
     @property
+    def unresolved(self) -> list[str]:
+        """Parameters that passed only because their gradient is lost in the numerical noise."""
+        return [name for name, p in self.parameters.items() if p.passed and not p.resolved]
+
+    @property
     def kinks(self) -> int:
         return sum(p.kinks for p in self.parameters.values())
 
@@ -135,7 +162,8 @@ class GradientReport:
         """A JSON-able dict (NaN and inf become None). ``arrays=True`` adds the full gradients."""
         return {
             "passed": self.passed, "difference": _num(self.difference), "failed": self.failed,
-            "method": self.method, "eps": self.eps, "threshold": self.threshold, "kinks": self.kinks,
+            "unresolved": self.unresolved, "method": self.method, "eps": self.eps,
+            "threshold": self.threshold, "kinks": self.kinks,
             "blame": self.blame, "notes": list(self.notes), "error": self.error,
             "parameters": {k: p.to_dict(arrays) for k, p in self.parameters.items()},
             "layers": None if self.layers is None else [lr.to_dict(arrays) for lr in self.layers],
@@ -148,6 +176,8 @@ class GradientReport:
                 f"(threshold {self.threshold:g}, method {self.method}, eps {self.eps:g})")
         if self.failed:
             text += f"; failing: {', '.join(self.failed)}"
+        if self.unresolved:
+            text += f"; unresolved (lost in numerical noise): {', '.join(self.unresolved)}"
         return text
 
     def __rich__(self):
@@ -172,26 +202,23 @@ class GradientReport:
         if self.blame is not None:
             where = "the loss" if self.blame == "loss" else f"layer {self.blame}"
             parts.append(Text(f"blame: {where} is the first whose own backward is wrong", style="bold red"))
-        kinks = self.kinks + sum(lr.kinks for lr in (self.layers or []) + ([self.loss] if self.loss else []))
-        if kinks:
-            parts.append(Text(f"{kinks} element(s) straddle a kink (e.g. a ReLU input within eps of 0): "
-                              "central differences cannot check them there, so they are left out",
-                              style="yellow"))
+        if self._all_kinks():
+            parts.append(Text(self._kinks_text(), style="yellow"))
         for title, p in _failures(self):
             parts.append(_worst_table(title, p))
         for note in self.notes:
             parts.append(Text(f"note: {note}", style="yellow"))
         return Group(*parts)
 
-    def __str__(self) -> str:
-        from rich.console import Console
+    def _all_kinks(self) -> int:
+        return self.kinks + sum(lr.kinks for lr in (self.layers or []) + ([self.loss] if self.loss else []))
 
-        tty = sys.stdout.isatty()
-        buf = io.StringIO()
-        console = Console(file=buf, force_terminal=tty, color_system="standard" if tty else None,
-                          width=130, soft_wrap=False)
-        console.print(self)
-        return buf.getvalue().rstrip("\n")
+    def _kinks_text(self) -> str:
+        return (f"{self._all_kinks()} element(s) straddle a kink (e.g. a ReLU input within eps of 0): "
+                "central differences cannot check them there, so they are left out")
+
+    def __str__(self) -> str:
+        return _render(self)
 
     def __repr__(self) -> str:
         return f"<GradientReport {self.summary()}>"
@@ -204,7 +231,7 @@ class GradientReport:
             out.append(f"<p>{html.escape(self.error)}</p>")
         out.append(_html_table(
             ["parameter", "shape", "status", "difference", "checked", "kinks", "pattern", "factor", "hint"],
-            [[p.name, str(p.shape), "ok" if p.passed else "FAIL", _fmt(p.difference), p.checked, p.kinks,
+            [[p.name, str(p.shape), _status_word(p), _fmt(p.difference), p.checked, p.kinks,
               p.pattern or "", _fmt(p.factor), p.hint] for p in self.parameters.values()]))
         if self.layers is not None:
             rows = list(self.layers) + ([self.loss] if self.loss is not None else [])
@@ -213,10 +240,31 @@ class GradientReport:
                                      lr.pattern or "", lr.hint] for lr in rows]))
         if self.blame is not None:
             out.append(f"<p><b>blame:</b> {html.escape(str(self.blame))}</p>")
+        if self._all_kinks():
+            out.append(f"<p>{html.escape(self._kinks_text())}</p>")
+        for title, p in _failures(self):
+            out.append(f"<p>worst elements of {html.escape(title)}</p>")
+            with_ad = p.autodiff is not None
+            out.append(_html_table(
+                ["index", "analytic", "numerical", "|error|"] + (["autodiff"] if with_ad else []),
+                [[w.index, _fmt(w.analytic), _fmt(w.numerical), _fmt(w.error)]
+                 + ([_fmt(w.autodiff)] if with_ad else []) for w in p.worst]))
         for note in self.notes:
             out.append(f"<p><i>note:</i> {html.escape(note)}</p>")
         out.append("</div>")
         return "\n".join(out)
+
+
+def _render(obj) -> str:
+    """``obj``'s rich form as text: colour only when stdout is a terminal."""
+    from rich.console import Console
+
+    tty = sys.stdout.isatty()
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=tty, color_system="standard" if tty else None,
+                      width=130, soft_wrap=False)
+    console.print(obj)
+    return buf.getvalue().rstrip("\n")
 
 
 def _failures(report: GradientReport) -> list[tuple[str, ParameterResult]]:
@@ -261,9 +309,15 @@ def _html_table(header: list[str], rows: list[list]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _status_word(p: ParameterResult) -> str:
+    return "FAIL" if not p.passed else "unresolved" if not p.resolved else "ok"
+
+
 def _status(passed: bool, p: ParameterResult | None = None) -> str:
     if p is not None and passed and p.checked == 0 and p.kinks:
         return "[yellow]kinks[/yellow]"  # nothing could be checked: every element sits on a kink
+    if p is not None and passed and not p.resolved:
+        return "[yellow]unresolved[/yellow]"
     return "[green]ok[/green]" if passed else "[red]FAIL[/red]"
 
 

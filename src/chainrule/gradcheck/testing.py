@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
-from ..nn.module import Layer
+from ..nn.module import Layer, Loss
 from .check import check_gradients
-from .model import check_model
-from .report import GradientReport
+from .model import check_layer, check_model
+from .report import GradientReport, LayerResult
 
 
-def assert_gradients(target, *args, **kwargs) -> GradientReport:
+def assert_gradients(target, *args, **kwargs) -> GradientReport | LayerResult:
     """Run a gradient check and raise ``AssertionError`` carrying the full report if it fails.
 
-    ``target`` selects the check: a ``Layer``/``Sequential`` runs
-    ``check_model(target, loss, X, y, **kwargs)``; a callable runs
-    ``check_gradients(target, params, grads, **kwargs)``; an existing ``GradientReport`` is
-    asserted as is. Returns the report when it passed, so a test can look further::
+    ``target`` selects the check:
+
+    * a ``Layer``/``Sequential`` with a loss runs ``check_model(target, loss, X, y, **kwargs)``;
+    * a ``Layer`` with only an input runs ``check_layer(target, x, **kwargs)`` (its backward alone,
+      with a random upstream gradient: the one-liner for a custom layer);
+    * a callable runs ``check_gradients(target, params, grads, **kwargs)``;
+    * an existing ``GradientReport`` is asserted as is.
+
+    Returns the report when it passed, so a test can look further::
 
         def test_my_layer():
+            assert_gradients(MyReLU(), np.random.default_rng(0).standard_normal((8, 5)))
             assert_gradients(Sequential(Linear(3, 4, rng=0), MyReLU()), MSELoss(), X, y)
     """
     if isinstance(target, GradientReport):
         if args or kwargs:
             raise TypeError("assert_gradients(report) takes no further arguments")
-        report = target
+        report: GradientReport | LayerResult = target
     elif isinstance(target, Layer):
-        report = check_model(target, *args, **kwargs)
+        with_loss = (args and isinstance(args[0], Loss)) or "loss" in kwargs
+        report = check_model(target, *args, **kwargs) if with_loss else check_layer(target, *args, **kwargs)
     elif callable(target):
         report = check_gradients(target, *args, **kwargs)
     else:
