@@ -1,7 +1,7 @@
 """chainrule: neural networks from first principles on NumPy, with every gradient verified."""
 
 from . import autodiff, data, dlai, nn, optim
-from .gradcheck import GradientReport, assert_gradients, check_gradients, check_model
+from .gradcheck import GradientReport, assert_gradients, check_gradients, check_layer, check_model
 from .io import load, save
 from .nn import (
     BCEWithLogitsLoss,
@@ -34,6 +34,6 @@ __all__ = [
     "Adam", "History", "SGD", "TrainingDiverged", "evaluate", "fit", "load", "predict", "predict_proba",
     "save",
     # gradient checking (chainrule.gradcheck)
-    "GradientReport", "assert_gradients", "check_gradients", "check_model",
+    "GradientReport", "assert_gradients", "check_gradients", "check_layer", "check_model",
     "__version__",
 ]

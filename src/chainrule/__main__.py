@@ -1,3 +1,5 @@
+"""``python -m chainrule``: the command line (see ``chainrule.cli``)."""
+
 import sys
 
 from .cli import main

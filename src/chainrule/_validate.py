@@ -6,6 +6,7 @@ what was expected next to what was received, so a user never has to decode a Num
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,24 +37,55 @@ def as_float_array(value: object, name: str, *, ndim: int | Sequence[int] | None
     return arr
 
 
-def check_shape(arr: np.ndarray, expected: tuple[int | None, ...], name: str) -> None:
-    """Raise ``ValueError`` unless ``arr.shape`` matches ``expected`` (``None`` = any size)."""
-    ok = arr.ndim == len(expected) and all(
-        e is None or e == a for e, a in zip(expected, arr.shape, strict=False)
-    )
+def check_float_array(value: object, name: str) -> np.ndarray:
+    """``value`` as an array that must already be float32 or float64: layers and losses refuse other
+    dtypes rather than cast them, so a training run never changes precision behind the user's back."""
+    arr = np.asarray(value)
+    if arr.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
+    return arr
+
+
+def check_float_dtype(dtype: object, name: str = "dtype") -> np.dtype:
+    """``dtype`` as ``np.dtype`` if it is float32 or float64; ``TypeError`` naming ``name`` otherwise."""
+    try:
+        # np.dtype(None) means float64; an explicit None is more likely a mistake than a request.
+        resolved = None if dtype is None else np.dtype(dtype)  # type: ignore[arg-type]
+    except TypeError:
+        resolved = None
+    # Test for None first: ``np.dtype("float64") == None`` is True, so ``in`` alone would accept it.
+    if resolved is None or resolved not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}")
+    return resolved
+
+
+def check_real(value: object, name: str, low: float = -math.inf, high: float = math.inf, *,
+               low_open: bool = False, high_open: bool = True, expected: str | None = None) -> float:
+    """``value`` as a finite Python float within ``low``..``high`` (each end open or closed).
+
+    ``TypeError`` for a non-number (bool included); ``ValueError`` otherwise, saying "<name> must
+    <expected>" (default: "lie in [low, high)") next to the value given.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    ok = math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
     if not ok:
-        shown = "(" + ", ".join("N" if e is None else str(e) for e in expected)
-        shown += ",)" if len(expected) == 1 else ")"
-        raise ValueError(f"{name} must have shape {shown}, got {arr.shape}")
+        if expected is None:
+            expected = f"lie in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must {expected}, got {value!r}")
+    return v
 
 
 def check_positive_int(value: object, name: str) -> int:
+    """``value`` as an int >= 1 (NumPy integers accepted, bool refused); ``ValueError`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
 def check_choice(value: str, choices: Sequence[str], name: str) -> str:
+    """``value`` if it is one of ``choices``; ``ValueError`` listing them otherwise."""
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}; expected one of {', '.join(map(repr, choices))}")
     return value

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .nn.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .nn.init import zeros
 from .nn.linear import Linear
 from .nn.module import Layer
 from .nn.sequential import Sequential
@@ -194,7 +195,7 @@ def _build(spec: object, path: Path, where: str, stored: dict[str, int]) -> Laye
         if nbytes > stored[entry]:
             raise _bad(path, f"layer {where}: the architecture says Linear{sizes} ({nbytes} bytes of "
                              f"weights), but entry {entry!r} holds only {stored[entry]} bytes")
-        return Linear(*sizes, init=lambda i, o, rng, dt: np.zeros((i, o), dt), rng=0,
+        return Linear(*sizes, init=zeros, rng=0,
                       dtype=np.dtype(spec["dtype"]))
     if kind == "LeakyReLU":
         slope = spec["negative_slope"]

@@ -9,21 +9,9 @@ rules are PyTorch's (``torch.optim.SGD`` without dampening/nesterov, ``torch.opt
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-
-def _check_real(value: object, name: str, low: float, high: float = math.inf, *,
-                low_open: bool = False, high_open: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
-    ok = math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-    if not ok:
-        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-        raise ValueError(f"{name} must lie in {lo}{low}, {high}{hi}, got {value!r}")
-    return v
+from ._validate import check_real
 
 
 class Optimizer:
@@ -65,8 +53,8 @@ class SGD(Optimizer):
 
     def __init__(self, lr: float, momentum: float = 0.0) -> None:
         super().__init__()
-        self.lr = _check_real(lr, "lr", 0.0, low_open=True)
-        self.momentum = _check_real(momentum, "momentum", 0.0, 1.0)
+        self.lr = check_real(lr, "lr", 0.0, low_open=True)
+        self.momentum = check_real(momentum, "momentum", 0.0, 1.0)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         if self.momentum:
@@ -93,12 +81,12 @@ class Adam(Optimizer):
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8) -> None:
         super().__init__()
-        self.lr = _check_real(lr, "lr", 0.0, low_open=True)
+        self.lr = check_real(lr, "lr", 0.0, low_open=True)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (_check_real(betas[0], "betas[0]", 0.0, 1.0),
-                      _check_real(betas[1], "betas[1]", 0.0, 1.0))
-        self.eps = _check_real(eps, "eps", 0.0, low_open=True)
+        self.betas = (check_real(betas[0], "betas[0]", 0.0, 1.0),
+                      check_real(betas[1], "betas[1]", 0.0, 1.0))
+        self.eps = check_real(eps, "eps", 0.0, low_open=True)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         b1, b2 = self.betas

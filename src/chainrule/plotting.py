@@ -7,26 +7,45 @@ Figure displays inline in Jupyter.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._validate import as_float_array
 from .io import atomic_write
-from .training import History, _model_dtype, predict
+from .training import History, Model, _model_dtype, predict
+
+if TYPE_CHECKING:  # matplotlib is an optional extra: imported only where a figure is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
-def _matplotlib():
+def import_matplotlib(module: str = "matplotlib.figure", what: str = "plotting") -> ModuleType:
+    """Import ``module`` of matplotlib, the optional extra, with an ``ImportError`` that says how to
+    install it (``what`` names the feature that needs it)."""
     try:
-        from matplotlib.figure import Figure
+        return importlib.import_module(module)
     except ImportError:
-        raise ImportError('plotting needs matplotlib; install it with: '
+        raise ImportError(f'{what} needs matplotlib; install it with: '
                           'pip install "chainrule[plot]"') from None
-    return Figure
 
 
-def _finish(fig, path: str | os.PathLike | None):
+def figure_axes(ax: Axes | None, figsize: tuple[float, float], what: str = "plotting") -> tuple[Figure, Axes]:
+    """``ax`` and its figure, or a new ``Figure`` with one Axes (a Figure, not pyplot: no global state)."""
+    Figure = import_matplotlib(what=what).Figure
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def save_figure(fig: Figure, path: str | os.PathLike | None) -> Figure:
+    """Write ``fig`` to ``path`` as PNG, atomically and byte-reproducibly (no software stamp); a
+    ``None`` path writes nothing. Returns ``fig``."""
     if path is not None:
         with atomic_write(path) as f:
             fig.savefig(f, format="png", dpi=100, metadata={"Software": None})
@@ -34,19 +53,25 @@ def _finish(fig, path: str | os.PathLike | None):
 
 
 def plot_learning_curve(history: History | Mapping[str, Sequence[float]],
-                        path: str | os.PathLike | None = None, ax=None):
+                        path: str | os.PathLike | None = None, ax: Axes | None = None, *,
+                        validation_label: str = "validation") -> Figure:
     """Plot loss (and accuracy, when recorded) per epoch, training and validation side by side.
 
     ``history``: a ``History`` or a dict like ``History.history``. ``ax``: draw into this Axes
     (accuracy goes on a twin y-axis); otherwise a new figure with one panel per metric.
-    ``path``: also write the figure there as PNG. Returns the matplotlib Figure.
+    ``validation_label`` names the ``val_*`` curves in the legend ("test" when the validation data
+    is the test split). The loss axis is logarithmic when every loss is positive, so one early
+    spike does not flatten the rest of the curve. ``path``: also write the figure there as PNG.
+    Returns the matplotlib Figure.
     """
-    Figure = _matplotlib()
+    Figure = import_matplotlib().Figure
     curves = history.history if isinstance(history, History) else history
     if not isinstance(curves, Mapping) or not curves.get("loss"):
         keys = sorted(curves) if isinstance(curves, Mapping) else []
         raise ValueError("history must be a History or a dict with a non-empty 'loss' list, got "
                          f"{type(history).__name__} with keys {keys}")
+    if not isinstance(validation_label, str) or not validation_label:
+        raise ValueError(f"validation_label must be a non-empty string, got {validation_label!r}")
     metrics = ["loss"] + (["accuracy"] if curves.get("accuracy") else [])
     epochs = np.arange(1, len(curves["loss"]) + 1)
     if ax is None:
@@ -58,32 +83,57 @@ def plot_learning_curve(history: History | Mapping[str, Sequence[float]],
     for axis, metric in zip(axes, metrics, strict=True):
         axis.plot(epochs, curves[metric], label=f"train {metric}", color="C0" if metric == "loss" else "C2")
         if curves.get(f"val_{metric}"):
-            axis.plot(epochs, curves[f"val_{metric}"], label=f"validation {metric}", linestyle="--",
+            axis.plot(epochs, curves[f"val_{metric}"], label=f"{validation_label} {metric}", linestyle="--",
                       color="C1" if metric == "loss" else "C3")
         axis.set_xlabel("epoch")
         axis.set_ylabel(metric)
         axis.grid(alpha=0.3)
         axis.legend(loc="best")
+    losses = np.concatenate([np.asarray(curves["loss"], float),
+                             np.asarray(curves.get("val_loss") or [], float)])
+    if np.all(np.isfinite(losses)) and np.all(losses > 0):
+        axes[0].set_yscale("log")
+        axes[0].set_ylabel("loss (log scale)")
+        axes[0].grid(alpha=0.3, which="both")
     axes[0].set_title("learning curve")
-    return _finish(fig, path)
+    return save_figure(fig, path)
 
 
-def plot_decision_boundary(model, X: np.ndarray, y: np.ndarray, path: str | os.PathLike | None = None,
-                           ax=None, *, resolution: int = 300):
-    """Colour the plane by the model's predicted class and scatter the points (X (N, 2), y (N,))
-    on top. Predictions use ``chainrule.predict`` on a ``resolution`` x ``resolution`` grid in the
-    model's dtype (X may have either float dtype). ``path``: also write a PNG. Returns the
-    matplotlib Figure."""
-    Figure = _matplotlib()
-    X = as_float_array(X, "X", ndim=2)
-    if X.shape[1] != 2 or X.shape[0] == 0:
-        raise ValueError(f"X must have shape (N, 2) with N >= 1 to draw a decision boundary, got {X.shape}")
+def _labels_1d(X: np.ndarray, y: object, name: str, x_name: str = "X") -> np.ndarray:
+    """``y`` as (N,) matching ``X`` (N, 2); a (N, 1) column is accepted."""
     y = np.asarray(y).reshape(-1) if np.ndim(y) == 2 and np.shape(y)[1] == 1 else np.asarray(y)
     if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {y.shape}")
+        raise ValueError(f"{name} must have shape ({X.shape[0]},) to match {x_name}, got {y.shape}")
+    return y
+
+
+def _points(X: object, name: str) -> np.ndarray:
+    X = as_float_array(X, name, ndim=2)
+    if X.shape[1] != 2 or X.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (N, 2) with N >= 1 to draw a decision boundary, "
+                         f"got {X.shape}")
+    return X
+
+
+def plot_decision_boundary(model: Model, X: np.ndarray, y: np.ndarray, path: str | os.PathLike | None = None,
+                           ax: Axes | None = None, *, resolution: int = 300,
+                           test: tuple[np.ndarray, np.ndarray] | None = None) -> Figure:
+    """Colour the plane by the model's predicted class and scatter the points (X (N, 2), y (N,))
+    on top, filled circles with dark edges; ``test=(X_test, y_test)`` adds held-out points as
+    hollow triangles. A legend names each class's colour and the train/test markers. Predictions
+    use ``chainrule.predict`` on a ``resolution`` x ``resolution`` grid in the model's dtype (X may
+    have either float dtype). ``path``: also write a PNG. Returns the matplotlib Figure."""
+    X = _points(X, "X")
+    y = _labels_1d(X, y, "y")
+    if test is not None:
+        if not isinstance(test, (tuple, list)) or len(test) != 2:
+            raise TypeError(f"test must be a pair (X_test, y_test), got {type(test).__name__}")
+        X_test = _points(test[0], "test[0]")
+        y_test = _labels_1d(X_test, test[1], "test[1]", "test[0]")
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
-    lo, hi = X.min(axis=0), X.max(axis=0)
+    every = X if test is None else np.concatenate([X, X_test])
+    lo, hi = every.min(axis=0), every.max(axis=0)
     pad = 0.1 * np.maximum(hi - lo, 1e-9)
     gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
     gy = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
@@ -92,20 +142,34 @@ def plot_decision_boundary(model, X: np.ndarray, y: np.ndarray, path: str | os.P
     # be drawn over float64 points.
     grid = np.column_stack([xx.ravel(), yy.ravel()]).astype(_model_dtype(model) or X.dtype)
     zz = predict(model, grid).reshape(xx.shape)
-    classes = np.union1d(np.unique(y), np.unique(zz))
-    if ax is None:
-        fig = Figure(figsize=(5.5, 5), layout="constrained")
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
-    levels = np.append(classes, classes[-1] + 1) - 0.5
-    ax.contourf(xx, yy, zz, levels=levels, cmap="Spectral", alpha=0.35)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="Spectral", vmin=levels[0], vmax=levels[-1], s=12,
-               edgecolors="k", linewidths=0.3)
+    classes = np.union1d(np.union1d(np.unique(y), np.unique(zz)), [] if test is None else np.unique(y_test))
+    fig, ax = figure_axes(ax, (5.5, 5))
+    colors = import_matplotlib("matplotlib.colors", "plotting")
+    lines = import_matplotlib("matplotlib.lines", "plotting")
+    # tab10/tab20: saturated, clearly distinct colours (no pale yellow lost on its own region).
+    colormaps = import_matplotlib("matplotlib", "plotting").colormaps
+    palette = colormaps["tab10" if len(classes) <= 10 else "tab20"]
+    class_colors = [palette(i % palette.N) for i in range(len(classes))]
+    cmap = colors.ListedColormap(class_colors)
+    index = np.searchsorted(classes, zz)
+    ax.contourf(xx, yy, index, levels=np.arange(len(classes) + 1) - 0.5, cmap=cmap, alpha=0.25)
+    ax.scatter(X[:, 0], X[:, 1], c=np.searchsorted(classes, y), cmap=cmap, vmin=-0.5,
+               vmax=len(classes) - 0.5, s=16, marker="o", edgecolors="0.15", linewidths=0.5)
+    if test is not None:
+        ax.scatter(X_test[:, 0], X_test[:, 1], marker="^", s=30, facecolors="white", linewidths=1.3,
+                   edgecolors=[class_colors[i] for i in np.searchsorted(classes, y_test)])
+    handles = [lines.Line2D([], [], linestyle="none", marker="s", markersize=8, color=class_colors[i],
+                            label=f"class {c:g}") for i, c in enumerate(classes)]
+    if test is not None:
+        handles += [lines.Line2D([], [], linestyle="none", marker="o", markersize=5, color="0.5",
+                                 markeredgecolor="0.15", label="train"),
+                    lines.Line2D([], [], linestyle="none", marker="^", markersize=6, color="0.3",
+                                 markerfacecolor="white", markeredgewidth=1.3, label="test")]
+    ax.legend(handles=handles, loc="best", fontsize="small", framealpha=0.85)
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     ax.set_title("decision boundary")
-    return _finish(fig, path)
+    return save_figure(fig, path)
 
 
 __all__ = ["plot_decision_boundary", "plot_learning_curve"]

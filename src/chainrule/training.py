@@ -12,6 +12,7 @@ classification losses.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -190,11 +191,15 @@ def evaluate(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray) -> dict[str
     CrossEntropyLoss and BCEWithLogitsLoss. Targets as for ``fit``."""
     X = _prepare_X(model, X, "X")
     out = model.forward(X)
-    target = _prepare_target(loss, y, out, "y")
+    return _metrics(loss, out, _prepare_target(loss, y, out, "y"))
+
+
+def _metrics(loss: Loss, out: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """``evaluate``'s dict for outputs ``out`` and a target already checked by ``_prepare_target``."""
     result = {"loss": float(loss.forward(out, target))}
     correct = _correct(loss, out, target)
     if correct is not None:
-        result["accuracy"] = correct / X.shape[0]
+        result["accuracy"] = correct / out.shape[0]
     return result
 
 
@@ -218,7 +223,9 @@ def _train_step(model, loss: Loss, optimizer, xb: np.ndarray, tb: np.ndarray,
             return value, out, f"the loss is {value}"
         # X is data, so dL/dX is never needed: layers that can skip that product do.
         getattr(model, "backward_params", model.backward)(loss.backward())
-        grads, params = model.grads, model.params
+        # Plain dicts for this step: a model's params/grads may be live views (Sequential's), and
+        # the checks and the optimizer below look every entry up more than once.
+        grads, params = dict(model.grads.items()), dict(model.params.items())
         bad = _first_non_finite(grads)
         if bad is not None:
             return value, out, f"the gradient of {bad!r} is not finite"
@@ -231,6 +238,27 @@ def _train_step(model, loss: Loss, optimizer, xb: np.ndarray, tb: np.ndarray,
                 np.copyto(p, backup[k])
             return value, out, f"the update made {bad!r} non-finite"
     return value, out, None
+
+
+def _snapshot_grads(model) -> dict[str, tuple[object, np.ndarray]]:
+    """Each gradient object of ``model.grads`` with a copy of its values, before a backward."""
+    return {k: (g, np.array(g, copy=True)) for k, g in model.grads.items()}
+
+
+def _warn_unchanged_grads(model, before: dict[str, tuple[object, np.ndarray]]) -> None:
+    """Warn about parameters whose gradient a backward left as it was: the same array object with
+    the same values. Built-in layers store new arrays, so this is a stale copy of a child's grads
+    (e.g. a composite layer that did ``self.grads = dict(child.grads)``) and those never train."""
+    grads = model.grads
+    stale = [k for k, (g, values) in before.items()
+             if k in grads and grads[k] is g and np.array_equal(np.asarray(g), values)]
+    if stale:
+        warnings.warn(
+            f"fit: after the first backward, model.grads still held the same arrays with the same values "
+            f"for {stale}, so those parameters are not trained. A composite layer must expose its "
+            f"children's current gradients: make params/grads properties that read the children on every "
+            f"access instead of copying their dicts once (see help(chainrule.Layer)).",
+            RuntimeWarning, stacklevel=3)
 
 
 def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: SupportsStep, epochs: int,
@@ -248,8 +276,14 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
     parameters are restored to their last finite values and ``TrainingDiverged`` is raised naming
     the epoch and step. Same ``rng`` seed and inputs, bit-identical result.
     """
+    if isinstance(loss, type):
+        raise TypeError(f"loss must be a loss instance such as {loss.__name__}(), "
+                        f"got the class {loss.__name__}")
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be a chainrule Loss (e.g. CrossEntropyLoss()), got {type(loss).__name__}")
+    if isinstance(optimizer, type):
+        raise TypeError(f"optimizer must be an optimizer instance such as {optimizer.__name__}(lr=0.01), "
+                        f"got the class {optimizer.__name__}")
     if not callable(getattr(optimizer, "step", None)):
         raise TypeError(f"optimizer must have a step(params, grads) method, got {type(optimizer).__name__}")
     epochs = check_positive_int(epochs, "epochs")
@@ -260,15 +294,7 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
     bad = _first_non_finite(model.params)
     if bad is not None:
         raise ValueError(f"model parameter {bad!r} contains NaN or inf before training")
-    val = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("validation_data must be a pair (X_val, y_val)")
-        X_val = _prepare_X(model, validation_data[0], "validation_data[0]")
-        if X_val.shape[1] != X.shape[1]:
-            raise ValueError(f"validation_data[0] must have {X.shape[1]} features like X, got {X_val.shape}")
-        template = _output_template(model, X_val, "validation_data[0]")
-        val = (X_val, _prepare_target(loss, validation_data[1], template, "validation_data[1]"))
+    val = None if validation_data is None else _validation_set(model, loss, validation_data, X.shape[1])
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable(epoch, logs), got {type(callback).__name__}")
 
@@ -282,7 +308,11 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
             total_loss, correct = 0.0, 0
             for step in range(1, steps + 1):
                 idx = order[(step - 1) * batch_size: step * batch_size]
-                value, out, problem = _train_step(model, loss, optimizer, X[idx], T[idx], backup)
+                tb = T[idx]
+                watched = _snapshot_grads(model) if epoch == step == 1 else None
+                value, out, problem = _train_step(model, loss, optimizer, X[idx], tb, backup)
+                if watched is not None and problem is None:
+                    _warn_unchanged_grads(model, watched)
                 if problem is not None:
                     lr = getattr(optimizer, "lr", None)
                     hint = f" (lr={lr})" if lr is not None else ""
@@ -291,18 +321,34 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                         f"parameters were restored to their last finite values. Try a smaller learning "
                         f"rate{hint}.", epoch=epoch, step=step, history=history)
                 total_loss += value * len(idx)
-                got = _correct(loss, out, T[idx])
+                got = _correct(loss, out, tb)
                 correct = None if got is None else correct + got
             logs = {"loss": total_loss / n}
             if correct is not None:
                 logs["accuracy"] = correct / n
             if val is not None:
-                logs.update({f"val_{k}": v for k, v in evaluate(model, loss, *val).items()})
+                # val was checked once before training; only the model has changed since.
+                X_val, T_val = val
+                logs.update({f"val_{k}": v for k, v in _metrics(loss, model.forward(X_val), T_val).items()})
             history._append(epoch, logs)
             bar.advance(epoch, logs)
             if callback is not None and callback(epoch, dict(logs)) is True:
                 break
     return history
+
+
+def _validation_set(model, loss: Loss, validation_data: object, n_features: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``fit``'s validation_data as (X_val, target), checked like X and y."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        shown = f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else ""
+        raise TypeError(f"validation_data must be a pair (X_val, y_val), got {type(validation_data).__name__}"
+                        f"{shown}")
+    X_val = _prepare_X(model, validation_data[0], "validation_data[0]")
+    if X_val.shape[1] != n_features:
+        raise ValueError(f"validation_data[0] must have {n_features} features like X, got {X_val.shape}")
+    template = _output_template(model, X_val, "validation_data[0]")
+    return X_val, _prepare_target(loss, validation_data[1], template, "validation_data[1]")
 
 
 def _output_template(model, X: np.ndarray, name: str) -> np.ndarray:

@@ -163,6 +163,9 @@ def test_other_bad_input_is_named():
         ad.cross_entropy(a, np.array([0, 3]))
     with pytest.raises(ValueError, match="integer labels of shape"):
         ad.cross_entropy(a, np.ones(2))
+    # the same target checks as nn.CrossEntropyLoss, named after the op
+    with pytest.raises(ValueError, match=r"^cross_entropy: probability target values must lie in \[0, 1\]"):
+        ad.cross_entropy(a, np.array([[1.5, -0.5, 0.0], [0.0, 1.0, 0.0]]))
 
 
 def test_mixed_precision_gradients_take_each_leafs_dtype():

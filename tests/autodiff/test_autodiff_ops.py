@@ -72,6 +72,7 @@ CASES = [
     Case("sin", ad.sin, torch.sin, [((3, 4), "any")]),
     Case("cos", ad.cos, torch.cos, [((3, 4), "any")]),
     Case("sigmoid", ad.sigmoid, torch.sigmoid, [((3, 4), "any")]),
+    Case("softplus", ad.softplus, torch.nn.functional.softplus, [((3, 4), "any")]),
     Case("relu", ad.relu, torch.relu, [((3, 4), "away0")]),
     Case("leaky_relu", lambda a: ad.leaky_relu(a, 0.1),
          lambda a: torch.nn.functional.leaky_relu(a, 0.1), [((3, 4), "away0")]),
@@ -222,10 +223,13 @@ def test_power_at_a_zero_base_matches_pytorch(torch_vjp):
 
 def test_stable_ops_survive_extreme_inputs():
     z = ad.Tensor(np.array([[1000.0, -1000.0, 0.0], [-800.0, 5.0, 800.0]]), requires_grad=True)
-    loss = ad.cross_entropy(z, np.array([0, 1])) + ad.sigmoid(z).sum() + ad.logsumexp(z, axis=1).sum()
+    loss = (ad.cross_entropy(z, np.array([0, 1])) + ad.sigmoid(z).sum() + ad.logsumexp(z, axis=1).sum()
+            + ad.softplus(z).sum())
     loss.backward()
     assert np.isfinite(loss.item()) and np.all(np.isfinite(z.grad))
     np.testing.assert_allclose(ad.logsumexp(z, axis=1).data, [1000.0, 800.0])
+    reference = torch.nn.functional.softplus(torch.from_numpy(z.data)).numpy()
+    np.testing.assert_allclose(ad.softplus(z).data, reference, rtol=1e-15, atol=0)
 
 
 @given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),

@@ -111,3 +111,23 @@ def test_help_via_python_m():
                    "--out", "--no-plots", "--json", "--quiet"):
         assert option in sub.stdout
     assert "(default: spiral)" in sub.stdout and "(default: 100)" in sub.stdout
+
+
+def test_plots_call_the_held_out_split_test_and_mark_its_points(tmp_path, capsys, monkeypatch):
+    import chainrule.plotting as plotting
+
+    figures = {}
+    for name in ("plot_learning_curve", "plot_decision_boundary"):
+        real = getattr(plotting, name)
+        monkeypatch.setattr(plotting, name, lambda *a, _real=real, _name=name, **kw:
+                            figures.setdefault(_name, _real(*a, **kw)))
+    assert _run(capsys, *FAST, "--out", str(tmp_path), "--quiet")[0] == 0
+    X, y = load_dataset("spiral", n_samples=150, rng=0)
+    X_tr, X_te, _, _ = train_test_split(X, y, test_size=0.25, rng=0, stratify=True)
+    loss_ax = figures["plot_learning_curve"].axes[0]
+    assert [t.get_text() for t in loss_ax.get_legend().get_texts()] == ["train loss", "test loss"]
+    assert loss_ax.get_yscale() == "log"
+    db = figures["plot_decision_boundary"].axes[0]
+    assert [t.get_text() for t in db.get_legend().get_texts()][-2:] == ["train", "test"]
+    assert np.array_equal(np.asarray(db.collections[-2].get_offsets()), X_tr)
+    assert np.array_equal(np.asarray(db.collections[-1].get_offsets()), X_te)

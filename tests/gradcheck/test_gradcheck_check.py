@@ -243,7 +243,7 @@ def test_a_gradient_lost_in_the_noise_is_flagged_unresolved_not_silently_passed(
     assert report.passed and report.difference > 0.3  # no element can be told from the noise ...
     assert report.unresolved == ["A", "B"]  # ... and the report says so instead of vouching for it
     assert "unresolved" in report.summary() and "larger eps" in report.parameters["A"].hint
-    assert "<td>unresolved</td>" in report._repr_html_() and "unresolved" in str(report)
+    assert ">unresolved</td>" in report._repr_html_() and "unresolved" in str(report)
     as_dict = report.to_dict()
     assert as_dict["unresolved"] == ["A", "B"] and not as_dict["parameters"]["A"]["resolved"]
     # taking the advice resolves the gradients, and the factor 2 is found

@@ -72,11 +72,12 @@ def test_html_form(course):
     html = _course_report(course)._repr_html_()
     assert "FAIL" in html and "scaled" in html and "W2" in html
     # the parameter table, then the worst elements of each failing parameter, as in the text form
-    assert html.count("<table>") == 3 and "worst elements of W2" in html and "worst elements of b1" in html
+    assert html.count("<table ") == 3 and "worst elements of W2" in html and "worst elements of b1" in html
     X, y = _data()
     model = Sequential(Linear(3, 4, rng=0), SwappedReLU(), Linear(4, 3, rng=1))
     model_html = check_model(model, CrossEntropyLoss(), X, y)._repr_html_()
-    assert "<b>blame:</b> 1" in model_html and model_html.count("<table>") >= 3  # parameters, layers, worst
+    assert "blame: layer 1 (SwappedReLU) is the first whose own backward is wrong" in model_html
+    assert model_html.count("<table ") >= 3  # parameters, layers, worst
     assert "worst elements of x in layer 1 (SwappedReLU) checked alone" in model_html
 
 
@@ -126,7 +127,8 @@ def test_check_model_on_a_single_layer_and_check_layer():
     assert report.passed and list(report.parameters) == ["W", "b"] and len(report.layers) == 1
     result = check_layer(ReLU(), X)
     assert result.passed and set(result.parameters) == {"x"}
-    assert str(result).startswith("layer 0 (ReLU) checked alone: PASSED")
+    assert result.index is None and str(result).startswith("ReLU's backward checked: PASSED")
+    assert "layer 0" not in str(result)
     wrong = check_layer(SwappedReLU(), X)
     text = str(wrong)
     assert "FAILED" in text and "derivative of sigmoid" in text and "worst elements of x" in text
@@ -223,7 +225,8 @@ def test_assert_gradients(course):
         assert_gradients(_course_report(course))
     # a custom layer on its own, with an input only
     assert assert_gradients(ReLU(), X).passed
-    with pytest.raises(AssertionError, match=r"(?s)layer 0 \(SwappedReLU\) checked alone: FAILED.*sigmoid"):
+    with pytest.raises(AssertionError, match=r"(?s)^gradient check failed: SwappedReLU backward: x "
+                       r"activation\nSwappedReLU's backward checked: FAILED.*sigmoid"):
         assert_gradients(SwappedReLU(), X)
     with pytest.raises(TypeError, match="target must be"):
         assert_gradients(42)

@@ -57,19 +57,23 @@ def test_cross_entropy_backward_matches_central_differences(kind, n, c, numgrad,
     assert reldiff(analytic, numeric) <= TOL_NUMERIC
 
 
+def assert_matches_torch(loss: nn.Loss, reference: torch.nn.Module, z: np.ndarray, t: np.ndarray) -> None:
+    """Our loss value and dL/dz agree with PyTorch's (float64) and are finite."""
+    value = loss.forward(z, t)
+    grad = loss.backward()
+    ref_value, ref_grad = torch_loss(reference, z, t)
+    assert np.isfinite(value) and np.all(np.isfinite(grad))
+    np.testing.assert_allclose(value, ref_value, rtol=TOL_TORCH, atol=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=TOL_TORCH, atol=1e-15)
+
+
 @given(n=st.integers(1, 8), c=st.integers(1, 6), kind=st.sampled_from(TARGET_KINDS),
        scale=st.sampled_from([1e-3, 1.0, 30.0, 1e3]), seed=st.integers(0, 2**32 - 1))
 def test_cross_entropy_matches_torch(n, c, kind, scale, seed):
     rng = np.random.default_rng(seed)
     z = scale * rng.standard_normal((n, c))
     t = random_targets(rng, kind, n, c)
-    loss = nn.CrossEntropyLoss()
-    value = loss.forward(z, t)
-    grad = loss.backward()
-    ref_value, ref_grad = torch_loss(torch.nn.CrossEntropyLoss(), z, t)
-    assert np.isfinite(value) and np.all(np.isfinite(grad))
-    np.testing.assert_allclose(value, ref_value, rtol=TOL_TORCH, atol=1e-12)
-    np.testing.assert_allclose(grad, ref_grad, rtol=TOL_TORCH, atol=1e-15)
+    assert_matches_torch(nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss(), z, t)
 
 
 def test_cross_entropy_labels_and_one_hot_agree_with_the_definition():
@@ -104,13 +108,7 @@ def test_bce_matches_torch(n, column, soft, scale, seed):
     shape = (n, 1) if column else (n,)
     z = scale * rng.standard_normal(shape)
     t = rng.uniform(0, 1, shape) if soft else rng.integers(0, 2, shape).astype(np.float64)
-    loss = nn.BCEWithLogitsLoss()
-    value = loss.forward(z, t)
-    grad = loss.backward()
-    ref_value, ref_grad = torch_loss(torch.nn.BCEWithLogitsLoss(), z, t)
-    assert np.isfinite(value) and np.all(np.isfinite(grad))
-    np.testing.assert_allclose(value, ref_value, rtol=TOL_TORCH, atol=1e-12)
-    np.testing.assert_allclose(grad, ref_grad, rtol=TOL_TORCH, atol=1e-15)
+    assert_matches_torch(nn.BCEWithLogitsLoss(), torch.nn.BCEWithLogitsLoss(), z, t)
 
 
 def test_bce_integer_targets_equal_float_targets():

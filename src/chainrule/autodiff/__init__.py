@@ -56,6 +56,7 @@ from .ops import (
     relu,
     sigmoid,
     sin,
+    softplus,
     sqrt,
     sub,
     tanh,
@@ -68,5 +69,5 @@ __all__ = [
     "is_grad_enabled", "layer_gradients", "leaky_relu", "log", "log_softmax", "logsumexp",
     "loss_gradient", "loss_graph", "matmul", "maximum", "mean", "model_gradients", "mul", "neg",
     "no_grad", "power", "register_layer", "relu", "render", "reshape", "rule_for", "sigmoid", "sin",
-    "softmax", "sqrt", "sub", "sum", "tanh", "to_dot", "transpose", "value_and_grad",
+    "softmax", "softplus", "sqrt", "sub", "sum", "tanh", "to_dot", "transpose", "value_and_grad",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..nn import functional as F
+from ..nn.losses import check_cross_entropy_target
 from .ops import ArrayLike, as_tensor, exp
 from .tensor import Tensor
 
@@ -96,19 +97,18 @@ def softmax(a: ArrayLike, axis: int = -1) -> Tensor:
 def cross_entropy(logits: ArrayLike, target: np.ndarray) -> Tensor:
     """Mean over the batch of -log softmax(logits)[target], fused into one op.
 
-    logits: (N, C). target: integer labels (N,) in [0, C) or class probabilities (N, C).
+    logits: (N, C). target: integer labels (N,) in [0, C) or class probabilities (N, C) in [0, 1]
+    (checked as ``CrossEntropyLoss`` checks them).
     VJP: (softmax(logits) * sum(t) - t) / N, i.e. (softmax - onehot) / N for labels.
     """
     z = as_tensor(logits)
     if z.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (N, C), got {z.shape}")
     n, c = z.shape
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    t = check_cross_entropy_target(target.data if isinstance(target, Tensor) else target, n, c, z.dtype,
+                                   "cross_entropy")
     logp = F.log_softmax(z.data, axis=1)
-    if t.dtype.kind in "iu" and t.shape == (n,):
-        if n and (t.min() < 0 or t.max() >= c):
-            raise ValueError(f"cross_entropy: target labels must lie in [0, {c - 1}], "
-                             f"got values in [{t.min()}, {t.max()}]")
+    if t.ndim == 1:
         rows = np.arange(n)
         out = -logp[rows, t].sum() / n
 
@@ -116,14 +116,11 @@ def cross_entropy(logits: ArrayLike, target: np.ndarray) -> Tensor:
             d = np.exp(logp) * (g / n)
             d[rows, t] -= g / n
             return (d,)
-    elif t.dtype.kind == "f" and t.shape == (n, c):
+    else:
         out = -np.sum(t * logp) / n
 
         def vjp(g):
             return ((np.exp(logp) * t.sum(axis=1, keepdims=True) - t) * (g / n),)
-    else:
-        raise ValueError(f"cross_entropy: target must be integer labels of shape ({n},) or float "
-                         f"probabilities of shape {(n, c)}; got dtype {t.dtype}, shape {t.shape}")
     return Tensor._from_op(np.asarray(out, dtype=z.dtype), (z,), vjp, "cross_entropy")
 
 

@@ -14,13 +14,13 @@ an error). Integer arguments cannot be differentiated and raise ``TypeError``, a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, enable_grad
+from .tensor import Tensor, enable_grad, grad_or_zeros
 
 
 def _leaf(value: object, where: str) -> Tensor:
@@ -37,13 +37,13 @@ def _leaf(value: object, where: str) -> Tensor:
 
 
 def _leaves(value: object, where: str) -> Tensor | dict[str, Tensor]:
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):  # a dict, or a live view such as Sequential.params
         return {k: _leaf(v, f"{where}[{k!r}]") for k, v in value.items()}
     return _leaf(value, where)
 
 
 def _gradient(original: object, leaf: Tensor) -> Any:
-    g = leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data)
+    g = grad_or_zeros(leaf)
     return float(g) if isinstance(original, float) else g
 
 

@@ -40,10 +40,10 @@ from ..nn import (
     Softmax,
     Tanh,
 )
-from ..nn.losses import check_cross_entropy_target, check_same_shape_target
-from .array_ops import log_softmax, mean, softmax
-from .ops import abs, exp, leaky_relu, log, relu, sigmoid, tanh
-from .tensor import Tensor
+from ..nn.losses import check_cross_entropy_target, check_same_shape_target, check_unit_interval
+from .array_ops import cross_entropy, mean, softmax
+from .ops import leaky_relu, relu, sigmoid, softplus, tanh
+from .tensor import Tensor, grad_or_zeros
 
 Rule = Callable[..., Tensor]
 R = TypeVar("R", bound=Rule)
@@ -69,20 +69,27 @@ def register_layer(cls: type, rule: Rule | None = None) -> Callable[[R], R] | Ru
     return decorate if rule is None else decorate(rule)
 
 
-def rule_for(obj: Layer | Loss) -> Rule:
-    """The registered rule for ``obj``'s class (most derived registered base class)."""
-    mro = type(obj).__mro__
+def rule_for(obj: Layer | Loss | type) -> Rule:
+    """The registered rule for a layer or loss (an instance or a class): that of its most derived
+    registered class. ``register_layer(MyReLU, rule_for(ReLU))`` gives a subclass whose forward
+    computes the same values as its parent's (it only caches something extra) the parent's rule."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    mro = cls.__mro__
     for depth, klass in enumerate(mro):
         if klass in _RULES:
-            # A subclass that redefines forward computes something else than klass's rule.
+            # A subclass that redefines forward may compute something else than klass's rule.
             for sub in mro[:depth]:
                 if "forward" in vars(sub):
-                    raise TypeError(f"{sub.__name__} overrides forward(), so the autodiff rule of "
-                                    f"{klass.__name__} does not describe it; register one with "
-                                    f"@chainrule.autodiff.register_layer({sub.__name__})")
+                    raise TypeError(
+                        f"{sub.__name__} overrides forward(), so the autodiff rule of {klass.__name__} may "
+                        f"not describe it. If its forward computes the same values (it only caches "
+                        f"something and returns super().forward(x)), reuse that rule: "
+                        f"chainrule.autodiff.register_layer({sub.__name__}, "
+                        f"chainrule.autodiff.rule_for({klass.__name__})); otherwise register its own with "
+                        f"@chainrule.autodiff.register_layer({sub.__name__})")
             return _RULES[klass]
-    raise TypeError(f"no autodiff rule for {type(obj).__name__}; register its forward with "
-                    f"@chainrule.autodiff.register_layer({type(obj).__name__})")
+    raise TypeError(f"no autodiff rule for {cls.__name__}; register its forward with "
+                    f"@chainrule.autodiff.register_layer({cls.__name__})")
 
 
 def graph(layer: Layer, x: Tensor, params: dict[str, Tensor] | None = None) -> Tensor:
@@ -91,10 +98,6 @@ def graph(layer: Layer, x: Tensor, params: dict[str, Tensor] | None = None) -> T
     if params is None:
         params = {k: Tensor(v, requires_grad=True) for k, v in layer.params.items()}
     return rule_for(layer)(layer, x, params)
-
-
-def _grad(t: Tensor) -> np.ndarray:
-    return t.grad if t.grad is not None else np.zeros_like(t.data)
 
 
 def layer_gradients(layer: Layer, x: np.ndarray,
@@ -111,7 +114,7 @@ def layer_gradients(layer: Layer, x: np.ndarray,
                          f"got {dout.shape}")
     if y.requires_grad:
         y.backward(dout)
-    return _grad(xt), {k: _grad(t) for k, t in params.items()}
+    return grad_or_zeros(xt), {k: grad_or_zeros(t) for k, t in params.items()}
 
 
 def loss_graph(loss: Loss, logits: Tensor, target: np.ndarray) -> Tensor:
@@ -124,7 +127,7 @@ def loss_gradient(loss: Loss, logits: np.ndarray, target: np.ndarray) -> tuple[f
     z = Tensor(as_float_array(logits, "logits"), requires_grad=True)
     value = loss_graph(loss, z, target)
     value.backward()
-    return float(value.data), _grad(z)
+    return float(value.data), grad_or_zeros(z)
 
 
 def model_gradients(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -134,7 +137,7 @@ def model_gradients(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray) -> d
     out = loss_graph(loss, graph(model, Tensor(as_float_array(X, "X")), params), y)
     if out.requires_grad:
         out.backward()
-    return {k: _grad(t) for k, t in params.items()}
+    return {k: grad_or_zeros(t) for k, t in params.items()}
 
 
 # ---- rules for the built-in layers ------------------------------------------------------------
@@ -167,21 +170,14 @@ def _cross_entropy(loss: CrossEntropyLoss, z: Tensor, t: np.ndarray) -> Tensor:
     if z.ndim != 2:
         raise ValueError(f"CrossEntropyLoss: logits must have shape (N, C), got {z.shape}")
     n, c = z.shape
-    t = check_cross_entropy_target(t, n, c, z.dtype)
-    logp = log_softmax(z, axis=1)
-    if t.ndim == 1:
-        return -mean(logp[np.arange(n), t])
-    return -(logp * t).sum() / n
+    return cross_entropy(z, check_cross_entropy_target(t, n, c, z.dtype))
 
 
 @register_layer(BCEWithLogitsLoss)
 def _bce_with_logits(loss: BCEWithLogitsLoss, z: Tensor, t: np.ndarray) -> Tensor:
     t = check_same_shape_target(t, z, "BCEWithLogitsLoss", "the logits'")
-    if t.size and (t.min() < 0 or t.max() > 1):
-        raise ValueError(f"BCEWithLogitsLoss: target values must lie in [0, 1], got values in "
-                         f"[{t.min()}, {t.max()}]")
-    # log(1 + e^z) - z t without overflow: relu(z) + log(1 + e^-|z|) - z t.
-    return mean(relu(z) - z * t + log(1 + exp(-abs(z))))
+    check_unit_interval(t, "BCEWithLogitsLoss: target")
+    return mean(softplus(z) - z * t)
 
 
 @register_layer(MSELoss)

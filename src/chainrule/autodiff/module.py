@@ -16,16 +16,15 @@ gradient checker all take it as they take a hand-written layer. Write only the f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from ..nn import Layer, Sequential, mlp
-from ..nn.init import Initializer
-from .array_ops import softmax
-from .layers import register_layer
-from .ops import leaky_relu, relu, sigmoid, tanh
-from .tensor import Tensor
+from .._validate import check_choice
+from ..nn import ACTIVATIONS, Layer, Sequential, mlp
+from ..nn.init import Initializer, zeros
+from .layers import graph, register_layer
+from .tensor import Tensor, grad_or_zeros
 
 
 class AutodiffModule(Layer):
@@ -54,7 +53,7 @@ class AutodiffModule(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._backprop(dout)
-        return self._x.grad if self._x.grad is not None else np.zeros_like(self._x.data)
+        return grad_or_zeros(self._x)
 
     def backward_params(self, dout: np.ndarray) -> None:
         """Fill ``grads`` without forming dL/dx (x is data in a training step): with x marked
@@ -77,19 +76,10 @@ class AutodiffModule(Layer):
         if self._out.requires_grad:
             self._out.backward(dout)
         for k, t in self._tensors.items():
-            self.grads[k] = t.grad if t.grad is not None else np.zeros_like(t.data)
+            self.grads[k] = grad_or_zeros(t)
 
 
 register_layer(AutodiffModule, lambda layer, x, params: layer.graph(x, params))
-
-_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
-    "relu": relu,
-    "leaky_relu": leaky_relu,
-    "sigmoid": sigmoid,
-    "tanh": tanh,
-    "softmax": softmax,
-    "identity": lambda x: x,
-}
 
 
 class MLP(AutodiffModule):
@@ -104,31 +94,25 @@ class MLP(AutodiffModule):
                  init: str | Initializer = "auto", rng: np.random.Generator | int | None = None,
                  dtype: type = np.float64) -> None:
         super().__init__()
-        if output is not None and output not in _ACTIVATIONS:
-            raise ValueError(f"unknown output {output!r}; expected one of "
-                             f"{', '.join(map(repr, _ACTIVATIONS))}")
-        # nn.mlp validates the arguments and draws the weights: one initialisation for both.
-        reference = mlp(sizes, activation, output=output, init=init, rng=rng, dtype=dtype)
-        self.params = reference.params
+        if output is not None:
+            check_choice(output, tuple(ACTIVATIONS), "output")
+        # nn.mlp validates the arguments and draws the weights: one initialisation for both. Its
+        # layers also describe the graph: each one's autodiff rule (layers.py) is its forward.
+        self._network = mlp(sizes, activation, output=output, init=init, rng=rng, dtype=dtype)
+        self.params = self._network.params
         self.zero_grad()
         self.sizes = list(sizes)
         self.activation, self.output = activation, output
-        self._linear = [name[:-2] for name in self.params if name.endswith(".W")]
 
     def graph(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
-        act = _ACTIVATIONS[self.activation]
-        for i, prefix in enumerate(self._linear):
-            x = x @ params[f"{prefix}.W"] + params[f"{prefix}.b"]
-            if i < len(self._linear) - 1:
-                x = act(x)
-        return x if self.output is None else _ACTIVATIONS[self.output](x)
+        return graph(self._network, x, params)
 
     def to_sequential(self) -> Sequential:
         """The same network as hand-written layers (``nn.mlp``) holding a copy of the current
         weights: for ``chainrule.save``, or to compare the two implementations step by step."""
         dtype = next(iter(self.params.values())).dtype
         seq = mlp(self.sizes, self.activation, output=self.output, dtype=dtype,
-                  init=lambda fan_in, fan_out, rng, dt: np.zeros((fan_in, fan_out), dt))
+                  init=zeros)
         seq.load_state_dict(self.params)
         return seq
 

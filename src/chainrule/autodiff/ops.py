@@ -199,6 +199,12 @@ def sigmoid(a: ArrayLike) -> Tensor:
     return _unary("sigmoid", a, out, lambda: out * (1 - out))
 
 
+def softplus(a: ArrayLike) -> Tensor:
+    """log(1 + e^a) without overflow (from ``chainrule.nn.functional``); d/da = sigmoid(a)."""
+    a = as_tensor(a)
+    return _unary("softplus", a, F.softplus(a.data), lambda: F.sigmoid(a.data))
+
+
 def relu(a: ArrayLike) -> Tensor:
     """max(a, 0); d/da = 1 where a > 0, else 0 (subgradient 0 at 0, as in PyTorch)."""
     a = as_tensor(a)

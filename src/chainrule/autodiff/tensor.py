@@ -191,13 +191,28 @@ class Tensor:
     def __neg__(self) -> Tensor: return ops.neg(self)
     def __getitem__(self, index: object) -> Tensor: return array_ops.getitem(self, index)
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (all axes by default); the result drops them unless ``keepdims``."""
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, *,
+            dtype: object = None, out: object = None) -> Tensor:
+        """Sum over ``axis`` (all axes by default); the result drops them unless ``keepdims``.
+        ``np.sum(t)`` lands here too; its ``dtype``/``out`` are accepted only as their defaults."""
+        self._reduction_options("sum", dtype, out)
         return array_ops.sum(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Mean over ``axis`` (all axes by default); the result drops them unless ``keepdims``."""
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, *,
+             dtype: object = None, out: object = None) -> Tensor:
+        """Mean over ``axis`` (all axes by default); the result drops them unless ``keepdims``.
+        ``np.mean(t)`` lands here too; its ``dtype``/``out`` are accepted only as their defaults."""
+        self._reduction_options("mean", dtype, out)
         return array_ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def _reduction_options(self, name: str, dtype: object, out: object) -> None:
+        """Refuse what a recorded reduction cannot honour: writing into ``out`` or changing dtype."""
+        if out is not None:
+            raise TypeError(f"Tensor.{name}: out= is not supported; the result is a new Tensor "
+                            f"(write ad.{name}(t, axis=...) or t.{name}(axis=...))")
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:  # type: ignore[arg-type]
+            raise TypeError(f"Tensor.{name}: dtype must be None or the tensor's dtype {self.data.dtype}, "
+                            f"got {np.dtype(dtype)}")  # type: ignore[arg-type]
 
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
         """``t.reshape(4, 3)`` or ``t.reshape((4, 3))``: same elements, new shape (-1 infers one)."""
@@ -221,6 +236,12 @@ class Tensor:
     def sigmoid(self) -> Tensor: return ops.sigmoid(self)
     def relu(self) -> Tensor: return ops.relu(self)
     def abs(self) -> Tensor: return ops.abs(self)
+
+
+def grad_or_zeros(t: Tensor) -> np.ndarray:
+    """``t.grad`` after a backward pass, or zeros of ``t``'s shape and dtype when the result did not
+    depend on ``t`` (the exact gradient then, not a missing one)."""
+    return t.grad if t.grad is not None else np.zeros_like(t.data)
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:

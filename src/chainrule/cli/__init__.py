@@ -31,6 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``chainrule`` parser with every subcommand of ``SUBCOMMANDS`` registered."""
     parser = _Parser(
         prog="chainrule",
         description="Neural networks from first principles on NumPy, with every gradient verified.",

@@ -9,7 +9,8 @@ from collections.abc import Callable
 HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
 
 
-def checked(convert: Callable[[str], float], ok: Callable[[float], bool], expected: str):
+def checked(convert: Callable[[str], float], ok: Callable[[float], bool],
+            expected: str) -> Callable[[str], float]:
     """An argparse ``type`` that converts the text and rejects values outside ``ok`` with a message
     naming what was expected and what was given."""
 
@@ -34,7 +35,7 @@ open_unit = checked(float, lambda v: 0 < v < 1, "a number in (0, 1)")
 half_open_unit = checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
-def add_mlp_arguments(group, *, hidden: list[int]) -> None:
+def add_mlp_arguments(group: argparse._ActionsContainer, *, hidden: list[int]) -> None:
     """--hidden and --activation, as every subcommand that builds an MLP spells them."""
     shown = " ".join(map(str, hidden))
     group.add_argument("--hidden", type=positive_int, nargs="+", default=hidden, metavar="SIZE",

@@ -1,4 +1,5 @@
-"""``chainrule gradcheck``: check a built-in model's gradients, or run seed 000's diagnosis demo.
+"""``chainrule gradcheck``: check a built-in model's gradients, or run the course's gradient-checking
+exercise (study note 000) as a diagnosis demo.
 
 A thin face over ``chainrule.gradcheck.check_model``: builds the MLP that ``chainrule train``
 would, takes a few examples of a built-in dataset, and prints the report (``--json``: the report
@@ -17,19 +18,22 @@ import numpy as np
 from ..data import DATASETS, load_dataset
 from ..gradcheck import DEFAULT_THRESHOLD, PrecisionWarning, check_model
 from ..gradcheck.demo import course_demo
-from ..nn import LOSSES, mlp
+from ..nn import LOSSES, LeakyReLU, ReLU, mlp
 from ._args import add_mlp_arguments, open_unit, positive_int, seed
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``gradcheck`` subcommand to ``subparsers``."""
     p = subparsers.add_parser(
-        "gradcheck", help="check a built-in model's gradients and diagnose any bug (--demo: seed 000)",
+        "gradcheck", help="check a built-in model's gradients and diagnose any bug (--demo: the course's "
+                          "gradient-checking exercise)",
         description="Check every gradient of an MLP (hand-written backward) against numerical "
                     "gradients, layer by layer, and name the kind of bug when one is wrong. "
                     "--demo runs the course's gradient-checking case with its two planted bugs. "
                     "Exit code 1 when the check fails.")
     p.add_argument("--demo", action="store_true",
-                   help="run seed 000's case: the course's network with dW2 doubled and db1 times 4")
+                   help="run the course's gradient-checking exercise (study note 000): its network "
+                        "with dW2 doubled and db1 times 4; takes --fixed, --eps, --threshold, --json")
     p.add_argument("--fixed", action="store_true", help="with --demo: without the planted bugs")
     data = p.add_argument_group("data")
     data.add_argument("--dataset", choices=[*DATASETS, "random"], default="spiral",
@@ -57,32 +61,56 @@ def register(subparsers) -> None:
     check.add_argument("--autodiff", action="store_true",
                        help="also show the gradients of chainrule.autodiff, a third witness")
     p.add_argument("--json", action="store_true", help="print the report as one line of JSON")
-    p.set_defaults(func=run)
+    # what --demo ignores (the course's network and data are fixed): given with --demo, an error
+    p.set_defaults(func=run, model_only={opt: p.get_default(_dest(opt)) for opt in _MODEL_ONLY})
 
 
-def _data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+_MODEL_ONLY = ("--dataset", "--n-samples", "--hidden", "--activation", "--loss", "--dtype", "--seed",
+               "--method", "--sample", "--autodiff")
+# A point whose ReLU input lies this close to 0 sits on the kink for central differences (and
+# would leave gradients unchecked, e.g. a spiral's points at the origin with zero biases).
+_KINK_MARGIN = 1e-3
+
+
+def _dest(option: str) -> str:
+    return option.lstrip("-").replace("-", "_")
+
+
+def _pool(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate examples in random order (generators lay points out in order)."""
+    size = max(8 * args.n_samples, 200)
     if args.dataset == "random":
         rng = np.random.default_rng(args.seed)
-        X = rng.standard_normal((args.n_samples, 2))
-        y = rng.integers(0, 2, args.n_samples)
-    else:
-        X, y = load_dataset(args.dataset, n_samples=max(8 * args.n_samples, 200), rng=args.seed)
-        # A random subset: generators lay points out in order (a spiral starts at the origin, where
-        # every ReLU of a zero-bias network sits on its kink).
-        pick = np.random.default_rng(args.seed).permutation(len(X))[: args.n_samples]
-        X, y = X[pick], y[pick]
-    return X, y
+        return rng.standard_normal((size, 2)), rng.integers(0, 2, size)
+    X, y = load_dataset(args.dataset, n_samples=size, rng=args.seed)
+    pick = np.random.default_rng(args.seed).permutation(len(X))
+    return X[pick], y[pick]
+
+
+def _off_kinks(model, X: np.ndarray, dtype: str) -> np.ndarray:
+    """Which rows of X keep every ReLU input of ``model`` at least ``_KINK_MARGIN`` from 0. A spiral
+    puts a point of every class exactly at the origin; with zero biases every ReLU input there is
+    exactly 0, and the gradients of the biases behind it could not be checked at all."""
+    keep = np.ones(len(X), bool)
+    x = X.astype(dtype)
+    for layer in model.layers:
+        if isinstance(layer, (ReLU, LeakyReLU)):
+            keep &= np.abs(x).reshape(len(X), -1).min(axis=1) > _KINK_MARGIN
+        x = layer.forward(x)
+    return keep
 
 
 def _model_report(args: argparse.Namespace):
-    X, y = _data(args)
+    X, y = _pool(args)
     n_classes = max(int(y.max()) + 1, 2)
     loss = LOSSES[args.loss]()
-    if args.loss == "cross_entropy":
-        out, target = n_classes, y
-    else:
-        out, target = 1, (y % 2).astype(np.float64).reshape(-1, 1)
+    out = n_classes if args.loss == "cross_entropy" else 1
     model = mlp([X.shape[1], *args.hidden, out], args.activation, rng=args.seed, dtype=args.dtype)
+    keep = _off_kinks(model, X, args.dtype)
+    if keep.sum() >= args.n_samples:  # else the check reports the kinks it meets
+        X, y = X[keep], y[keep]
+    X, y = X[: args.n_samples], y[: args.n_samples]
+    target = y if args.loss == "cross_entropy" else (y % 2).astype(np.float64).reshape(-1, 1)
     with warnings.catch_warnings():
         # the report carries the precision note; a warning on stderr would only repeat it
         warnings.simplefilter("ignore", PrecisionWarning)
@@ -92,10 +120,17 @@ def _model_report(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``chainrule gradcheck``; the exit code: 0 passed, 1 failed, 2 bad options."""
     try:
         if args.fixed and not args.demo:
             raise ValueError("--fixed applies to --demo only")
-        report = course_demo(bugs=not args.fixed, eps=args.eps or 1e-7) if args.demo else _model_report(args)
+        given = [opt for opt, default in args.model_only.items() if getattr(args, _dest(opt)) != default]
+        if args.demo and given:
+            raise ValueError(f"{given[0]} does not apply to --demo, which runs the course's own network and "
+                             "data (--demo takes --fixed, --eps, --threshold, --json)")
+        eps = args.eps or 1e-7
+        report = (course_demo(bugs=not args.fixed, eps=eps, threshold=args.threshold) if args.demo
+                  else _model_report(args))
     except (ValueError, TypeError, ImportError) as exc:
         print(f"chainrule gradcheck: error: {exc}", file=sys.stderr)
         if args.json:
@@ -108,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
         from rich.console import Console
 
         if args.demo:
-            print("Seed 000: the course's gradient check (eps = 1e-7) on backward_propagation_n"
+            print(f"The course's gradient-checking exercise (study note 000), eps = {eps:g}, on "
+                  "backward_propagation_n"
                   + (" with its two planted bugs (dW2 * 2, db1 * 4)" if not args.fixed else ", bugs fixed"))
         Console(width=None if sys.stdout.isatty() else 130).print(report)
     return 0 if report.passed else 1

@@ -34,7 +34,8 @@ from ._args import (
 DEFAULT_LR = {"adam": 0.01, "sgd": 0.1}
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``train`` subcommand to ``subparsers``."""
     p = subparsers.add_parser(
         "train", help="train an MLP on a built-in dataset (default: the 3-class spiral)",
         description="Train an MLP on a built-in 2-D dataset with mini-batch gradient descent. Shows a "
@@ -112,14 +113,16 @@ def _train(cfg: dict, quiet: bool):
     return model, history, final, (X_train, y_train, X_test, y_test), sizes
 
 
-def _plots(out: Path, history, model, X: np.ndarray, y: np.ndarray) -> tuple[list[str], str | None]:
+def _plots(out: Path, history, model, data: tuple) -> tuple[list[str], str | None]:
+    X_tr, y_tr, X_te, y_te = data
     try:
         from ..plotting import plot_decision_boundary, plot_learning_curve
 
-        plot_learning_curve(history, out / "learning_curve.png")
+        # fit's validation data is the test split, so its curves are labelled "test" as printed.
+        plot_learning_curve(history, out / "learning_curve.png", validation_label="test")
         written = ["learning_curve.png"]
-        if X.shape[1] == 2:
-            plot_decision_boundary(model, X, y, out / "decision_boundary.png")
+        if X_tr.shape[1] == 2:
+            plot_decision_boundary(model, X_tr, y_tr, out / "decision_boundary.png", test=(X_te, y_te))
             written.append("decision_boundary.png")
     except ImportError as exc:
         return [], f"plots skipped: {exc}"
@@ -135,7 +138,7 @@ def _write_outputs(out: Path, model, history, final: dict, data: tuple, cfg: dic
     save(model, out / "model.npz", metadata={"chainrule_version": __version__, "config": cfg, "sizes": sizes})
     files, note = ["model.npz", "metrics.json"], None
     if plots:
-        pngs, note = _plots(out, history, model, np.concatenate([X_tr, X_te]), np.concatenate([y_tr, y_te]))
+        pngs, note = _plots(out, history, model, data)
         files += pngs
     metrics = {"chainrule_version": __version__, "config": cfg, "seed": cfg["seed"], "sizes": sizes,
                "n_train": len(y_tr), "n_test": len(y_te), "history": history.to_dict(), "final": final,
@@ -154,6 +157,7 @@ def _fail(args: argparse.Namespace, message: str, code: int, **fields) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``chainrule train``; the exit code: 0 done, 1 diverged or not written, 2 bad options."""
     started = time.perf_counter()
     try:
         cfg = _config(args)

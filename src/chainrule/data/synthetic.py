@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_rng, check_positive_int
+from .._validate import as_rng, check_positive_int, check_real
 
 Generator = np.random.Generator | int | None
 
@@ -25,11 +25,7 @@ def _class_sizes(n_samples: object, n_classes: int) -> list[int]:
 
 
 def _check_noise(noise: object) -> float:
-    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)):
-        raise TypeError(f"noise must be a real number, got {type(noise).__name__}")
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    return float(noise)
+    return check_real(noise, "noise", 0.0, expected="be a finite number >= 0")
 
 
 def _stack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -78,13 +74,10 @@ def make_circles(n_samples: int = 200, *, noise: float = 0.05, factor: float = 0
     Class 0 lies on the unit circle, class 1 on the circle of radius ``factor`` (0 < factor < 1).
     Returns X (n_samples, 2) float64 and y (n_samples,) int64.
     """
-    if isinstance(factor, bool) or not isinstance(factor, (int, float, np.integer, np.floating)):
-        raise TypeError(f"factor must be a real number, got {type(factor).__name__}")
-    if not 0 < factor < 1:
-        raise ValueError(f"factor must lie strictly between 0 and 1, got {factor!r}")
+    factor = check_real(factor, "factor", 0.0, 1.0, low_open=True, expected="lie strictly between 0 and 1")
     sizes, noise, gen = _class_sizes(n_samples, 2), _check_noise(noise), as_rng(rng)
     parts = []
-    for radius, n in zip((1.0, float(factor)), sizes, strict=True):
+    for radius, n in zip((1.0, factor), sizes, strict=True):
         s = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
         parts.append(radius * np.column_stack([np.cos(s), np.sin(s)]))
     X, y = _stack(parts)
@@ -100,10 +93,7 @@ def make_flower(n_samples: int = 400, *, noise: float = 0.2, radius: float = 4.0
     petals alternate between the classes. The course uses n_samples=400, noise=0.2, radius=4 and
     returns X (2, 400), Y (1, 400); here X is (n_samples, 2) float64 and y (n_samples,) int64.
     """
-    if isinstance(radius, bool) or not isinstance(radius, (int, float, np.integer, np.floating)):
-        raise TypeError(f"radius must be a real number, got {type(radius).__name__}")
-    if not np.isfinite(radius) or radius <= 0:
-        raise ValueError(f"radius must be a finite number > 0, got {radius!r}")
+    radius = check_real(radius, "radius", 0.0, low_open=True, expected="be a finite number > 0")
     sizes, noise, gen = _class_sizes(n_samples, 2), _check_noise(noise), as_rng(rng)
     parts = []
     for j, n in enumerate(sizes):

@@ -24,6 +24,11 @@ def common_float(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
 _PARAM = re.compile(r"^([Wb])([1-9][0-9]*)$")
 
 
+def layer_keys(L: int, prefix: str = "") -> list[str]:
+    """``W1, b1, ..., WL, bL`` in the course's order (``prefix="d"``: the gradients' names)."""
+    return [f"{prefix}{p}{layer}" for layer in range(1, L + 1) for p in "Wb"]
+
+
 def num_layers(parameters: Mapping[str, np.ndarray], name: str = "parameters") -> int:
     """L for a dict holding exactly ``W1, b1, ..., WL, bL``; ValueError naming what is wrong."""
     if not isinstance(parameters, Mapping):
@@ -32,8 +37,7 @@ def num_layers(parameters: Mapping[str, np.ndarray], name: str = "parameters") -
     if unknown:
         raise ValueError(f"{name} may only hold 'W<l>' and 'b<l>' entries (l = 1, 2, ...), got {unknown}")
     L = max((int(_PARAM.match(k).group(2)) for k in parameters), default=0)
-    expected = [f"{p}{layer}" for layer in range(1, L + 1) for p in "Wb"]
-    missing = [k for k in expected if k not in parameters]
+    missing = [k for k in layer_keys(L) if k not in parameters]
     if L == 0 or missing:
         raise ValueError(f"{name} must hold W1, b1, ..., WL, bL; missing {missing or ['W1', 'b1']}")
     return L

@@ -20,12 +20,19 @@ def _forward(layer: Layer, Z: np.ndarray, name: str) -> tuple[np.ndarray, np.nda
     return layer.forward(Z), Z
 
 
-def _backward(layer: Layer, dA: np.ndarray, cache: np.ndarray, name: str) -> np.ndarray:
+def _backward(activation: str, dA: np.ndarray, cache: np.ndarray, name: str) -> np.ndarray:
     Z = as_course_array(cache, f"{name}: cache (Z)", ndim=None)
     dA = as_course_array(dA, f"{name}: dA", ndim=None)
     if dA.shape != Z.shape:
         raise ValueError(f"{name}: dA must have the shape of Z {Z.shape}, got {dA.shape}")
+    return activation_backward(dA, Z, activation)
+
+
+def activation_backward(dA: np.ndarray, Z: np.ndarray, activation: str) -> np.ndarray:
+    """dZ = dA * g'(Z) by the core layer of ``activation``, for float arrays of one shape that need no
+    further checks (``L_model_backward`` on its own caches)."""
     Z, dA = common_float(Z, dA)
+    layer = LAYERS[activation]()
     layer.forward(Z)
     return layer.backward(dA)
 
@@ -37,7 +44,7 @@ def sigmoid(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def sigmoid_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
     """dZ = dA * s * (1 - s) with s = sigmoid(Z), ``cache = Z``."""
-    return _backward(Sigmoid(), dA, cache, "sigmoid_backward")
+    return _backward("sigmoid", dA, cache, "sigmoid_backward")
 
 
 def relu(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +54,7 @@ def relu(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def relu_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
     """dZ = dA where Z > 0, else 0 (the course sets dZ[Z <= 0] = 0), ``cache = Z``."""
-    return _backward(ReLU(), dA, cache, "relu_backward")
+    return _backward("relu", dA, cache, "relu_backward")
 
 
 def tanh(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,8 +64,11 @@ def tanh(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def tanh_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
     """dZ = dA * (1 - tanh(Z)²), ``cache = Z``."""
-    return _backward(Tanh(), dA, cache, "tanh_backward")
+    return _backward("tanh", dA, cache, "tanh_backward")
 
+
+#: activation name -> the core layer that computes it.
+LAYERS: dict[str, type[Layer]] = {"sigmoid": Sigmoid, "relu": ReLU, "tanh": Tanh}
 
 ActivationPair = tuple[Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
                        Callable[[np.ndarray, np.ndarray], np.ndarray]]

@@ -7,14 +7,14 @@ sums (row layout, no 1/m), so ``linear_backward`` transposes its results and div
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from ..optim import SGD
 from ._arrays import as_course_array, common_float, course_parameters
-from .activations import activation_pair
-from .forward import Cache, LinearCache, affine_layer, linear_arrays
+from .activations import activation_backward, activation_pair
+from .forward import Cache, LinearCache, affine_layer, cost_derivative, linear_arrays
 
 
 def _unpack(cache: object, size: int, what: str, name: str) -> tuple:
@@ -37,6 +37,14 @@ def linear_backward(dZ: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, np.
     if dZ.shape != (W.shape[0], m):
         raise ValueError(f"linear_backward: dZ must have shape ({W.shape[0]}, {m}) (rows of W, columns of "
                          f"A_prev), got {dZ.shape}")
+    return affine_backward(dZ, A_prev, W, b)
+
+
+def affine_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray,
+                    b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``linear_backward`` for arrays that passed its checks: dZ (n_l, m), A_prev (n_prev, m),
+    W (n_l, n_prev), b (n_l, 1) -> (dA_prev, dW, db)."""
+    m = A_prev.shape[1]
     A_prev, W, b, dZ = common_float(A_prev, W, b, dZ)
     layer = affine_layer(W, b)
     # The course's cache already holds the layer's input: hand it to the layer as its cached forward
@@ -65,9 +73,27 @@ def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: Sequence[Cache]) -> 
     """Backward of [LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID with the cross-entropy cost.
 
     AL (1, m) is the forward output, Y (1, m) the labels (a (m,) vector is accepted), ``caches``
-    the list from ``L_model_forward``. Returns ``grads`` with ``dA{l-1}``, ``dW{l}``, ``db{l}`` for
-    l = 1..L, as the course does (``dA0`` is the gradient with respect to X).
+    the list from ``L_model_forward`` (or a learner's own, checked layer by layer). Returns ``grads``
+    with ``dA{l-1}``, ``dW{l}``, ``db{l}`` for l = 1..L, as the course does (``dA0`` is the
+    gradient with respect to X).
     """
+    return _backward_pass(_output_gradient(AL, Y, caches), caches, linear_activation_backward)
+
+
+def model_backward(AL: np.ndarray, Y: np.ndarray, caches: Sequence[Cache]) -> dict[str, np.ndarray]:
+    """``L_model_backward`` for caches made by chainrule's ``L_model_forward``, whose arrays were
+    checked on the way in: the training loops skip checking them again at every layer."""
+    return _backward_pass(_output_gradient(AL, Y, caches), caches, _checked_cache_backward)
+
+
+def _checked_cache_backward(dA: np.ndarray, cache: Cache, activation: str
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    (A_prev, W, b), Z = cache
+    return affine_backward(activation_backward(dA, Z, activation), A_prev, W, b)
+
+
+def _output_gradient(AL: np.ndarray, Y: np.ndarray, caches: Sequence[Cache]) -> np.ndarray:
+    """dAL for ``L_model_backward``, after checking AL, Y and that there are caches."""
     if not isinstance(caches, (list, tuple)) or not caches:
         raise TypeError(f"L_model_backward: caches must be the non-empty list from L_model_forward, "
                         f"got {type(caches).__name__}")
@@ -76,21 +102,24 @@ def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: Sequence[Cache]) -> 
     if Y.size != AL.size or (Y.ndim == 2 and Y.shape != AL.shape):
         raise ValueError(f"L_model_backward: Y must have the shape of AL {AL.shape}, got {Y.shape}")
     Y = Y.reshape(AL.shape).astype(AL.dtype, copy=False)
-    L = len(caches)
     if np.any(AL == np.where(Y > 0, 0, 1)):
         raise ValueError("L_model_backward: AL is exactly 0 where Y = 1 or exactly 1 where Y = 0 (the "
                          "sigmoid saturated); dAL = -(Y/AL - (1-Y)/(1-AL)) is infinite there")
-    # The derivative of the course's cost with respect to AL; the 1/m lives in dW and db.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+    dAL = cost_derivative(AL, Y)
     if not np.all(np.isfinite(dAL)):
         raise ValueError("L_model_backward: AL has entries exactly 0 or 1 (the sigmoid saturated), where "
                          "dAL = -(Y/AL - (1-Y)/(1-AL)) is 0/0; the course's formula cannot be evaluated")
+    return dAL
+
+
+def _backward_pass(dAL: np.ndarray, caches: Sequence[Cache], step: Callable) -> dict[str, np.ndarray]:
+    """The course's loop from the output layer down, with ``step`` as linear_activation_backward."""
+    L = len(caches)
     grads: dict[str, np.ndarray] = {}
     dA = dAL
     for layer in range(L, 0, -1):
-        dA, grads[f"dW{layer}"], grads[f"db{layer}"] = linear_activation_backward(
-            dA, caches[layer - 1], "sigmoid" if layer == L else "relu")
+        dA, grads[f"dW{layer}"], grads[f"db{layer}"] = step(dA, caches[layer - 1],
+                                                             "sigmoid" if layer == L else "relu")
         grads[f"dA{layer - 1}"] = dA
     return grads
 

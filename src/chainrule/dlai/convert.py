@@ -14,6 +14,7 @@ import numpy as np
 
 from ..nn import Linear, Sequential, get_activation
 from ._arrays import course_parameters
+from .forward import affine_layer
 
 
 def to_sequential(parameters: Mapping[str, np.ndarray], activation: str = "relu",
@@ -25,12 +26,8 @@ def to_sequential(parameters: Mapping[str, np.ndarray], activation: str = "relu"
     dtype = np.result_type(*params.values())
     layers = []
     for layer in range(1, L + 1):
-        W, b = params[f"W{layer}"], params[f"b{layer}"]
-        Wt = np.array(W.T, dtype=dtype, order="C", copy=True)
-        linear = Linear(W.shape[1], W.shape[0], init=lambda fan_in, fan_out, rng, dt, Wt=Wt: Wt,
-                        rng=0, dtype=dtype)
-        linear.params["b"][...] = b.reshape(-1)
-        layers.append(linear)
+        W, b = (params[f"{p}{layer}"].astype(dtype, copy=False) for p in "Wb")
+        layers.append(affine_layer(W, b, copy=True))
         if layer < L:
             layers.append(get_activation(activation))
     if output is not None:

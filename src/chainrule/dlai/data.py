@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._validate import check_positive_int
 from ._arrays import as_course_array, labels
+
+if TYPE_CHECKING:  # matplotlib is an optional extra: imported only where a figure is drawn
+    from matplotlib.figure import Figure
 
 TRAIN_FILE = "train_catvnoncat.h5"
 TEST_FILE = "test_catvnoncat.h5"
@@ -97,7 +101,7 @@ def _class_name(classes: np.ndarray, label: float) -> str:
 
 def print_mislabeled_images(classes: Sequence, X: np.ndarray, y: np.ndarray, p: np.ndarray, *,
                             image_shape: tuple[int, ...] | None = None, max_images: int | None = None,
-                            path: str | os.PathLike | None = None):
+                            path: str | os.PathLike | None = None) -> Figure:
     """Print and plot the images where the prediction p (1, m) differs from the label y (1, m).
 
     X (n_x, m) holds the flattened images (as from ``load_data``); ``image_shape`` defaults to a
@@ -123,13 +127,9 @@ def print_mislabeled_images(classes: Sequence, X: np.ndarray, y: np.ndarray, p: 
     for index in mislabeled:
         print(f"index {index}: predicted {_class_name(classes, p[0, index])}, "
               f"true class {_class_name(classes, y[0, index])}")
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError('print_mislabeled_images needs matplotlib; install it with: '
-                          'pip install "chainrule[plot]"') from None
-    from ..io import atomic_write
+    from ..plotting import import_matplotlib, save_figure
 
+    Figure = import_matplotlib(what="print_mislabeled_images").Figure
     n = max(len(mislabeled), 1)
     fig = Figure(figsize=(2.2 * n, 2.6), layout="constrained")
     axes = fig.subplots(1, n, squeeze=False)[0]
@@ -139,7 +139,4 @@ def print_mislabeled_images(classes: Sequence, X: np.ndarray, y: np.ndarray, p: 
         ax.imshow(np.clip(X[:, index].reshape(image_shape), 0, 1), interpolation="nearest")
         predicted, true = _class_name(classes, p[0, index]), _class_name(classes, y[0, index])
         ax.set_title(f"Prediction: {predicted}\nClass: {true}", fontsize=8)
-    if path is not None:
-        with atomic_write(path) as f:
-            fig.savefig(f, format="png", dpi=100, metadata={"Software": None})
-    return fig
+    return save_figure(fig, path)

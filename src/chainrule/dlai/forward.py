@@ -15,7 +15,7 @@ import numpy as np
 
 from ..nn import Linear
 from ._arrays import as_course_array, check_layer, common_float, course_parameters, labels
-from .activations import activation_pair
+from .activations import ACTIVATIONS, activation_pair
 
 LinearCache = tuple[np.ndarray, np.ndarray, np.ndarray]
 Cache = tuple[LinearCache, np.ndarray]
@@ -24,11 +24,13 @@ Cache = tuple[LinearCache, np.ndarray]
 _UNUSED_RNG = np.random.default_rng(0)
 
 
-def affine_layer(W: np.ndarray, b: np.ndarray) -> Linear:
-    """A core ``Linear`` whose parameters are views of the course's W (n_l, n_prev) and b (n_l, 1)."""
+def affine_layer(W: np.ndarray, b: np.ndarray, *, copy: bool = False) -> Linear:
+    """A core ``Linear`` computing the course's Z = W A + b on transposes: its parameters are views of
+    W (n_l, n_prev) and b (n_l, 1) of one dtype, or with ``copy=True`` copies of them (C-ordered)."""
     n, n_prev = W.shape
-    layer = Linear(n_prev, n, init=lambda fan_in, fan_out, rng, dtype: W.T, rng=_UNUSED_RNG, dtype=W.dtype)
-    layer.params["b"] = b.reshape(n)
+    Wt = np.array(W.T, order="C") if copy else W.T
+    layer = Linear(n_prev, n, init=lambda fan_in, fan_out, rng, dtype: Wt, rng=_UNUSED_RNG, dtype=W.dtype)
+    layer.params["b"] = b.reshape(n).copy() if copy else b.reshape(n)
     return layer
 
 
@@ -37,10 +39,14 @@ def linear_arrays(A: object, W: object, b: object, name: str) -> LinearCache:
     A = as_course_array(A, f"{name}: A")
     W = as_course_array(W, f"{name}: W")
     b = as_course_array(b, f"{name}: b", ndim=None)
-    if A.shape[0] != W.shape[1]:
-        raise ValueError(f"{name}: A must have shape ({W.shape[1]}, m) to match W {W.shape}, got {A.shape}")
+    _check_rows(A, W, f"{name}: A")
     check_layer(W, b, "", name)
     return common_float(A, W, b)
+
+
+def _check_rows(A: np.ndarray, W: np.ndarray, name: str) -> None:
+    if A.shape[0] != W.shape[1]:
+        raise ValueError(f"{name} must have shape ({W.shape[1]}, m) to match W {W.shape}, got {A.shape}")
 
 
 def linear_forward(A: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, LinearCache]:
@@ -56,10 +62,17 @@ def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
 
     Returns A (n_l, m) and ``cache = ((A_prev, W, b), Z)``.
     """
-    forward, _ = activation_pair(activation, "linear_activation_forward")
-    Z, linear_cache = linear_forward(A_prev, W, b)
-    A, activation_cache = forward(Z)
-    return A, (linear_cache, activation_cache)
+    activation_pair(activation, "linear_activation_forward")
+    return affine_activation(*linear_arrays(A_prev, W, b, "linear_forward"), activation)
+
+
+def affine_activation(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, activation: str
+                      ) -> tuple[np.ndarray, Cache]:
+    """``linear_activation_forward`` for (A_prev, W, b) that passed ``linear_arrays`` and a known
+    ``activation``: a loop over checked parameters does not check them again for every layer."""
+    Z = affine_layer(W, b).forward(A_prev.T).T
+    A, Z = ACTIVATIONS[activation][0](Z)
+    return A, ((A_prev, W, b), Z)
 
 
 def L_model_forward(X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[Cache]]:
@@ -68,12 +81,21 @@ def L_model_forward(X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> tupl
     X (n_x, m); ``parameters`` holds W1, b1, ..., WL, bL. Returns AL (n_L, m) and ``caches``, a list
     of L caches (``caches[l - 1]`` is layer l's).
     """
-    L, params = course_parameters(parameters)
+    _, params = course_parameters(parameters)
+    X = as_course_array(X, "L_model_forward: X")
+    _check_rows(X, params["W1"], "L_model_forward: X")
+    return model_forward(X, params)
+
+
+def model_forward(X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[Cache]]:
+    """``L_model_forward`` for X and parameters that passed its checks (or were made by chainrule's
+    own initialization and ``update_parameters``): the training loops skip checking them again."""
+    L = len(parameters) // 2
     A = X
     caches: list[Cache] = []
     for layer in range(1, L + 1):
-        A, cache = linear_activation_forward(A, params[f"W{layer}"], params[f"b{layer}"],
-                                             "sigmoid" if layer == L else "relu")
+        A, cache = affine_activation(*common_float(A, parameters[f"W{layer}"], parameters[f"b{layer}"]),
+                                     "sigmoid" if layer == L else "relu")
         caches.append(cache)
     return A, caches
 
@@ -100,3 +122,11 @@ def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
         logprobs = (np.where(Y > 0, np.multiply(-np.log(AL), Y), 0.0)
                     + np.where(Y < 1, np.multiply(-np.log(1 - AL), 1 - Y), 0.0))
     return float(1.0 / m * np.sum(logprobs))
+
+
+def cost_derivative(AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """dAL = -(Y / AL - (1 - Y) / (1 - AL)), the course's derivative of the summed cross-entropy
+    (the 1/m of ``compute_cost`` lives in dW and db). AL and Y have the same shape; entries where
+    AL is exactly 0 or 1 come out infinite or NaN, for the caller to refuse."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validate import check_choice, check_positive_int
-from ..nn.module import check_float_dtype
+from .._validate import check_choice, check_float_dtype, check_positive_int
 
 RandomSource = np.random.Generator | np.random.RandomState
 

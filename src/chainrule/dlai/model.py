@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._validate import as_float_array, check_positive_int
 from ._arrays import as_course_array, labels
-from .backward import L_model_backward, linear_activation_backward, update_parameters
-from .forward import L_model_forward, compute_cost, linear_activation_forward
+from .backward import model_backward, update_parameters
+from .forward import L_model_forward, compute_cost, model_forward
 from .init import RandomSource, initialize_parameters, initialize_parameters_deep
 
-# One iteration: parameters -> (cost, grads), grads None when the output saturated at exactly 0 or 1.
-Step = Callable[[dict[str, np.ndarray]], tuple[float, dict[str, np.ndarray] | None]]
+if TYPE_CHECKING:  # matplotlib is an optional extra: imported only where a figure is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 def _saturated(AL: np.ndarray) -> bool:
@@ -38,19 +40,21 @@ def _data(X: object, Y: object, layers_dims: Sequence[int], name: str) -> tuple[
     return X, Y.astype(X.dtype, copy=False)
 
 
-def _train(step: Step, parameters: dict[str, np.ndarray], learning_rate: float, num_iterations: int,
-           print_cost: bool) -> tuple[dict[str, np.ndarray], list[float]]:
+def _train(X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray], learning_rate: float,
+           num_iterations: int, print_cost: bool) -> tuple[dict[str, np.ndarray], list[float]]:
+    """Both models' loop: forward, cost, backward, update; (parameters, costs every 100 iterations)."""
     num_iterations = check_positive_int(num_iterations, "num_iterations")
     costs: list[float] = []
     last_good = parameters
     for i in range(num_iterations):
-        cost, grads = step(parameters)
+        AL, caches = model_forward(X, parameters)
+        cost = compute_cost(AL, Y)
         if not np.isfinite(cost):
             warnings.warn(f"the cost became {cost} at iteration {i}; training stopped and the parameters "
                           "of the last finite cost are returned (try a smaller learning_rate)",
                           RuntimeWarning, stacklevel=3)
             return last_good, costs
-        if grads is None:
+        if _saturated(AL):
             warnings.warn(f"the sigmoid output reached exactly 0 or 1 at iteration {i}, where the course's "
                           "dAL = -(Y/AL - (1-Y)/(1-AL)) is undefined; training stopped and the current "
                           "parameters are returned (try a smaller learning_rate)",
@@ -60,6 +64,7 @@ def _train(step: Step, parameters: dict[str, np.ndarray], learning_rate: float, 
             costs.append(cost)
             if print_cost:
                 print(f"Cost after iteration {i}: {cost:f}")
+        grads = model_backward(AL, Y, caches)
         last_good, parameters = parameters, update_parameters(parameters, grads, learning_rate)
     return parameters, costs
 
@@ -79,19 +84,8 @@ def two_layer_model(X: np.ndarray, Y: np.ndarray, layers_dims: Sequence[int], le
         raise ValueError(f"two_layer_model: layers_dims must be (n_x, n_h, n_y), got {list(layers_dims)}")
     n_x, n_h, n_y = layers_dims
     parameters = initialize_parameters(n_x, n_h, n_y, rng=rng, dtype=X.dtype)
-
-    def step(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray] | None]:
-        A1, cache1 = linear_activation_forward(X, p["W1"], p["b1"], "relu")
-        A2, cache2 = linear_activation_forward(A1, p["W2"], p["b2"], "sigmoid")
-        cost = compute_cost(A2, Y)
-        if _saturated(A2):
-            return cost, None
-        dA2 = -(np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))
-        dA1, dW2, db2 = linear_activation_backward(dA2, cache2, "sigmoid")
-        _, dW1, db1 = linear_activation_backward(dA1, cache1, "relu")
-        return cost, {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
-
-    return _plotted(_train(step, parameters, learning_rate, num_iterations, print_cost), learning_rate, plot)
+    result = _train(X, Y, parameters, learning_rate, num_iterations, print_cost)
+    return _plotted(result, learning_rate, plot)
 
 
 def L_layer_model(X: np.ndarray, Y: np.ndarray, layers_dims: Sequence[int], learning_rate: float = 0.0075,
@@ -108,20 +102,16 @@ def L_layer_model(X: np.ndarray, Y: np.ndarray, layers_dims: Sequence[int], lear
     """
     X, Y = _data(X, Y, layers_dims, "L_layer_model")
     parameters = initialize_parameters_deep(layers_dims, init=init, rng=rng, dtype=X.dtype)
-
-    def step(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray] | None]:
-        AL, caches = L_model_forward(X, p)
-        cost = compute_cost(AL, Y)
-        return cost, None if _saturated(AL) else L_model_backward(AL, Y, caches)
-
-    return _plotted(_train(step, parameters, learning_rate, num_iterations, print_cost), learning_rate, plot)
+    result = _train(X, Y, parameters, learning_rate, num_iterations, print_cost)
+    return _plotted(result, learning_rate, plot)
 
 
 def _plotted(result: tuple[dict[str, np.ndarray], list[float]], learning_rate: float,
              plot: bool | str | os.PathLike) -> tuple[dict[str, np.ndarray], list[float]]:
     if plot is True:
-        import matplotlib.pyplot as plt
+        from ..plotting import import_matplotlib
 
+        plt = import_matplotlib("matplotlib.pyplot", what="plot=True")
         fig, ax = plt.subplots(figsize=(5, 4))
         plot_costs(result[1], learning_rate, ax=ax)
         plt.show()
@@ -149,31 +139,19 @@ def accuracy(p: np.ndarray, y: np.ndarray) -> float:
 
 
 def plot_costs(costs: Sequence[float], learning_rate: float = 0.0075, *, every: int = 100,
-               path: str | os.PathLike | None = None, ax=None):
+               path: str | os.PathLike | None = None, ax: Axes | None = None) -> Figure:
     """The course's cost curve: cost against iterations (one point per ``every`` iterations).
 
     Draws into ``ax`` if given, else a new matplotlib Figure (shown inline in Jupyter); ``path``
     also writes it as PNG (atomically). Returns the Figure. Needs ``chainrule[plot]``.
     """
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError('plot_costs needs matplotlib; install it with: pip install "chainrule[plot]"'
-                          ) from None
-    from ..io import atomic_write
+    from ..plotting import figure_axes, save_figure
 
     values = as_float_array(costs, "costs", ndim=1, finite=False)
     every = check_positive_int(every, "every")
-    if ax is None:
-        fig = Figure(figsize=(5, 4), layout="constrained")
-        ax = fig.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = figure_axes(ax, (5, 4), what="plot_costs")
     ax.plot(np.arange(len(values)) * every, values)
     ax.set_ylabel("cost")
     ax.set_xlabel("iterations")
     ax.set_title("Learning rate =" + str(learning_rate))
-    if path is not None:
-        with atomic_write(path) as f:
-            fig.savefig(f, format="png", dpi=100, metadata={"Software": None})
-    return fig
+    return save_figure(fig, path)

@@ -7,6 +7,7 @@ returns one ``ParameterResult`` per name.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Mapping
 
@@ -47,7 +48,9 @@ def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dic
                probe: Callable[[], bytes] | None = None,
                notes: list[str] | None = None) -> tuple[dict[str, ParameterResult], float]:
     """Check every name of ``values`` against ``grads``; returns the results and the overall
-    difference (formula 2 over every checked, non-kink element of correctly shaped gradients).
+    difference: formula 2 over every checked, non-kink element, or NaN when a gradient has the
+    wrong shape (a difference over the others alone would look like a pass) or no element at all
+    could be checked.
 
     ``values`` is perturbed in place and restored. ``contexts`` and ``kink_masks`` (name -> array
     of the parameter's shape) carry what a layer check knows about its input; ``probe`` reports the
@@ -61,7 +64,8 @@ def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dic
     results: dict[str, ParameterResult] = {}
     for name, est in estimates.items():
         if name not in evidence:
-            results[name] = _wrong_shape(name, grads[name], values[name].shape, estimates, threshold)
+            results[name] = _wrong_shape(name, grads[name], values[name].shape, estimates, threshold,
+                                         batch_size)
             continue
         ev = evidence[name]
         av, nv = ev.analytic[ev.valid], ev.numerical[ev.valid]
@@ -71,8 +75,13 @@ def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dic
         res = ParameterResult(name, values[name].shape, bool(diff <= threshold or within.all()), diff,
                               analytic=grads[name], checked=int(ev.valid.sum()),
                               kinks=int(kinks[name].sum()) if name in kinks else 0,
-                              numerical=est.numerical if elementwise_est else None)
-        if res.passed and diff > threshold:
+                              numerical=est.numerical if elementwise_est else None, threshold=threshold)
+        if res.checked == 0:
+            res.difference, res.resolved = float("nan"), False
+            res.hint = ("unchecked: every element sat on a kink (e.g. a ReLU input within eps of 0), where "
+                        "central differences cannot check it; check at other inputs" if res.kinks else
+                        "unchecked: no element could be checked")
+        elif res.passed and diff > threshold:
             res.resolved, res.hint = _resolution(av, nv, ev.noise[ev.valid], eps)
         if not res.passed:
             dg = diagnose(ev, elementwise if elementwise_est else {}, context=(contexts or {}).get(name),
@@ -81,7 +90,7 @@ def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dic
             if elementwise_est:
                 res.worst = worst_elements(grads[name], est.numerical, ev.valid)
         results[name] = res
-    if not evidence:
+    if len(evidence) < len(estimates) or not any(e.valid.any() for e in evidence.values()):
         return results, float("nan")
     overall = relative_difference(np.concatenate([e.analytic[e.valid] for e in evidence.values()]),
                                   np.concatenate([e.numerical[e.valid] for e in evidence.values()]))
@@ -159,19 +168,20 @@ def _resolution(a: np.ndarray, n: np.ndarray, noise: np.ndarray, eps: float) -> 
 
 
 def _wrong_shape(name: str, a: np.ndarray, shape: tuple[int, ...], estimates: dict,
-                 threshold: float) -> ParameterResult:
+                 threshold: float, batch_size: int | None = None) -> ParameterResult:
     est = estimates[name]
     elementwise = isinstance(est, num.Estimate)
     n = est.numerical if elementwise else np.full(shape, np.nan)
     noise = est.noise if elementwise else np.zeros(shape)
     refs = {k: Evidence(k, e.numerical, e.numerical, ~np.isnan(e.numerical), e.noise)
             for k, e in estimates.items() if isinstance(e, num.Estimate)}
-    dg = diagnose_shape(name, a, n, noise, refs, threshold)
+    dg = diagnose_shape(name, a, n, noise, refs, threshold, batch_size)
     return ParameterResult(name, shape, False, float("nan"), dg.pattern, dg.factor, dg.hint, dg.detail,
                            analytic=a, numerical=n if elementwise else None)
 
 
 def worst_elements(a: np.ndarray, n: np.ndarray, valid: np.ndarray, k: int = WORST) -> list[WorstElement]:
+    """The ``k`` valid elements where analytic ``a`` and numerical ``n`` (same shape) differ most."""
     err = np.where(valid, np.abs(a - np.nan_to_num(n)), -1.0)
     order = np.argsort(err, axis=None)[::-1][:k]
     out = []
@@ -228,9 +238,13 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
     if batch_size is not None:
         check_positive_int(batch_size, "batch_size")
     values, kind, notes = float_values(params, complex_step=method == "complex")
+    if not any(v.size for v in values.values()):
+        raise ValueError("nothing to check: params has no elements (every array is empty)")
     analytic, ignored = match_grads(grads, values, kind)
     if ignored:
-        notes.append(f"ignored grads keys that name no parameter: {ignored}")
+        notes.append(f"grads keys that name no parameter were not checked: {ignored} (intermediate "
+                     "gradients such as the course's dZ1 and dA1 need no check of their own: they are "
+                     "right when the parameters' gradients are)")
 
     def evaluate(vals: dict[str, np.ndarray]):
         # Fresh copies: a cost that writes into its argument must not corrupt the next evaluation.
@@ -260,5 +274,5 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
     results, overall = run_checks(evaluate, values, analytic, method=method, eps=eps, threshold=threshold,
                                   sample=sample, rng=as_rng(rng), directions=directions,
                                   batch_size=batch_size, notes=notes)
-    passed = all(r.passed for r in results.values())
+    passed = all(r.passed for r in results.values()) and math.isfinite(overall)
     return GradientReport(passed, overall, results, method, eps, threshold, notes=notes)

@@ -1,4 +1,4 @@
-"""Seed 000's case: the course's gradient check with its two planted bugs, diagnosed.
+"""The course's gradient-checking exercise (study note 000) with its two planted bugs, diagnosed.
 
 The course's network (4 inputs, LINEAR->RELU->LINEAR->RELU->LINEAR->SIGMOID, 5-3-1 units) on its
 seeded test case; its ``backward_propagation_n`` has ``dW2 = ... * 2`` and ``db1 = 4. / m * ...``.
@@ -8,7 +8,7 @@ factors 2 and 4. The course's functions come from ``chainrule.dlai`` (column lay
 
 from __future__ import annotations
 
-from .check import check_gradients
+from .check import DEFAULT_THRESHOLD, check_gradients
 from .report import GradientReport
 
 #: The two lines the course planted, as (gradient key, factor).
@@ -29,7 +29,12 @@ def course_case(*, bugs: bool = True) -> tuple:
     return (lambda p: forward_propagation_n(X, Y, p)), parameters, gradients, X.shape[1]
 
 
-def course_demo(*, bugs: bool = True, eps: float = 1e-7) -> GradientReport:
-    """Run the course's check (eps = 1e-7, central differences) on its test case."""
+def course_demo(*, bugs: bool = True, eps: float = 1e-7,
+                threshold: float = DEFAULT_THRESHOLD) -> GradientReport:
+    """Run the course's check (eps = 1e-7, central differences) on its test case.
+
+    Only the parameters' gradients are passed: the course's dict also holds the intermediate
+    dZ1, dA1, ..., which need no check of their own."""
     cost, parameters, gradients, m = course_case(bugs=bugs)
-    return check_gradients(cost, parameters, gradients, eps=eps, batch_size=m)
+    grads = {k: v for k, v in gradients.items() if k[1:] in parameters}
+    return check_gradients(cost, parameters, grads, eps=eps, threshold=threshold, batch_size=m)

@@ -7,6 +7,11 @@ too little data (a single element fits any factor), and "mismatch" is the honest
 hypothesis fits. Patterns are tried from the most specific to the most general:
 
 zero -> swapped -> sign / scaled -> transposed -> masked -> activation -> mismatch
+
+"activation" compares with other activations' derivatives taken at the layer's input x and with
+the usual formulas written at its output y (y(1 - y), 1 - y², y, 1 - y). A layer check also fails
+with "inplace" when the backward wrote into its ``dout`` argument (whatever the values), and a
+gradient of the wrong shape gets "transposed", "swapped" or "shape" (``diagnose_shape``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 
 FIT = 10.0  # a hypothesis may leave at most this many error bars of residual
 PATTERNS = ("zero", "swapped", "sign", "scaled", "transposed", "shape", "masked", "activation",
-            "mismatch")
+            "mismatch", "inplace")
 
 
 @dataclass
@@ -227,8 +232,9 @@ def _mismatch_hint(ev: Evidence, factor: float | None, threshold: float) -> str:
 
 
 def diagnose_shape(name: str, analytic: np.ndarray, numerical: np.ndarray, noise: np.ndarray,
-                   others: dict[str, Evidence], threshold: float) -> Diagnosis:
-    """A gradient of the wrong shape: transposed, another parameter's, or just the wrong shape."""
+                   others: dict[str, Evidence], threshold: float, batch_size: int | None = None) -> Diagnosis:
+    """A gradient of the wrong shape: transposed, another parameter's, or just the wrong shape.
+    ``batch_size`` (m) names an axis of length m that a parameter's gradient must not have."""
     valid = ~np.isnan(numerical)
     if analytic.shape == numerical.shape[::-1] and analytic.ndim == 2:
         at = analytic.T[valid]
@@ -238,9 +244,13 @@ def diagnose_shape(name: str, analytic: np.ndarray, numerical: np.ndarray, noise
                              "numerical gradient: a transpose too many or too few")
     if analytic.size == numerical.size and _fits(analytic.reshape(numerical.shape)[valid], numerical[valid],
                                                  noise[valid], threshold):
-        how = ("an axis was dropped (np.sum(..., keepdims=True) forgotten?)"
-               if analytic.ndim < numerical.ndim else "the axes differ (a reshape, or a tuple or list around "
-               "the value?)")
+        if analytic.ndim < numerical.ndim:
+            how = "an axis was dropped (np.sum(..., keepdims=True) forgotten?)"
+        elif analytic.ndim > numerical.ndim and all(d == 1 for d in analytic.shape[:-numerical.ndim or None]):
+            how = (f"an extra axis of length 1: keepdims=True (e.g. sum(0, keepdims=True) gives "
+                   f"{analytic.shape}) where the parameter has shape {numerical.shape}; drop keepdims")
+        else:
+            how = "the axes differ (a reshape, or a tuple or list around the value?)"
         return Diagnosis("shape", None, f"the values are right but the gradient has shape {analytic.shape}, "
                          f"not {numerical.shape} like {name!r}: {how}")
     for other in others.values():
@@ -250,5 +260,8 @@ def diagnose_shape(name: str, analytic: np.ndarray, numerical: np.ndarray, noise
                                                      other.noise[both], threshold):
                 return Diagnosis("swapped", None, f"the gradient has the shape and the values of "
                                  f"{other.name!r}'s gradient: the two are exchanged", other.name)
-    return Diagnosis("shape", None, f"the gradient for {name!r} must have shape {numerical.shape}, "
-                     f"got {analytic.shape}")
+    hint = f"the gradient for {name!r} must have shape {numerical.shape}, got {analytic.shape}"
+    if batch_size and batch_size in analytic.shape and batch_size not in numerical.shape:
+        hint += (f": it keeps an axis of length {batch_size} = the batch size, so it was summed over the "
+                 "wrong axis (a parameter's gradient sums over the examples, axis 0 in row layout)")
+    return Diagnosis("shape", None, hint)

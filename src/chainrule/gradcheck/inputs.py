@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._validate import check_choice, check_positive_int
+from .._validate import check_choice, check_positive_int, check_real
 from . import numerical as num
 
 #: Non-dict params (an array or a number) are reported under this name.
@@ -40,6 +40,7 @@ def as_cost_value(out: object, *, complex_ok: bool = False) -> complex | float:
 
 
 def real_array(value: object, label: str, cause: str = "") -> np.ndarray:
+    """``value`` as a finite real (not bool) array of its own dtype; ``cause`` ends the NaN message."""
     arr = np.asarray(value)
     if arr.dtype.kind not in "biuf" or arr.dtype == bool:
         raise TypeError(f"{label} must be a real numeric array, got dtype {arr.dtype}")
@@ -118,11 +119,9 @@ def resolve_options(method: str, eps: float | None, threshold: float, sample: in
     check_choice(method, num.METHODS, "method")
     if eps is None:
         eps = num.DEFAULT_EPS[method]
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (0 < eps < 1):
-        raise ValueError(f"eps must be a number in (0, 1), got {eps!r}")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not (0 < threshold < 1):
-        raise ValueError(f"threshold must be a number in (0, 1), got {threshold!r}")
+    eps = check_real(eps, "eps", 0.0, 1.0, low_open=True, expected="be a number in (0, 1)")
+    check_real(threshold, "threshold", 0.0, 1.0, low_open=True, expected="be a number in (0, 1)")
     if sample is not None:
         check_positive_int(sample, "sample")
     check_positive_int(directions, "directions")
-    return float(eps)
+    return eps

@@ -35,6 +35,11 @@ INPUT, LOGITS = "x", "logits"
 # The activations whose derivative a wrong backward most often borrows (seed 001 swapped ReLU's
 # and sigmoid's): the analytic gradient is compared with what each of these backwards would give.
 _CANDIDATES = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "identity": Identity}
+# What the built-in activations' backward must use, named in the "activation" hints (LeakyReLU
+# before ReLU: it is the more specific type when a user subclasses either).
+_OWN_DERIVATIVE = {Sigmoid: "sigmoid needs y(1 - y)", Tanh: "tanh needs 1 - y²",
+                   LeakyReLU: "LeakyReLU needs 1 where x > 0, else its negative_slope",
+                   ReLU: "ReLU needs 1 where x > 0, else 0", Identity: "Identity needs 1"}
 
 
 def _real_method(method: str) -> None:
@@ -76,7 +81,28 @@ def _context(layer: Layer, x: np.ndarray, dout: np.ndarray,
         act = cls(slope) if cls is LeakyReLU else cls()
         act.forward(x)
         candidates[name] = act.backward(dout)
-    hints = {}
+    hints = {name: f"the backward uses the derivative of {name} (at the input x) instead of this layer's "
+                   "own derivative" for name in candidates}
+    # The same slips written at the output y = f(x), as backwards usually are: another activation's
+    # formula applied to this layer's y, or a factor of it dropped.
+    y = np.asarray(layer.forward(x), dtype=np.float64)
+    if y.shape == x.shape and not isinstance(layer, Softmax):  # softmax is not elementwise: see below
+        for label, value, hint in (
+                ("sigmoid-formula-on-output", y * (1 - y),
+                 "dx uses sigmoid's derivative formula y(1 - y) applied to this layer's output y"),
+                ("tanh-formula-on-output", 1 - y ** 2,
+                 "dx uses tanh's derivative formula 1 - y² applied to this layer's output y"),
+                ("output-alone", y,
+                 "dx = dout * y: the derivative is written as this layer's output y alone"),
+                ("one-minus-output", 1 - y,
+                 "dx = dout * (1 - y), y this layer's output: a factor is missing")):
+            candidates[label] = dout * value
+            hints[label] = hint
+    own = _OWN_DERIVATIVE.get(type(layer)) or next(
+        (f for cls, f in _OWN_DERIVATIVE.items() if isinstance(layer, cls)), None)
+    if own:
+        slope_text = f" ({layer.negative_slope:g})" if isinstance(layer, LeakyReLU) else ""
+        hints = {k: f"{h}; {own}{slope_text}" for k, h in hints.items()}
     if isinstance(layer, Softmax):
         # the classic softmax slip: the Jacobian's diagonal y(1 - y) alone, as if it were elementwise
         y = Softmax().forward(x)
@@ -92,11 +118,40 @@ def _context(layer: Layer, x: np.ndarray, dout: np.ndarray,
 def _layer_grads(layer: Layer) -> dict[str, np.ndarray]:
     missing = [k for k in layer.params if k not in layer.grads]
     if missing:
-        raise RuntimeError(f"backward did not fill grads {missing}")
+        raise RuntimeError(f"backward did not fill grads {missing}{_key_hint(layer.grads, missing)}")
     return {k: np.asarray(layer.grads[k], dtype=np.float64) for k in layer.params}
 
 
-def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *, index: int | str = 0,
+def _key_hint(grads: dict, missing: list[str]) -> str:
+    """": found 'dW', 'db' ..." when the backward keyed its gradients the course's way."""
+    found = [k for k in grads if isinstance(k, str) and k.rpartition(".")[2][1:] in
+             {m.rpartition(".")[2] for m in missing} and k.rpartition(".")[2].startswith("d")]
+    if not found:
+        return ""
+    return (f"; found {', '.join(map(repr, found))}: a layer's grads are keyed like its params "
+            "(grads['W'], not grads['dW'])")
+
+
+def _nothing_to_check(x: np.ndarray, label: str) -> None:
+    if x.ndim == 0 or x.shape[0] == 0 or x.size == 0:
+        raise ValueError(f"nothing to check: {label} has {x.shape[0] if x.ndim else 0} rows "
+                         f"(shape {x.shape}); pass at least one example")
+
+
+def _parameters_elsewhere(model: Layer) -> list[str]:
+    """Array attributes that look like parameters ("0.W") of layers that keep no params dict."""
+    found = []
+    for i, layer in enumerate(_chain(model)):
+        if layer.params:
+            continue
+        found += [f"{i}.{k}" for k, v in vars(layer).items()
+                  if isinstance(v, np.ndarray) and v.dtype.kind == "f" and not k.startswith("_")
+                  and k not in ("x", "y", "out", "mask", "cache") and v.size]
+    return found
+
+
+def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
+                index: int | str | None = None,
                 eps: float | None = None, method: str = "central", threshold: float = DEFAULT_THRESHOLD,
                 sample: int | None = None, rng: np.random.Generator | int | None = 0) -> LayerResult:
     """Check one layer's backward in isolation at input ``x`` (N, ...).
@@ -104,7 +159,9 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *, 
     The scalar checked is ``sum(dout * layer.forward(x))``, whose gradients are exactly what
     ``layer.backward(dout)`` returns (dx) and stores (``grads``). ``dout`` defaults to a standard
     normal array of the output's shape drawn from ``rng``. The layer is copied, never modified.
-    Results are keyed "x" (the input gradient) and the layer's parameter names.
+    Results are keyed "x" (the input gradient) and the layer's parameter names. ``index`` is the
+    layer's place in a model (None: checked on its own). A backward that writes into its ``dout``
+    argument fails with pattern "inplace": in a real graph that corrupts the upstream gradients.
     """
     _real_method(method)
     eps = resolve_options(method, eps, threshold, sample, 4)
@@ -112,6 +169,7 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *, 
     notes: list[str] = []
     work = _private_copy(layer, type(layer).__name__, notes)
     x64 = np.array(as_float_array(x, "x"), dtype=np.float64)
+    _nothing_to_check(x64, "x")
     name = type(layer).__name__
     # Bad input (x, dout) is the caller's error and raises; only the backward's failures are findings.
     y = np.asarray(work.forward(x64.copy()), dtype=np.float64)
@@ -120,7 +178,8 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *, 
         raise ValueError(f"dout must have the layer output's shape {y.shape}, got {d.shape}")
     try:
         work.zero_grad()  # a gradient the backward never writes must show up as zero, not as stale
-        dx = np.asarray(work.backward(d.copy()), dtype=np.float64)
+        given = d.copy()
+        dx = np.array(work.backward(given), dtype=np.float64)
         grads = {INPUT: dx, **_layer_grads(work)}
     except Exception as e:  # a user's backward may fail in any way; the report says how
         return LayerResult(index, name, False, float("nan"), error=f"{type(e).__name__}: {e}")
@@ -137,6 +196,12 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *, 
         batch_size=x64.shape[0] if x64.ndim else None,
         contexts={INPUT: context} if context else None,
         kink_masks={INPUT: kinks} if kinks is not None else None)
+    if not np.array_equal(given, d):
+        res = results[INPUT]
+        res.passed, res.pattern, res.factor = False, "inplace", None
+        res.hint = ("backward modified its dout argument in place (DLFS's `dout[mask] = 0; return dout`); "
+                    "in a real graph that corrupts the gradient other layers receive: copy it first, "
+                    "dx = dout.copy()" + (f"; the values: {res.hint}" if res.hint else ""))
     return LayerResult(index, name, all(r.passed for r in results.values()), diff, results)
 
 
@@ -193,24 +258,18 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
         notes.append(f"X is {X.dtype}: checking with a float64 copy")
         warnings.warn(notes[-1], PrecisionWarning, stacklevel=2)
     X64 = np.array(X, dtype=np.float64)
+    _nothing_to_check(X64, "X")
+    if not model.params:
+        elsewhere = _parameters_elsewhere(model)
+        raise ValueError("nothing to check: no parameters found in model.params"
+                         + (f" (but the layers hold arrays {elsewhere} as attributes)" if elsewhere else "")
+                         + " — a layer must store its parameters in self.params and their gradients in "
+                         "self.grads, keyed alike ({'W': ...}); to check a layer without parameters use "
+                         "check_layer(layer, x)")
     work = _private_copy(model, "model", notes)
     wloss = copy.deepcopy(loss)
-    error, grads = None, {}
-    # A forward that refuses X or y is the caller's error and raises (ValueError naming the argument);
-    # what the check hunts is a backward that fails, which the report records.
-    logits = np.asarray(work.forward(X64))
-    wloss.forward(logits, y)
-    try:
-        work.zero_grad()
-        work.backward(np.asarray(wloss.backward(), dtype=np.float64))
-        grads = {k: np.asarray(v, dtype=np.float64).copy() for k, v in work.grads.items()}
-    except Exception as e:  # a user's backward may fail in any way; the report says how
-        error = f"the model's backward raised {type(e).__name__}: {e}"
+    grads, error = _backprop(work, wloss, X64, y)
     values = work.params
-    missing = [k for k in values if k not in grads]
-    if not error and missing:
-        error = f"backward did not fill the gradients of {missing}"
-
     evaluate, probe = _probed_cost(work, wloss, X64, y)
     results: dict[str, ParameterResult] = {}
     difference = float("nan")
@@ -226,16 +285,8 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
         if blame is None and not loss_result.passed:
             blame = "loss"
         _point_upstream(results, layer_results, blame)
-    scaled = {round(r.factor, 6) for r in results.values() if r.pattern == "scaled" and r.factor}
-    if len(results) > 1 and len(scaled) == 1 and all(r.pattern == "scaled" for r in results.values()):
-        notes.append(f"every parameter is scaled by the same factor {scaled.pop():g}: the bug is upstream "
-                     "of all of them (the loss's backward or the gradient fed into the model)")
-    unresolved = [k for k, r in results.items() if r.passed and not r.resolved]
-    if unresolved and layer_results and all(lr.passed for lr in layer_results) and loss_result.passed:
-        notes.append(f"the gradients of {unresolved} are too small next to the cost for central differences "
-                     "to resolve (vanishing gradients), but every layer's backward and the loss's passed "
-                     "their own checks, so by the chain rule they are right too")
-    passed = (error is None and all(r.passed for r in results.values())
+    notes += _model_notes(results, layer_results, loss_result)
+    passed = (error is None and bool(np.isfinite(difference)) and all(r.passed for r in results.values())
               and all(lr.passed for lr in layer_results or [])
               and (loss_result is None or loss_result.passed))
     report = GradientReport(passed, difference, results, method, eps, threshold, layer_results, loss_result,
@@ -245,6 +296,40 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
 
         add_autodiff(report, work, wloss, X64, y, seen)
     return report
+
+
+def _backprop(work: Layer, wloss: Loss, X64: np.ndarray, y: np.ndarray
+              ) -> tuple[dict[str, np.ndarray], str | None]:
+    """The model's own gradients (float64 copies) at X64, or the error its backward made.
+
+    A forward that refuses X or y is the caller's error and raises (ValueError naming the argument);
+    what the check hunts is a backward that fails, which the report records."""
+    wloss.forward(np.asarray(work.forward(X64)), y)
+    try:
+        work.zero_grad()
+        work.backward(np.asarray(wloss.backward(), dtype=np.float64))
+        grads = {k: np.asarray(v, dtype=np.float64).copy() for k, v in work.grads.items()}
+    except Exception as e:  # a user's backward may fail in any way; the report says how
+        return {}, f"the model's backward raised {type(e).__name__}: {e}"
+    missing = [k for k in work.params if k not in grads]
+    return grads, (f"backward did not fill the gradients of {missing}{_key_hint(grads, missing)}"
+                   if missing else None)
+
+
+def _model_notes(results: dict[str, ParameterResult], layer_results: list[LayerResult] | None,
+                 loss_result: LayerResult | None) -> list[str]:
+    """What the whole-model results say together that no single result says alone."""
+    notes = []
+    scaled = {round(r.factor, 6) for r in results.values() if r.pattern == "scaled" and r.factor}
+    if len(results) > 1 and len(scaled) == 1 and all(r.pattern == "scaled" for r in results.values()):
+        notes.append(f"every parameter is scaled by the same factor {scaled.pop():g}: the bug is upstream "
+                     "of all of them (the loss's backward or the gradient fed into the model)")
+    unresolved = [k for k, r in results.items() if r.status == "unresolved"]  # not "unchecked": kinks
+    if unresolved and layer_results and all(lr.passed for lr in layer_results) and loss_result.passed:
+        notes.append(f"the gradients of {unresolved} are too small next to the cost for central differences "
+                     "to resolve (vanishing gradients), but every layer's backward and the loss's passed "
+                     "their own checks, so by the chain rule they are right too")
+    return notes
 
 
 def _point_upstream(results: dict[str, ParameterResult], layer_results: list[LayerResult],

@@ -50,10 +50,25 @@ class ParameterResult:
     autodiff: np.ndarray | None = None
     autodiff_difference: float | None = None
     resolved: bool = True
+    threshold: float | None = None
+
+    @property
+    def status(self) -> str:
+        """One word shared by every face of the report: "FAIL"; "unchecked" (no element could be
+        checked: every one sat on a kink); "unresolved" (lost in the numerical noise); "ok (noise)"
+        (above the threshold but every element within its numerical error bar); "ok"."""
+        if not self.passed:
+            return "FAIL"
+        if self.checked == 0:
+            return "unchecked"
+        if not self.resolved:
+            return "unresolved"
+        noisy = self.threshold is not None and self.difference > self.threshold
+        return "ok (noise)" if noisy else "ok"
 
     def to_dict(self, arrays: bool = False) -> dict:
         d = {
-            "name": self.name, "shape": list(self.shape), "passed": self.passed,
+            "name": self.name, "shape": list(self.shape), "passed": self.passed, "status": self.status,
             "difference": _num(self.difference), "pattern": self.pattern, "factor": _num(self.factor),
             "hint": self.hint, "detail": self.detail, "checked": self.checked, "kinks": self.kinks,
             "resolved": self.resolved, "autodiff_difference": _num(self.autodiff_difference),
@@ -70,9 +85,10 @@ class ParameterResult:
 @dataclass
 class LayerResult:
     """One layer's backward checked in isolation (its input ``"x"`` and its own parameters), or the
-    loss's (``index == "loss"``, entry ``"logits"``)."""
+    loss's (``index == "loss"``, entry ``"logits"``). ``index`` is None for a layer checked on its
+    own by ``check_layer`` (not part of a model)."""
 
-    index: int | str
+    index: int | str | None
     name: str
     passed: bool
     difference: float
@@ -100,14 +116,37 @@ class LayerResult:
     def kinks(self) -> int:
         return sum(p.kinks for p in self.parameters.values())
 
+    @property
+    def status(self) -> str:
+        if not self.passed:
+            return "FAIL"
+        unchecked = self.parameters and all(p.status == "unchecked" for p in self.parameters.values())
+        return "unchecked" if unchecked else "ok"
+
+    @property
+    def title(self) -> str:
+        """"layer 2 (ReLU)", "the loss (MSELoss)", or "ReLU" for a layer checked on its own."""
+        if self.index is None:
+            return self.name
+        return f"{'the loss' if self.index == 'loss' else f'layer {self.index}'} ({self.name})"
+
+    def headline(self) -> str:
+        """One line: what failed and how (the first line of ``assert_gradients``' error)."""
+        if self.passed:
+            return f"gradient check passed: {self.title}"
+        if self.error:
+            return f"gradient check failed: {self.title}'s backward raised ({self.error})"
+        bad = [_short(p) for p in self.parameters.values() if not p.passed]
+        return f"gradient check failed: {self.title} backward: {'; '.join(bad)}"
+
     def __rich__(self):
         from rich.console import Group
         from rich.text import Text
 
-        where = "the loss" if self.index == "loss" else f"layer {self.index}"
         verdict = "PASSED" if self.passed else "FAILED"
-        parts: list = [Text(f"{where} ({self.name}) checked alone: {verdict}, difference = "
-                            f"{self.difference:.10g}", style="bold green" if self.passed else "bold red")]
+        what = f"{self.title}'s backward checked" if self.index is None else f"{self.title} checked alone"
+        parts: list = [Text(f"{what}: {verdict}, difference = {_fmt(self.difference, 10)}",
+                            style="bold green" if self.passed else "bold red")]
         if self.error:
             parts.append(Text(self.error, style="red"))
         if self.parameters:
@@ -118,8 +157,24 @@ class LayerResult:
     def __str__(self) -> str:
         return _render(self)
 
+    def _repr_html_(self) -> str:
+        verdict = "PASSED" if self.passed else "FAILED"
+        what = f"{self.title}'s backward checked" if self.index is None else f"{self.title} checked alone"
+        out = [f'<div class="chainrule-gradcheck" style="{_FONT}">'
+               f'<p style="color:{_GREEN if self.passed else _RED};font-weight:bold;margin:4px 0">'
+               f"{html.escape(f'{what}: {verdict}, difference = {_fmt(self.difference, 10)}')}</p>"]
+        if self.error:
+            out.append(f'<p style="color:{_RED};margin:4px 0">{html.escape(self.error)}</p>')
+        if self.parameters:
+            out.append(_html_table(
+                "gradients", ["name", "shape", "status", "difference", "checked", "kinks", "pattern", "hint"],
+                [[p.name, _shape(p.shape), p.status, _fmt(p.difference), p.checked, p.kinks, p.pattern or "",
+                  p.hint] for p in self.parameters.values()]))
+        out.append("</div>")
+        return "\n".join(out)
+
     def to_dict(self, arrays: bool = False) -> dict:
-        return {"index": self.index, "name": self.name, "passed": self.passed,
+        return {"index": self.index, "name": self.name, "passed": self.passed, "status": self.status,
                 "difference": _num(self.difference), "pattern": self.pattern, "hint": self.hint,
                 "error": self.error, "kinks": self.kinks,
                 "parameters": {k: p.to_dict(arrays) for k, p in self.parameters.items()}}
@@ -131,7 +186,13 @@ class GradientReport:
     models, every layer and the loss) passed; ``failed`` lists the failing parameter names and
     ``unresolved`` those that passed only because their gradient is lost in the numerical noise;
     ``blame`` is the index of the first layer whose own backward is wrong, ``"loss"`` when only the
-    loss's backward is, else None."""
+    loss's backward is, else None.
+
+    ``difference`` is formula 2 over every checked element of every parameter. It is NaN (JSON
+    null, printed "—") when it would mislead: when a gradient has the wrong shape (its elements
+    cannot be compared, and a difference over the others alone would look like a pass), when the
+    backward raised, or when no element could be checked. A report with a NaN difference never
+    passes; the summary says why it is missing."""
 
     passed: bool
     difference: float
@@ -151,7 +212,8 @@ class GradientReport:
 
     @property
     def unresolved(self) -> list[str]:
-        """Parameters that passed only because their gradient is lost in the numerical noise."""
+        """Parameters that passed only because the check could not see a bug: their gradient is lost
+        in the numerical noise, or every element sat on a kink (status "unchecked")."""
         return [name for name, p in self.parameters.items() if p.passed and not p.resolved]
 
     @property
@@ -170,15 +232,60 @@ class GradientReport:
             "loss": None if self.loss is None else self.loss.to_dict(arrays),
         }
 
+    def _missing_difference(self) -> str:
+        """Why ``difference`` is NaN."""
+        shapes = [n for n, p in self.parameters.items()
+                  if p.analytic is not None and p.analytic.shape != p.shape]
+        if shapes:
+            return (f"not computed: the gradient of {', '.join(shapes)} has the wrong shape, so the "
+                    "parameters cannot be compared as a whole")
+        if self.error:
+            return "not computed: the backward failed"
+        return "nothing was checked: every element sat on a kink"
+
     def summary(self) -> str:
         verdict = "PASSED" if self.passed else "FAILED"
-        text = (f"gradient check {verdict}: difference = {self.difference:.10g} "
+        diff = _fmt(self.difference, 10)
+        if not math.isfinite(self.difference):
+            diff += f" ({self._missing_difference()})"
+        text = (f"gradient check {verdict}: difference = {diff} "
                 f"(threshold {self.threshold:g}, method {self.method}, eps {self.eps:g})")
         if self.failed:
             text += f"; failing: {', '.join(self.failed)}"
-        if self.unresolved:
-            text += f"; unresolved (lost in numerical noise): {', '.join(self.unresolved)}"
+        unchecked = [n for n, p in self.parameters.items() if p.status == "unchecked"]
+        noise = [n for n, p in self.parameters.items() if p.status == "unresolved"]
+        if unchecked:
+            text += f"; not checked at all (every element on a kink): {', '.join(unchecked)}"
+        if noise:
+            text += f"; unresolved (lost in numerical noise): {', '.join(noise)}"
+        if self.kinks:
+            text += f"; {self.kinks} element(s) not checkable (on a kink)"
         return text
+
+    def headline(self) -> str:
+        """One line: what failed, how, and whom to blame (the first line of ``assert_gradients``'
+        error), e.g. "gradient check failed: 0.W scaled x1/8 (extra 1/m?), blame layer 0 (Linear)"."""
+        if self.passed:
+            return "gradient check passed"
+        bad = [_short(p) for p in self.parameters.values() if not p.passed]
+        if not bad and self.error:
+            bad = [self.error]
+        if not bad:  # every parameter is right, yet a layer's own check failed (e.g. "inplace")
+            bad = [f"{p.name} in {lr.title} {p.pattern or 'failed'}" for lr in self._layer_rows()
+                   for p in lr.parameters.values() if not p.passed] or [lr.error or "" for lr in
+                                                                        self._layer_rows() if lr.error]
+        if not bad and not math.isfinite(self.difference):
+            bad = [self._missing_difference()]
+        text = "gradient check failed: " + ", ".join(bad[:3])
+        if len(bad) > 3:
+            text += f" and {len(bad) - 3} more"
+        if self.blame is not None:
+            blamed = self.loss if self.blame == "loss" else self.layers[self.blame]  # type: ignore[index]
+            text += f"; blame {blamed.title}"
+        return text
+
+    def _layer_rows(self) -> list[LayerResult]:
+        return list(self.layers or []) + ([self.loss] if self.loss is not None else [])
 
     def __rich__(self):
         from rich.console import Group
@@ -194,16 +301,14 @@ class GradientReport:
             table = Table(title="layers, each backward checked alone", title_justify="left")
             for col in ("layer", "", "status", "difference", "kinks", "pattern", "hint"):
                 table.add_column(col, overflow="fold", no_wrap=col != "hint")
-            rows = list(self.layers) + ([self.loss] if self.loss is not None else [])
-            for lr in rows:
-                table.add_row(str(lr.index), lr.name, _status(lr.passed), _fmt(lr.difference),
-                              str(lr.kinks), lr.pattern or "", lr.hint)
+            for lr in self._layer_rows():
+                table.add_row(str(lr.index), Text(lr.name), _status(lr.status), _fmt(lr.difference),
+                              str(lr.kinks), Text(lr.pattern or ""), Text(lr.hint))
             parts.append(table)
         if self.blame is not None:
-            where = "the loss" if self.blame == "loss" else f"layer {self.blame}"
-            parts.append(Text(f"blame: {where} is the first whose own backward is wrong", style="bold red"))
-        if self._all_kinks():
-            parts.append(Text(self._kinks_text(), style="yellow"))
+            parts.append(Text(self._blame_text(), style="bold red"))
+        for footnote in self._footnotes():
+            parts.append(Text(footnote, style="yellow"))
         for title, p in _failures(self):
             parts.append(_worst_table(title, p))
         for note in self.notes:
@@ -217,6 +322,22 @@ class GradientReport:
         return (f"{self._all_kinks()} element(s) straddle a kink (e.g. a ReLU input within eps of 0): "
                 "central differences cannot check them there, so they are left out")
 
+    def _blame_text(self) -> str:
+        blamed = self.loss if self.blame == "loss" else self.layers[self.blame]  # type: ignore[index]
+        return f"blame: {blamed.title} is the first whose own backward is wrong"
+
+    def _footnotes(self) -> list[str]:
+        out = []
+        if self._all_kinks():
+            out.append(self._kinks_text())
+        results = [*self.parameters.values(),
+                   *(p for lr in self._layer_rows() for p in lr.parameters.values())]
+        if any(p.status == "ok (noise)" for p in results):
+            out.append(f"ok (noise): the difference is above the threshold {self.threshold:g}, but every "
+                       "element agrees within its numerical error bar (the cost's rounding noise / eps), so "
+                       "it passes")
+        return out
+
     def __str__(self) -> str:
         return _render(self)
 
@@ -224,33 +345,38 @@ class GradientReport:
         return f"<GradientReport {self.summary()}>"
 
     def _repr_html_(self) -> str:
-        colour = "#1a7f37" if self.passed else "#cf222e"
-        out = [f'<div class="chainrule-gradcheck"><p style="color:{colour};font-weight:bold">'
-               f"{html.escape(self.summary())}</p>"]
+        colour = _GREEN if self.passed else _RED
+        out = [f'<div class="chainrule-gradcheck" style="{_FONT}">'
+               f'<p style="color:{colour};font-weight:bold;margin:4px 0">{html.escape(self.summary())}</p>']
         if self.error:
-            out.append(f"<p>{html.escape(self.error)}</p>")
-        out.append(_html_table(
-            ["parameter", "shape", "status", "difference", "checked", "kinks", "pattern", "factor", "hint"],
-            [[p.name, str(p.shape), _status_word(p), _fmt(p.difference), p.checked, p.kinks,
-              p.pattern or "", _fmt(p.factor), p.hint] for p in self.parameters.values()]))
+            out.append(f'<p style="color:{_RED};margin:4px 0">{html.escape(self.error)}</p>')
+        if self.parameters:
+            out.append(_html_table(
+                "parameters",
+                ["parameter", "shape", "status", "difference", "checked", "kinks", "pattern", "factor",
+                 "hint"],
+                [[p.name, _shape(p.shape), p.status, _fmt(p.difference), p.checked, p.kinks,
+                  p.pattern or "", _fmt(p.factor), p.hint] for p in self.parameters.values()]))
         if self.layers is not None:
-            rows = list(self.layers) + ([self.loss] if self.loss is not None else [])
-            out.append(_html_table(["layer", "", "status", "difference", "pattern", "hint"],
-                                   [[lr.index, lr.name, "ok" if lr.passed else "FAIL", _fmt(lr.difference),
-                                     lr.pattern or "", lr.hint] for lr in rows]))
+            out.append(_html_table(
+                "layers, each backward checked alone",
+                ["layer", "", "status", "difference", "kinks", "pattern", "hint"],
+                [[lr.index, lr.name, lr.status, _fmt(lr.difference), lr.kinks, lr.pattern or "", lr.hint]
+                 for lr in self._layer_rows()]))
         if self.blame is not None:
-            out.append(f"<p><b>blame:</b> {html.escape(str(self.blame))}</p>")
-        if self._all_kinks():
-            out.append(f"<p>{html.escape(self._kinks_text())}</p>")
+            out.append(f'<p style="color:{_RED};font-weight:bold;margin:4px 0">'
+                       f"{html.escape(self._blame_text())}</p>")
+        for footnote in self._footnotes():
+            out.append(f'<p style="color:{_AMBER};margin:4px 0">{html.escape(footnote)}</p>')
         for title, p in _failures(self):
-            out.append(f"<p>worst elements of {html.escape(title)}</p>")
             with_ad = p.autodiff is not None
             out.append(_html_table(
+                f"worst elements of {title}",
                 ["index", "analytic", "numerical", "|error|"] + (["autodiff"] if with_ad else []),
                 [[w.index, _fmt(w.analytic), _fmt(w.numerical), _fmt(w.error)]
                  + ([_fmt(w.autodiff)] if with_ad else []) for w in p.worst]))
         for note in self.notes:
-            out.append(f"<p><i>note:</i> {html.escape(note)}</p>")
+            out.append(f'<p style="color:{_AMBER};margin:4px 0"><i>note:</i> {html.escape(note)}</p>')
         out.append("</div>")
         return "\n".join(out)
 
@@ -278,13 +404,15 @@ def _failures(report: GradientReport) -> list[tuple[str, ParameterResult]]:
 
 def _param_table(title: str, results):
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, title_justify="left")
     for col in ("name", "shape", "status", "difference", "checked", "kinks", "pattern", "factor", "hint"):
         table.add_column(col, overflow="fold", no_wrap=col != "hint", min_width=24 if col == "hint" else None)
     for p in results:
-        table.add_row(p.name, str(p.shape), _status(p.passed, p), _fmt(p.difference), str(p.checked),
-                      str(p.kinks), p.pattern or "", _fmt(p.factor), p.hint)
+        # Text cells: a hint like "[this layer's own backward is right ...]" is not rich markup
+        table.add_row(Text(p.name), _shape(p.shape), _status(p.status), _fmt(p.difference), str(p.checked),
+                      str(p.kinks), Text(p.pattern or ""), _fmt(p.factor), Text(p.hint))
     return table
 
 
@@ -303,26 +431,62 @@ def _worst_table(title: str, p: ParameterResult):
     return table
 
 
-def _html_table(header: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+_GREEN, _RED, _AMBER = "#1a7f37", "#cf222e", "#9a6700"
+_FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;font-size:13px;line-height:1.4"
+_CELL = "border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top"
+_ROW = {"FAIL": "background:#ffebe9;color:#82071e", "unchecked": "background:#fff8c5",
+        "unresolved": "background:#fff8c5", "ok (noise)": "background:#fff8c5"}
 
 
-def _status_word(p: ParameterResult) -> str:
-    return "FAIL" if not p.passed else "unresolved" if not p.resolved else "ok"
+def _html_table(title: str, header: list[str], rows: list[list]) -> str:
+    """A bordered table with shaded rows; a row whose status is FAIL is red, a doubtful one amber.
+    Every cell but a hint keeps to one line (a shape must not wrap into "(2," / "16)")."""
+    status_col = header.index("status") if "status" in header else None
+    head = "".join(f'<th style="{_CELL};background:#f6f8fa">{html.escape(h)}</th>' for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        shade = _ROW.get(str(row[status_col]), "") if status_col is not None else ""
+        if not shade and i % 2:
+            shade = "background:#f6f8fa"
+        cells = "".join(
+            f'<td style="{_CELL}{";white-space:nowrap" if h != "hint" else ";min-width:16em"}">'
+            f"{html.escape(str(c))}</td>" for h, c in zip(header, row, strict=True))
+        body.append(f'<tr style="{shade}">{cells}</tr>')
+    caption = (f'<caption style="text-align:left;font-weight:bold;padding:6px 0 2px;white-space:nowrap">'
+               f"{html.escape(title)}"
+               "</caption>")
+    return (f'<table style="border-collapse:collapse;margin:4px 0 10px">{caption}'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
-def _status(passed: bool, p: ParameterResult | None = None) -> str:
-    if p is not None and passed and p.checked == 0 and p.kinks:
-        return "[yellow]kinks[/yellow]"  # nothing could be checked: every element sits on a kink
-    if p is not None and passed and not p.resolved:
-        return "[yellow]unresolved[/yellow]"
-    return "[green]ok[/green]" if passed else "[red]FAIL[/red]"
+def _status(status: str) -> str:
+    colour = {"FAIL": "red", "ok": "green"}.get(status, "yellow")
+    return f"[{colour}]{status}[/{colour}]"
 
 
-def _fmt(x: float | None) -> str:
-    return "" if x is None else f"{x:.4g}"
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _short(p: ParameterResult) -> str:
+    """"0.W scaled x1/8 (extra 1/m?)": a failing result in a few words."""
+    text = f"{p.name} {p.pattern or 'failed'}"
+    if p.pattern in ("scaled", "sign") and p.factor:
+        c = p.factor
+        text += f" x{c:.3g}" if abs(c) >= 1 else f" x1/{1 / c:.3g}"
+        if "extra 1/m" in p.hint:
+            text += " (extra 1/m?)"
+        elif "1/m average is missing" in p.hint:
+            text += " (missing 1/m?)"
+    return text
+
+
+def _fmt(x: float | None, digits: int = 4) -> str:
+    if x is None:
+        return ""
+    if not math.isfinite(x):
+        return "—"
+    return "0" if x == 0 else f"{x:.{digits}g}"  # never "-0"
 
 
 def _num(x: float | None) -> float | None:

@@ -8,7 +8,7 @@ from .model import check_layer, check_model
 from .report import GradientReport, LayerResult
 
 
-def assert_gradients(target, *args, **kwargs) -> GradientReport | LayerResult:
+def assert_gradients(target: object, *args, **kwargs) -> GradientReport | LayerResult:
     """Run a gradient check and raise ``AssertionError`` carrying the full report if it fails.
 
     ``target`` selects the check:
@@ -19,12 +19,17 @@ def assert_gradients(target, *args, **kwargs) -> GradientReport | LayerResult:
     * a callable runs ``check_gradients(target, params, grads, **kwargs)``;
     * an existing ``GradientReport`` is asserted as is.
 
+    The error's first line says in one line what failed and whom to blame (e.g. "gradient check
+    failed: 0.W scaled x1/8 (extra 1/m?); blame layer 0 (StudentLinear)"); the full report follows.
+    pytest shows the caller's line, not chainrule's source (``__tracebackhide__``).
+
     Returns the report when it passed, so a test can look further::
 
         def test_my_layer():
             assert_gradients(MyReLU(), np.random.default_rng(0).standard_normal((8, 5)))
             assert_gradients(Sequential(Linear(3, 4, rng=0), MyReLU()), MSELoss(), X, y)
     """
+    __tracebackhide__ = True  # pytest: the failure is in the user's gradients, not in this function
     if isinstance(target, GradientReport):
         if args or kwargs:
             raise TypeError("assert_gradients(report) takes no further arguments")
@@ -38,5 +43,5 @@ def assert_gradients(target, *args, **kwargs) -> GradientReport | LayerResult:
         raise TypeError("assert_gradients: target must be a Layer, a cost callable or a GradientReport, "
                         f"got {type(target).__name__}")
     if not report.passed:
-        raise AssertionError(f"gradient check failed\n{report}")
+        raise AssertionError(f"{report.headline()}\n{report}")
     return report

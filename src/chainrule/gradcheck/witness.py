@@ -8,18 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autodiff.layers import layer_gradients, loss_gradient, model_gradients
 from ..nn.module import Layer, Loss
 from .check import relative_difference
 from .report import GradientReport, LayerResult, ParameterResult
-
-
-def _autodiff_api():
-    try:
-        from ..autodiff.layers import layer_gradients, loss_gradient, model_gradients
-    except ImportError as e:
-        raise ImportError("check_model(autodiff=True) needs chainrule.autodiff.layers (model_gradients, "
-                          f"layer_gradients, loss_gradient), which could not be imported: {e}") from e
-    return model_gradients, layer_gradients, loss_gradient
 
 
 def _attach(result: ParameterResult, gradient: np.ndarray) -> None:
@@ -43,7 +35,6 @@ def add_autodiff(report: GradientReport, model: Layer, loss: Loss, X: np.ndarray
 
     ``seen``: (layer, x, dout) per layer, then (loss, logits, target), as the isolated checks used.
     """
-    model_gradients, layer_gradients, loss_gradient = _autodiff_api()
     try:
         for name, g in model_gradients(model, loss, X, y).items():
             if name in report.parameters:

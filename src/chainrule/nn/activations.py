@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import check_choice
 from . import functional as F
 from .module import Layer
 
@@ -147,7 +148,4 @@ def get_activation(name: str | Layer) -> Layer:
     """Return a fresh activation layer for ``name`` (or pass a Layer instance through)."""
     if isinstance(name, Layer):
         return name
-    if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; expected one of "
-                         f"{', '.join(map(repr, ACTIVATIONS))}")
-    return ACTIVATIONS[name]()
+    return ACTIVATIONS[check_choice(name, tuple(ACTIVATIONS), "activation")]()

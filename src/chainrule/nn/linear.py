@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_rng, check_positive_int
+from .._validate import as_rng, check_float_dtype, check_positive_int
 from .init import Initializer, get_initializer
-from .module import Layer, check_float_dtype
+from .module import Layer
 
 
 class Linear(Layer):
@@ -50,8 +50,7 @@ class Linear(Layer):
         return y
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        self._param_grads(dout)
-        return dout @ self.params["W"].T
+        return self._param_grads(dout) @ self.params["W"].T
 
     def backward_params(self, dout: np.ndarray) -> None:
         """``backward`` without dx = dout @ W.T, about a quarter of an MLP's backward work when the
@@ -61,11 +60,13 @@ class Linear(Layer):
         else:
             self._param_grads(dout)
 
-    def _param_grads(self, dout: np.ndarray) -> None:
+    def _param_grads(self, dout: np.ndarray) -> np.ndarray:
+        """Fill ``grads`` from ``dout``; return ``dout`` as the checked array."""
         self._require(self.x)
         dout = self._check_dout(dout, (self.x.shape[0], self.out_features), self.params["W"].dtype)
         self.grads["W"] = self.x.T @ dout
         self.grads["b"] = dout.sum(axis=0)
+        return dout
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, dtype={self.params['W'].dtype}"

@@ -5,47 +5,50 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import FLOAT_DTYPES
+from .._validate import check_float_array
 from . import functional as F
 from .module import Loss
 
 
 def _check_logits(logits: np.ndarray, name: str) -> np.ndarray:
-    logits = np.asarray(logits)
-    if logits.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name}: logits must be a float32 or float64 array, got dtype {logits.dtype}")
+    logits = check_float_array(logits, f"{name}: logits")
     if logits.size == 0:
         raise ValueError(f"{name}: logits is empty (shape {logits.shape})")
     return logits
 
 
-def _check_unit_interval(t: np.ndarray, name: str) -> None:
+def check_unit_interval(t: np.ndarray, name: str) -> None:
+    """``ValueError`` unless every entry of ``t`` lies in [0, 1]. Shared with the autodiff rules."""
+    if t.size == 0:
+        return
     # Written so that NaN fails too: every comparison with NaN is False.
     lo, hi = t.min(), t.max()
     if not (lo >= 0 and hi <= 1):
         raise ValueError(f"{name} values must lie in [0, 1], got values in [{lo}, {hi}]")
 
 
-def check_cross_entropy_target(t: np.ndarray, n: int, c: int, dtype: np.dtype) -> np.ndarray:
-    """CrossEntropyLoss's target for logits (n, c): integer labels (n,) in [0, c) as intp, or class
-    probabilities (n, c) in [0, 1] as ``dtype``. Shared with the autodiff rule of the same loss."""
+def check_cross_entropy_target(t: np.ndarray, n: int, c: int, dtype: np.dtype,
+                               name: str = "CrossEntropyLoss") -> np.ndarray:
+    """The cross-entropy target for logits (n, c): integer labels (n,) in [0, c) as intp, or class
+    probabilities (n, c) in [0, 1] as ``dtype``. ``name`` starts the messages. Shared with
+    ``autodiff.cross_entropy`` and the autodiff rule of ``CrossEntropyLoss``."""
     t = np.asarray(t)
     if t.dtype.kind in "iub" and t.ndim == 1:
         if t.shape != (n,):
-            raise ValueError(f"CrossEntropyLoss: integer target must have shape ({n},), got {t.shape}")
-        if t.min() < 0 or t.max() >= c:
-            raise ValueError(f"CrossEntropyLoss: target labels must lie in [0, {c - 1}], "
+            raise ValueError(f"{name}: integer target must have shape ({n},), got {t.shape}")
+        if n and (t.min() < 0 or t.max() >= c):
+            raise ValueError(f"{name}: target labels must lie in [0, {c - 1}], "
                              f"got values in [{t.min()}, {t.max()}]")
         return t.astype(np.intp, copy=False)
     if t.dtype.kind in "iubf" and t.ndim == 2 and t.shape == (n, c):
-        _check_unit_interval(t, "CrossEntropyLoss: probability target")
+        check_unit_interval(t, f"{name}: probability target")
         return t.astype(dtype, copy=False)
     hint = ""
     if t.ndim == 2 and t.shape == (n, 1):
         hint = "; for labels of shape (N, 1) pass target.ravel()"
     elif t.ndim == 1 and t.dtype.kind == "f":
         hint = "; for float class labels pass target.astype(int)"
-    raise ValueError(f"CrossEntropyLoss: target must be integer labels of shape ({n},) or class "
+    raise ValueError(f"{name}: target must be integer labels of shape ({n},) or class "
                      f"probabilities of shape ({n}, {c}); got dtype {t.dtype}, shape {t.shape}{hint}")
 
 
@@ -111,7 +114,7 @@ class BCEWithLogitsLoss(Loss):
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
         z = _check_logits(logits, "BCEWithLogitsLoss")
         t = check_same_shape_target(target, z, "BCEWithLogitsLoss", "the logits'")
-        _check_unit_interval(t, "BCEWithLogitsLoss: target")
+        check_unit_interval(t, "BCEWithLogitsLoss: target")
         self.cache = (z, t)
         return float(np.mean(F.softplus(z) - z * t))
 

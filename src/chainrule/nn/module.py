@@ -5,8 +5,9 @@ A layer maps ``x`` of shape (N, ...) to ``y`` and back::
     y  = layer.forward(x)        # caches what backward needs
     dx = layer.backward(dy)      # dy = dL/dy; fills layer.grads[name] = dL/dparams[name]
 
-``params`` and ``grads`` are plain dicts name -> array with matching shapes and dtypes. Optimizers
-update ``params`` arrays in place, so references to them stay valid. Subclass a layer and override
+``params`` and ``grads`` are dicts name -> array with matching shapes and dtypes (a ``Sequential``'s
+are live views over its layers' dicts). Optimizers update ``params`` arrays in place, so references
+to them stay valid. Subclass a layer and override
 ``backward`` to test your own derivation: the gradient checker compares it with the numbers.
 
 Inputs and gradients are float32 or float64 and keep their dtype: a dout of another dtype than the
@@ -18,28 +19,55 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import FLOAT_DTYPES
+from .._validate import check_float_array, check_float_dtype
 
-
-def check_float_dtype(dtype: object, name: str = "dtype") -> np.dtype:
-    """``dtype`` as ``np.dtype`` if it is float32 or float64; ``TypeError`` naming ``name`` otherwise."""
-    try:
-        # np.dtype(None) means float64; an explicit None is more likely a mistake than a request.
-        resolved = None if dtype is None else np.dtype(dtype)  # type: ignore[arg-type]
-    except TypeError:
-        resolved = None
-    # Test for None first: ``np.dtype("float64") == None`` is True, so ``in`` alone would accept it.
-    if resolved is None or resolved not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}")
-    return resolved
+__all__ = ["Layer", "Loss", "check_float_dtype"]
 
 
 class Layer:
-    """Base class: a differentiable map with its own parameters and cached forward state."""
+    """Base class: a differentiable map with its own parameters and cached forward state.
+
+    The contract a layer (built-in or your own subclass) keeps:
+
+    - ``forward(x) -> y``: x is (N, ...) float32/float64; cache on ``self`` what backward needs.
+    - ``backward(dout) -> dx``: ``dout`` = dL/dy has y's shape and dtype; return dL/dx with x's
+      shape and store ``self.grads[name] = dL/dparams[name]``. Return a new array and never modify
+      ``dout`` in place (the caller may still use it).
+    - ``params``: dict name -> array (``{"W": ..., "b": ...}``; empty for a parameter-free layer).
+      Optimizers update these arrays in place, so keep the same array objects.
+    - ``grads``: keyed exactly like ``params`` ("W", not "dW"), each with its parameter's shape and
+      dtype. ``zero_grad()`` sets them to zeros; call it at the end of ``__init__`` so ``grads`` is
+      complete before the first backward.
+
+    A composite layer (one built from other layers) exposes its children's parameters rather than
+    copies: make ``params``/``grads`` read-only properties that read the children on every access,
+    with prefixed names, and forward ``zero_grad`` to the children::
+
+        class Residual(Layer):                       # y = x + inner(x)
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+            params = property(lambda self: {f"inner.{k}": v for k, v in self.inner.params.items()})
+            grads = property(lambda self: {f"inner.{k}": v for k, v in self.inner.grads.items()})
+            def zero_grad(self):
+                self.inner.zero_grad()
+            def forward(self, x):
+                return x + self.inner.forward(x)
+            def backward(self, dout):
+                return dout + self.inner.backward(dout)
+
+    Copying a child's dict once (``self.grads = dict(child.grads)``) goes stale, because every
+    ``backward`` stores new gradient arrays; ``fit`` warns when a step leaves gradients unchanged.
+    ``Sequential.params``/``grads`` are live views, so ``self.params = seq.params`` also works.
+    Check a layer with ``chainrule.assert_gradients(layer, x)``; give autodiff its forward with
+    ``chainrule.autodiff.register_layer`` so ``check_model(..., autodiff=True)`` can use it.
+    """
 
     def __init__(self) -> None:
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
+        # A composite may define params/grads as read-only properties over its children.
+        for name in ("params", "grads"):
+            if not isinstance(getattr(type(self), name, None), property):
+                setattr(self, name, {})
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
@@ -59,8 +87,14 @@ class Layer:
         return self.forward(x)
 
     def zero_grad(self) -> None:
+        """Set every gradient to zeros of its parameter's shape and dtype."""
         for name, p in self.params.items():
-            self.grads[name] = np.zeros_like(p)
+            zeros = np.zeros_like(p)
+            self.grads[name] = zeros
+            if self.grads.get(name) is not zeros:
+                raise TypeError(f"{type(self).__name__}.zero_grad: writing into self.grads did not reach "
+                                "the layer's gradients (its grads builds a new dict on every access); a "
+                                "composite layer must override zero_grad to call its children's zero_grad")
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of every parameter, keyed like ``params``."""
@@ -86,11 +120,7 @@ class Layer:
 
     def _check_input(self, x: np.ndarray) -> np.ndarray:
         """``x`` as an array of float32/float64; other dtypes are refused rather than silently cast."""
-        x = np.asarray(x)
-        if x.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"{type(self).__name__}.forward: x must be a float32 or float64 array, "
-                            f"got dtype {x.dtype}")
-        return x
+        return check_float_array(x, f"{type(self).__name__}.forward: x")
 
     def _require(self, cached: object, what: str = "forward") -> None:
         if cached is None:

@@ -2,21 +2,91 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import ItemsView, Iterator, MutableMapping, Sequence, ValuesView
 
 import numpy as np
 
-from .._validate import as_rng, check_positive_int
+from .._validate import as_rng, check_choice, check_float_dtype, check_positive_int
 from .activations import ACTIVATIONS, get_activation
 from .init import Initializer
 from .linear import Linear
-from .module import Layer, check_float_dtype
+from .module import Layer
+
+
+class _LayerArrays(MutableMapping):
+    """A live view of a ``Sequential``'s ``params`` or ``grads`` keyed ``"<index>.<name>"``.
+
+    Every access reads the layers' current dicts, so a reference kept to it never goes stale: a
+    composite layer may alias ``self.grads = inner.grads`` although each ``backward`` stores new
+    gradient arrays. Assigning an entry assigns it in the owning layer; entries cannot be removed.
+    ``dict(view)`` takes a snapshot.
+    """
+
+    __slots__ = ("_attr", "_seq")
+
+    def __init__(self, seq: Sequential, attr: str) -> None:
+        self._seq, self._attr = seq, attr
+
+    def _locate(self, key: object) -> tuple[Layer, str]:
+        if isinstance(key, str):
+            head, dot, rest = key.partition(".")
+            if dot and head.isdigit() and int(head) < len(self._seq.layers):
+                return self._seq.layers[int(head)], rest
+        raise KeyError(key)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        layer, name = self._locate(key)
+        return getattr(layer, self._attr)[name]
+
+    def __setitem__(self, key: str, value: np.ndarray) -> None:
+        layer, name = self._locate(key)
+        if name not in layer.params:
+            raise KeyError(f"{key!r}: {type(layer).__name__} has no parameter {name!r}")
+        getattr(layer, self._attr)[name] = value
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError(f"Sequential.{self._attr} is derived from its layers; entries cannot be removed")
+
+    def __iter__(self) -> Iterator[str]:
+        for i, layer in enumerate(self._seq.layers):
+            for name in getattr(layer, self._attr):
+                yield f"{i}.{name}"
+
+    def __len__(self) -> int:
+        return sum(len(getattr(layer, self._attr)) for layer in self._seq.layers)
+
+    def _pairs(self) -> Iterator[tuple[str, np.ndarray]]:
+        for i, layer in enumerate(self._seq.layers):
+            for name, value in getattr(layer, self._attr).items():
+                yield f"{i}.{name}", value
+
+    # fit, the optimizers and the gradient checks walk these every step: one pass over the layers'
+    # dicts instead of a name lookup per entry.
+    def items(self) -> ItemsView[str, np.ndarray]:
+        return _PairsItems(self)
+
+    def values(self) -> ValuesView[np.ndarray]:
+        return _PairsValues(self)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+class _PairsItems(ItemsView):
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        return self._mapping._pairs()
+
+
+class _PairsValues(ValuesView):
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (value for _, value in self._mapping._pairs())
 
 
 class Sequential(Layer):
-    """A chain of layers. ``params``/``grads`` are flat dicts keyed ``"<index>.<name>"``
+    """A chain of layers. ``params``/``grads`` are flat mappings keyed ``"<index>.<name>"``
     (``"0.W"``, ``"2.b"``) whose values are the layers' own arrays, so updating one in place updates
-    the layer. ``state_dict()``/``load_state_dict()`` (from ``Layer``) use the same names.
+    the layer. They are live views (``_LayerArrays``): a reference kept to ``seq.grads`` shows the
+    gradients of the latest ``backward``. ``state_dict()``/``load_state_dict()`` use the same names.
 
     forward: x -> the last layer's output; backward: dout of that output's shape -> dx.
     """
@@ -38,8 +108,8 @@ class Sequential(Layer):
         self.layers: list[Layer] = list(layers)
 
     @property
-    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+    def params(self) -> MutableMapping[str, np.ndarray]:  # type: ignore[override]
+        return _LayerArrays(self, "params")
 
     @params.setter
     def params(self, value: dict) -> None:
@@ -47,8 +117,8 @@ class Sequential(Layer):
             raise AttributeError("Sequential.params is derived from its layers; use load_state_dict")
 
     @property
-    def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
+    def grads(self) -> MutableMapping[str, np.ndarray]:  # type: ignore[override]
+        return _LayerArrays(self, "grads")
 
     @grads.setter
     def grads(self, value: dict) -> None:
@@ -120,9 +190,7 @@ def mlp(sizes: Sequence[int], activation: str = "relu", *, output: str | None = 
         raise ValueError(f"sizes must list at least an input and an output size, got {sizes}")
     for i, size in enumerate(sizes):
         check_positive_int(size, f"sizes[{i}]")
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; expected one of "
-                         f"{', '.join(map(repr, ACTIVATIONS))}")
+    check_choice(activation, tuple(ACTIVATIONS), "activation")
     if output is not None and (not isinstance(output, str) or output not in ACTIVATIONS):
         raise ValueError(f"unknown output activation {output!r}; expected None or one of "
                          f"{', '.join(map(repr, ACTIVATIONS))}")
