@@ -66,3 +66,31 @@ def test_reusing_the_parent_rule_for_a_caching_subclass():
         np.testing.assert_allclose(grads[k], t[k].grad.numpy(), rtol=1e-12, atol=1e-15)
     report = cr.check_model(model, nn.CrossEntropyLoss(), X, y, autodiff=True)
     assert report.passed and not report.notes
+
+
+def test_np_dot_reshape_transpose_concatenate_are_recorded_like_pytorch():
+    rng = np.random.default_rng(4)
+    X, w0, v0 = rng.standard_normal((5, 3)), rng.standard_normal(3), rng.standard_normal((2, 3))
+
+    def ours(w, v):
+        stacked = np.concatenate([np.reshape(w, (1, 3)), v], axis=0)           # (3, 3)
+        return ad.sum(np.dot(X, np.transpose(stacked)) ** 2) + ad.sum(np.dot(2.0, w))
+
+    gw, gv = ad.grad(ours, argnums=(0, 1))(w0, v0)
+    tw, tv = torch.tensor(w0, requires_grad=True), torch.tensor(v0, requires_grad=True)
+    stacked = torch.cat([tw.reshape(1, 3), tv], dim=0)
+    ((torch.tensor(X) @ stacked.T) ** 2).sum().add((2.0 * tw).sum()).backward()
+    np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gv, tv.grad.numpy(), rtol=1e-12)
+
+
+def test_other_numpy_functions_never_drop_a_gradient_silently():
+    w0 = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(TypeError, match=r"numpy\.std is not recorded by chainrule\.autodiff, so the gradient "
+                                        r"would be lost"):
+        ad.grad(lambda t: np.std(t))(w0)
+    t = ad.Tensor(w0, requires_grad=True)
+    assert np.shape(t) == (3,) and np.allclose(t, w0) and int(np.argmax(t)) == 2  # no gradient to lose
+    with ad.no_grad():
+        assert np.std(t) == pytest.approx(np.std(w0))
+    assert np.std(ad.Tensor(w0)) == pytest.approx(np.std(w0))  # a constant has no gradient to lose

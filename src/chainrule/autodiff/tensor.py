@@ -108,6 +108,21 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy functions called on tensors: the ones with a recorded counterpart are recorded
+        (``np.sum``, ``np.mean``, ``np.dot``, ``np.reshape``, ``np.transpose``, ``np.concatenate``);
+        any other runs on the plain values, unless a gradient would flow through it, where it
+        would be lost silently: that is a ``TypeError`` naming the function."""
+        recorded = _numpy_counterparts().get(func)
+        if recorded is not None:
+            return recorded(*args, **kwargs)
+        tensors = [t for t in _tensors_in((args, kwargs)) if t.requires_grad]
+        if tensors and _grad_enabled and func not in _NO_GRADIENT:
+            raise TypeError(f"numpy.{func.__name__} is not recorded by chainrule.autodiff, so the "
+                            "gradient would be lost; use the operations of chainrule.autodiff "
+                            "(ad.sum, ad.exp, @, ...), or pass t.data to work on the values")
+        return func(*_values(args), **_values(kwargs))
+
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         # np.asarray(t) gives the values, detached from the graph (as PyTorch's t.numpy()).
         if copy:
@@ -302,3 +317,55 @@ def _store_grad(node: Tensor, g: np.ndarray, handed_out: set[int]) -> None:
 
 
 from . import array_ops, ops  # noqa: E402  (the ops build on Tensor; Tensor's operators are those ops)
+
+# NumPy functions whose results carry no gradient (shapes, comparisons, indices): always allowed.
+_NO_GRADIENT = frozenset({np.shape, np.ndim, np.size, np.allclose, np.isclose, np.array_equal,
+                          np.argmax, np.argmin, np.argsort, np.count_nonzero})
+
+
+def _tensors_in(obj: object) -> Iterator[Tensor]:
+    if isinstance(obj, Tensor):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _tensors_in(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _tensors_in(item)
+
+
+def _values(obj):
+    """``obj`` with every Tensor replaced by its array (inside lists, tuples and dicts)."""
+    if isinstance(obj, Tensor):
+        return obj.data
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_values(item) for item in obj)
+    if isinstance(obj, dict):
+        return {k: _values(v) for k, v in obj.items()}
+    return obj
+
+
+def _numpy_counterparts() -> dict[Callable, Callable]:
+    return {
+        np.sum: lambda a, axis=None, dtype=None, out=None, keepdims=False: Tensor.sum(
+            _as_tensor(a), axis=axis, keepdims=keepdims, dtype=dtype, out=out),
+        np.mean: lambda a, axis=None, dtype=None, out=None, keepdims=False: Tensor.mean(
+            _as_tensor(a), axis=axis, keepdims=keepdims, dtype=dtype, out=out),
+        np.dot: _dot,
+        np.reshape: lambda a, shape=None, **kw: array_ops.reshape(a, kw.get("newshape", shape)),
+        np.transpose: lambda a, axes=None: array_ops.transpose(a, axes),
+        np.concatenate: lambda arrays, axis=0: array_ops.concatenate(arrays, axis=axis),
+    }
+
+
+def _as_tensor(a: object) -> Tensor:
+    return a if isinstance(a, Tensor) else Tensor(a)
+
+
+def _dot(a: object, b: object) -> Tensor:
+    # np.dot is matmul for 1-D and 2-D operands, and a product when one side is a scalar.
+    if np.ndim(_values(a)) == 0 or np.ndim(_values(b)) == 0:
+        return ops.mul(a, b)
+    if max(np.ndim(_values(a)), np.ndim(_values(b))) > 2:
+        raise TypeError("numpy.dot of arrays with more than 2 dimensions is not recorded; use @ (matmul)")
+    return ops.matmul(a, b)
