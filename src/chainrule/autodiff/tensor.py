@@ -113,7 +113,7 @@ class Tensor:
         (``np.sum``, ``np.mean``, ``np.dot``, ``np.reshape``, ``np.transpose``, ``np.concatenate``);
         any other runs on the plain values, unless a gradient would flow through it, where it
         would be lost silently: that is a ``TypeError`` naming the function."""
-        recorded = _numpy_counterparts().get(func)
+        recorded = _NUMPY_COUNTERPARTS.get(func)
         if recorded is not None:
             return recorded(*args, **kwargs)
         tensors = [t for t in _tensors_in((args, kwargs)) if t.requires_grad]
@@ -345,19 +345,6 @@ def _values(obj):
     return obj
 
 
-def _numpy_counterparts() -> dict[Callable, Callable]:
-    return {
-        np.sum: lambda a, axis=None, dtype=None, out=None, keepdims=False: Tensor.sum(
-            _as_tensor(a), axis=axis, keepdims=keepdims, dtype=dtype, out=out),
-        np.mean: lambda a, axis=None, dtype=None, out=None, keepdims=False: Tensor.mean(
-            _as_tensor(a), axis=axis, keepdims=keepdims, dtype=dtype, out=out),
-        np.dot: _dot,
-        np.reshape: lambda a, shape=None, **kw: array_ops.reshape(a, kw.get("newshape", shape)),
-        np.transpose: lambda a, axes=None: array_ops.transpose(a, axes),
-        np.concatenate: lambda arrays, axis=0: array_ops.concatenate(arrays, axis=axis),
-    }
-
-
 def _as_tensor(a: object) -> Tensor:
     return a if isinstance(a, Tensor) else Tensor(a)
 
@@ -369,3 +356,15 @@ def _dot(a: object, b: object) -> Tensor:
     if max(np.ndim(_values(a)), np.ndim(_values(b))) > 2:
         raise TypeError("numpy.dot of arrays with more than 2 dimensions is not recorded; use @ (matmul)")
     return ops.matmul(a, b)
+
+
+_NUMPY_COUNTERPARTS: dict[Callable, Callable] = {
+    np.sum: lambda a, axis=None, dtype=None, out=None, keepdims=False: Tensor.sum(
+        _as_tensor(a), axis=axis, keepdims=keepdims, dtype=dtype, out=out),
+    np.mean: lambda a, axis=None, dtype=None, out=None, keepdims=False: Tensor.mean(
+        _as_tensor(a), axis=axis, keepdims=keepdims, dtype=dtype, out=out),
+    np.dot: _dot,
+    np.reshape: lambda a, shape=None, **kw: array_ops.reshape(a, kw.get("newshape", shape)),
+    np.transpose: lambda a, axes=None: array_ops.transpose(a, axes),
+    np.concatenate: lambda arrays, axis=0: array_ops.concatenate(arrays, axis=axis),
+}
