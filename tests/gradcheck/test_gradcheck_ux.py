@@ -287,3 +287,43 @@ def test_check_layer_is_exported_and_a_lone_layer_is_not_called_layer_0():
     assert text.startswith("Tanh's backward checked: PASSED") and "layer 0" not in text
     page = check_layer(_activation(Tanh, lambda y: y * (1 - y))(), _data()[0])._repr_html_()
     assert "Wrong&#x27;s backward checked: FAILED" in page and ">FAIL</td>" in page and "layer 0" not in page
+
+
+def test_float32_composite_layer_is_checked_in_float64_without_touching_the_original():
+    import warnings
+
+    import chainrule as cr
+
+    class Residual(cr.Layer):
+        """x + tanh(x W + b): params/grads are properties over the inner Sequential."""
+
+        def __init__(self, n, rng):
+            super().__init__()
+            self.inner = cr.Sequential(cr.Linear(n, n, rng=rng, dtype=np.float32), cr.Tanh())
+
+        @property
+        def params(self):
+            return {f"inner.{k}": v for k, v in self.inner.params.items()}
+
+        @property
+        def grads(self):
+            return {f"inner.{k}": v for k, v in self.inner.grads.items()}
+
+        def zero_grad(self):
+            self.inner.zero_grad()
+
+        def forward(self, x):
+            return x + self.inner.forward(x)
+
+        def backward(self, dout):
+            return dout + self.inner.backward(dout)
+
+    model = cr.Sequential(cr.Linear(3, 4, rng=0, dtype=np.float32), Residual(4, 1),
+                          cr.Linear(4, 2, rng=2, dtype=np.float32))
+    X = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = cr.check_model(model, cr.CrossEntropyLoss(), X, np.array([0, 1, 1, 0, 1]))
+    assert report.passed and report.difference < 1e-8
+    assert any("float32" in str(w.message) for w in caught)
+    assert model[1].inner[0].params["W"].dtype == np.float32

@@ -50,13 +50,31 @@ def _real_method(method: str) -> None:
 
 
 def _to_float64(layer: Layer) -> bool:
-    """Cast a (copied) layer's float32 parameters to float64 in place; True if any was float32."""
-    if isinstance(layer, Sequential):
-        return any([_to_float64(sub) for sub in layer.layers])
-    low = [k for k, v in layer.params.items() if v.dtype != np.float64]
-    for k in low:
-        layer.params[k] = layer.params[k].astype(np.float64)
-    return bool(low)
+    """Cast a (copied) layer's float32 parameters to float64 in place; True if any was float32.
+
+    Walks every layer reachable through attributes (a ``Sequential``'s list, a composite's
+    sub-layers) and casts the parameter dicts each one owns, so composites whose ``params`` is
+    a property over their children are converted too."""
+    low = False
+    for sub in _owned_layers(layer):
+        own = vars(sub).get("params")
+        if isinstance(own, dict):
+            for k, v in own.items():
+                if np.asarray(v).dtype != np.float64:
+                    own[k], low = np.asarray(v, dtype=np.float64), True
+    return low
+
+
+def _owned_layers(layer: Layer, seen: set[int] | None = None):
+    seen = set() if seen is None else seen
+    if id(layer) in seen:
+        return
+    seen.add(id(layer))
+    yield layer
+    for value in vars(layer).values():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(item, Layer):
+                yield from _owned_layers(item, seen)
 
 
 def _private_copy(layer: Layer, what: str, notes: list[str]) -> Layer:
