@@ -12,7 +12,8 @@ to check raises or fails, never passes.
 
 from .check import DEFAULT_THRESHOLD, PrecisionWarning, check_gradients, relative_difference
 from .diagnose import PATTERNS
-from .model import check_layer, check_loss, check_model
+from .layer import check_layer, check_loss
+from .model import check_model
 from .numerical import DEFAULT_EPS, METHODS
 from .report import GradientReport, LayerResult, ParameterResult, WorstElement
 from .testing import assert_gradients

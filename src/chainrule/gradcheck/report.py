@@ -1,14 +1,20 @@
-"""The result of a gradient check, and its three faces: a rich table, a JSON-able dict, HTML."""
+"""The result of a gradient check: what was checked, what failed, and what to say about it.
+
+The data classes hold the findings and write them as words (``summary``, ``headline``) and as a
+JSON-able dict (``to_dict``). Their two other faces live beside them: rich tables and ``str()`` in
+``render_text``, notebook HTML in ``render_html``.
+"""
 
 from __future__ import annotations
 
-import html
-import io
 import math
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ._format import _fmt, _nested, _num
+from .render_html import layer_html, report_html
+from .render_text import layer_rich, render, report_rich
 
 
 @dataclass
@@ -139,39 +145,20 @@ class LayerResult:
         bad = [_short(p) for p in self.parameters.values() if not p.passed]
         return f"gradient check failed: {self.title} backward: {'; '.join(bad)}"
 
-    def __rich__(self):
-        from rich.console import Group
-        from rich.text import Text
-
+    def _summary(self) -> str:
+        """The verdict line both faces open with."""
         verdict = "PASSED" if self.passed else "FAILED"
         what = f"{self.title}'s backward checked" if self.index is None else f"{self.title} checked alone"
-        parts: list = [Text(f"{what}: {verdict}, difference = {_fmt(self.difference, 10)}",
-                            style="bold green" if self.passed else "bold red")]
-        if self.error:
-            parts.append(Text(self.error, style="red"))
-        if self.parameters:
-            parts.append(_param_table("gradients", self.parameters.values()))
-        parts += [_worst_table(p.name, p) for p in self.parameters.values() if not p.passed and p.worst]
-        return Group(*parts)
+        return f"{what}: {verdict}, difference = {_fmt(self.difference, 10)}"
+
+    def __rich__(self):
+        return layer_rich(self)
 
     def __str__(self) -> str:
-        return _render(self)
+        return render(self)
 
     def _repr_html_(self) -> str:
-        verdict = "PASSED" if self.passed else "FAILED"
-        what = f"{self.title}'s backward checked" if self.index is None else f"{self.title} checked alone"
-        out = [f'<div class="chainrule-gradcheck" style="{_FONT}">'
-               f'<p style="color:{_GREEN if self.passed else _RED};font-weight:bold;margin:4px 0">'
-               f"{html.escape(f'{what}: {verdict}, difference = {_fmt(self.difference, 10)}')}</p>"]
-        if self.error:
-            out.append(f'<p style="color:{_RED};margin:4px 0">{html.escape(self.error)}</p>')
-        if self.parameters:
-            out.append(_html_table(
-                "gradients", ["name", "shape", "status", "difference", "checked", "kinks", "pattern", "hint"],
-                [[p.name, _shape(p.shape), p.status, _fmt(p.difference), p.checked, p.kinks, p.pattern or "",
-                  p.hint] for p in self.parameters.values()]))
-        out.append("</div>")
-        return "\n".join(out)
+        return layer_html(self)
 
     def to_dict(self, arrays: bool = False) -> dict:
         return {"index": self.index, "name": self.name, "passed": self.passed, "status": self.status,
@@ -287,34 +274,6 @@ class GradientReport:
     def _layer_rows(self) -> list[LayerResult]:
         return list(self.layers or []) + ([self.loss] if self.loss is not None else [])
 
-    def __rich__(self):
-        from rich.console import Group
-        from rich.table import Table
-        from rich.text import Text
-
-        parts: list = [Text(self.summary(), style="bold green" if self.passed else "bold red")]
-        if self.error:
-            parts.append(Text(self.error, style="red"))
-        if self.parameters:
-            parts.append(_param_table("parameters", self.parameters.values()))
-        if self.layers is not None:
-            table = Table(title="layers, each backward checked alone", title_justify="left")
-            for col in ("layer", "", "status", "difference", "kinks", "pattern", "hint"):
-                table.add_column(col, overflow="fold", no_wrap=col != "hint")
-            for lr in self._layer_rows():
-                table.add_row(str(lr.index), Text(lr.name), _status(lr.status), _fmt(lr.difference),
-                              str(lr.kinks), Text(lr.pattern or ""), Text(lr.hint))
-            parts.append(table)
-        if self.blame is not None:
-            parts.append(Text(self._blame_text(), style="bold red"))
-        for footnote in self._footnotes():
-            parts.append(Text(footnote, style="yellow"))
-        for title, p in _failures(self):
-            parts.append(_worst_table(title, p))
-        for note in self.notes:
-            parts.append(Text(f"note: {note}", style="yellow"))
-        return Group(*parts)
-
     def _all_kinks(self) -> int:
         return self.kinks + sum(lr.kinks for lr in (self.layers or []) + ([self.loss] if self.loss else []))
 
@@ -338,134 +297,26 @@ class GradientReport:
                        "it passes")
         return out
 
+    def _failures(self) -> list[tuple[str, ParameterResult]]:
+        """The failing gradients that have worst elements to show, each with its table title."""
+        found = [(p.name, p) for p in self.parameters.values() if not p.passed]
+        for lr in self._layer_rows():
+            where = "the loss" if lr.index == "loss" else f"layer {lr.index}"
+            found += [(f"{p.name} in {where} ({lr.name}) checked alone", p)
+                      for p in lr.parameters.values() if not p.passed]
+        return [(title, p) for title, p in found if p.worst]
+
+    def __rich__(self):
+        return report_rich(self)
+
     def __str__(self) -> str:
-        return _render(self)
+        return render(self)
 
     def __repr__(self) -> str:
         return f"<GradientReport {self.summary()}>"
 
     def _repr_html_(self) -> str:
-        colour = _GREEN if self.passed else _RED
-        out = [f'<div class="chainrule-gradcheck" style="{_FONT}">'
-               f'<p style="color:{colour};font-weight:bold;margin:4px 0">{html.escape(self.summary())}</p>']
-        if self.error:
-            out.append(f'<p style="color:{_RED};margin:4px 0">{html.escape(self.error)}</p>')
-        if self.parameters:
-            out.append(_html_table(
-                "parameters",
-                ["parameter", "shape", "status", "difference", "checked", "kinks", "pattern", "factor",
-                 "hint"],
-                [[p.name, _shape(p.shape), p.status, _fmt(p.difference), p.checked, p.kinks,
-                  p.pattern or "", _fmt(p.factor), p.hint] for p in self.parameters.values()]))
-        if self.layers is not None:
-            out.append(_html_table(
-                "layers, each backward checked alone",
-                ["layer", "", "status", "difference", "kinks", "pattern", "hint"],
-                [[lr.index, lr.name, lr.status, _fmt(lr.difference), lr.kinks, lr.pattern or "", lr.hint]
-                 for lr in self._layer_rows()]))
-        if self.blame is not None:
-            out.append(f'<p style="color:{_RED};font-weight:bold;margin:4px 0">'
-                       f"{html.escape(self._blame_text())}</p>")
-        for footnote in self._footnotes():
-            out.append(f'<p style="color:{_AMBER};margin:4px 0">{html.escape(footnote)}</p>')
-        for title, p in _failures(self):
-            with_ad = p.autodiff is not None
-            out.append(_html_table(
-                f"worst elements of {title}",
-                ["index", "analytic", "numerical", "|error|"] + (["autodiff"] if with_ad else []),
-                [[w.index, _fmt(w.analytic), _fmt(w.numerical), _fmt(w.error)]
-                 + ([_fmt(w.autodiff)] if with_ad else []) for w in p.worst]))
-        for note in self.notes:
-            out.append(f'<p style="color:{_AMBER};margin:4px 0"><i>note:</i> {html.escape(note)}</p>')
-        out.append("</div>")
-        return "\n".join(out)
-
-
-def _render(obj) -> str:
-    """``obj``'s rich form as text: colour only when stdout is a terminal."""
-    from rich.console import Console
-
-    tty = sys.stdout.isatty()
-    buf = io.StringIO()
-    console = Console(file=buf, force_terminal=tty, color_system="standard" if tty else None,
-                      width=130, soft_wrap=False)
-    console.print(obj)
-    return buf.getvalue().rstrip("\n")
-
-
-def _failures(report: GradientReport) -> list[tuple[str, ParameterResult]]:
-    found = [(p.name, p) for p in report.parameters.values() if not p.passed]
-    for lr in (report.layers or []) + ([report.loss] if report.loss else []):
-        where = "the loss" if lr.index == "loss" else f"layer {lr.index}"
-        found += [(f"{p.name} in {where} ({lr.name}) checked alone", p)
-                  for p in lr.parameters.values() if not p.passed]
-    return [(title, p) for title, p in found if p.worst]
-
-
-def _param_table(title: str, results):
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=title, title_justify="left")
-    for col in ("name", "shape", "status", "difference", "checked", "kinks", "pattern", "factor", "hint"):
-        table.add_column(col, overflow="fold", no_wrap=col != "hint", min_width=24 if col == "hint" else None)
-    for p in results:
-        # Text cells: a hint like "[this layer's own backward is right ...]" is not rich markup
-        table.add_row(Text(p.name), _shape(p.shape), _status(p.status), _fmt(p.difference), str(p.checked),
-                      str(p.kinks), Text(p.pattern or ""), _fmt(p.factor), Text(p.hint))
-    return table
-
-
-def _worst_table(title: str, p: ParameterResult):
-    from rich.table import Table
-
-    table = Table(title=f"worst elements of {title}", title_justify="left")
-    cols = ["index", "analytic", "numerical", "|error|"] + (["autodiff"] if p.autodiff is not None else [])
-    for col in cols:
-        table.add_column(col)
-    for w in p.worst:
-        row = [str(w.index), _fmt(w.analytic), _fmt(w.numerical), _fmt(w.error)]
-        if p.autodiff is not None:
-            row.append(_fmt(w.autodiff))
-        table.add_row(*row)
-    return table
-
-
-_GREEN, _RED, _AMBER = "#1a7f37", "#cf222e", "#9a6700"
-_FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;font-size:13px;line-height:1.4"
-_CELL = "border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top"
-_ROW = {"FAIL": "background:#ffebe9;color:#82071e", "unchecked": "background:#fff8c5",
-        "unresolved": "background:#fff8c5", "ok (noise)": "background:#fff8c5"}
-
-
-def _html_table(title: str, header: list[str], rows: list[list]) -> str:
-    """A bordered table with shaded rows; a row whose status is FAIL is red, a doubtful one amber.
-    Every cell but a hint keeps to one line (a shape must not wrap into "(2," / "16)")."""
-    status_col = header.index("status") if "status" in header else None
-    head = "".join(f'<th style="{_CELL};background:#f6f8fa">{html.escape(h)}</th>' for h in header)
-    body = []
-    for i, row in enumerate(rows):
-        shade = _ROW.get(str(row[status_col]), "") if status_col is not None else ""
-        if not shade and i % 2:
-            shade = "background:#f6f8fa"
-        cells = "".join(
-            f'<td style="{_CELL}{";white-space:nowrap" if h != "hint" else ";min-width:16em"}">'
-            f"{html.escape(str(c))}</td>" for h, c in zip(header, row, strict=True))
-        body.append(f'<tr style="{shade}">{cells}</tr>')
-    caption = (f'<caption style="text-align:left;font-weight:bold;padding:6px 0 2px;white-space:nowrap">'
-               f"{html.escape(title)}"
-               "</caption>")
-    return (f'<table style="border-collapse:collapse;margin:4px 0 10px">{caption}'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
-
-
-def _status(status: str) -> str:
-    colour = {"FAIL": "red", "ok": "green"}.get(status, "yellow")
-    return f"[{colour}]{status}[/{colour}]"
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+        return report_html(self)
 
 
 def _short(p: ParameterResult) -> str:
@@ -479,22 +330,3 @@ def _short(p: ParameterResult) -> str:
         elif "1/m average is missing" in p.hint:
             text += " (missing 1/m?)"
     return text
-
-
-def _fmt(x: float | None, digits: int = 4) -> str:
-    if x is None:
-        return ""
-    if not math.isfinite(x):
-        return "—"
-    return "0" if x == 0 else f"{x:.{digits}g}"  # never "-0"
-
-
-def _num(x: float | None) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _nested(a: np.ndarray):
-    return [_nested(row) for row in a] if a.ndim else _num(a)

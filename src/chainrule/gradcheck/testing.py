@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..nn.module import Layer, Loss
 from .check import check_gradients
-from .model import check_layer, check_model
+from .layer import check_layer
+from .model import check_model
 from .report import GradientReport, LayerResult
 
 

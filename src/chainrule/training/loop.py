@@ -1,13 +1,8 @@
-"""Training loop, predictions and evaluation for any model following the Layer protocol.
+"""``fit``: mini-batch training with a seeded order, divergence detection and an optional progress bar.
 
-dtype policy: floating ``X`` must have the model's parameter dtype (float32 data with a float64
-model, or the reverse, is a ``ValueError`` saying which to convert); integer/bool ``X`` is cast to
-the model's dtype. Training then stays in that dtype end to end.
-
-Targets by loss: ``CrossEntropyLoss`` takes integer labels (N,) in [0, C) or class probabilities
-(N, C); ``BCEWithLogitsLoss`` takes 0/1 labels (N,) or (N, 1) for a model with one output;
-``MSELoss`` and other losses take targets of the output's shape. Accuracy is recorded for the two
-classification losses.
+One epoch visits every sample once; a step that makes the loss, a gradient or a parameter NaN/inf
+stops training with ``TrainingDiverged`` after restoring the last finite parameters. ``History``
+holds the per-epoch metrics.
 """
 
 from __future__ import annotations
@@ -19,24 +14,10 @@ from typing import Protocol
 
 import numpy as np
 
-from ._validate import as_float_array, as_rng, check_positive_int
-from .nn import functional as F
-from .nn.activations import Sigmoid, Softmax
-from .nn.losses import BCEWithLogitsLoss, CrossEntropyLoss
-from .nn.module import Loss
-from .nn.sequential import Sequential
-
-
-class Model(Protocol):
-    """What ``fit``/``predict``/``evaluate`` need: the Layer protocol. Any ``chainrule.nn.Layer``
-    (a ``Sequential``, a single layer, an ``autodiff.AutodiffModule``) or a duck-typed object."""
-
-    @property
-    def params(self) -> dict[str, np.ndarray]: ...
-    @property
-    def grads(self) -> dict[str, np.ndarray]: ...
-    def forward(self, x: np.ndarray) -> np.ndarray: ...
-    def backward(self, dout: np.ndarray) -> np.ndarray: ...
+from .._validate import as_rng, check_positive_int
+from ..nn.module import Loss
+from .inputs import Model, _output_template, _prepare_target, _prepare_X, _validation_set
+from .prediction import _correct, _metrics
 
 
 class SupportsStep(Protocol):
@@ -72,135 +53,6 @@ class History:
     def to_dict(self) -> dict[str, list]:
         """JSON-ready copy: ``{"epoch": [...], "loss": [...], ...}``."""
         return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()}}
-
-
-def _model_dtype(model) -> np.dtype | None:
-    dtypes = {np.asarray(p).dtype for p in model.params.values()}
-    if len(dtypes) > 1:
-        raise ValueError(f"model parameters mix dtypes {sorted(map(str, dtypes))}; build it with one dtype")
-    return dtypes.pop() if dtypes else None
-
-
-def _prepare_X(model, X: object, name: str) -> np.ndarray:
-    """X as a finite 2-D array (N >= 1, D >= 1) in the model's dtype (see the module docstring)."""
-    kind = np.asarray(X).dtype.kind
-    X = as_float_array(X, name, ndim=2)
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} is empty: expected shape (N, D) with N, D >= 1, got {X.shape}")
-    dtype = _model_dtype(model)
-    if dtype is not None and X.dtype != dtype:
-        if kind in "biu":
-            return X.astype(dtype)
-        raise ValueError(f"{name} has dtype {X.dtype} but the model's parameters are {dtype}; convert "
-                         f"with {name}.astype(np.{dtype}) or build the model with dtype=np.{X.dtype}")
-    return X
-
-
-def _prepare_target(loss: Loss, y: object, out: np.ndarray, name: str) -> np.ndarray:
-    """``y`` checked against the loss and the model's output ``out`` (N, ...) (an array or a
-    template with its shape and dtype) and shaped for ``loss``."""
-    y = np.asarray(y)
-    n = out.shape[0]
-    if y.ndim == 0 or y.shape[0] != n:
-        raise ValueError(f"{name} must have one entry per sample: expected first dimension {n}, "
-                         f"got shape {y.shape}")
-    if isinstance(loss, CrossEntropyLoss):
-        if out.ndim != 2:
-            raise ValueError(f"CrossEntropyLoss needs model outputs of shape (N, C), the model gives "
-                             f"{out.shape}")
-        c = out.shape[1]
-        if y.ndim == 1:
-            if y.dtype.kind not in "iu":
-                raise TypeError(f"{name} for CrossEntropyLoss must be integer class labels of shape ({n},) "
-                                f"or float probabilities of shape ({n}, {c}); got dtype {y.dtype}")
-            if y.min() < 0 or y.max() >= c:
-                raise ValueError(f"{name} labels must lie in [0, {c - 1}] for a model with {c} outputs, "
-                                 f"got values in [{y.min()}, {y.max()}]")
-            return y.astype(np.int64, copy=False)
-        if y.shape != out.shape or y.dtype.kind != "f":
-            raise ValueError(f"{name} for CrossEntropyLoss must be integer labels ({n},) or float "
-                             f"probabilities {out.shape}; got dtype {y.dtype}, shape {y.shape}")
-        return as_float_array(y, name).astype(out.dtype, copy=False)
-    if isinstance(loss, BCEWithLogitsLoss):
-        if out.shape not in ((n,), (n, 1)):
-            raise ValueError(f"BCEWithLogitsLoss needs a model with one output, shape ({n},) or ({n}, 1); "
-                             f"the model gives {out.shape}")
-        if y.shape not in ((n,), (n, 1)) or y.dtype.kind not in "biuf":
-            raise ValueError(f"{name} for BCEWithLogitsLoss must be 0/1 labels of shape ({n},) or ({n}, 1), "
-                             f"got dtype {y.dtype}, shape {y.shape}")
-        bad = (y != 0) & (y != 1)
-        if bad.any():
-            raise ValueError(f"{name} for BCEWithLogitsLoss must contain only 0 and 1, got "
-                             f"{int(bad.sum())} other value(s), e.g. {y[bad].flat[0]!r}")
-        return y.reshape(out.shape).astype(out.dtype)
-    if y.dtype.kind in "biuf":
-        y = as_float_array(y, name)
-        if y.shape != out.shape:
-            raise ValueError(f"{name} must have the model output's shape {out.shape}, got {y.shape}")
-        return y.astype(out.dtype, copy=False)
-    return y
-
-
-def _output_is_probability(model) -> bool:
-    """Whether the model's last step is a sigmoid/softmax: a ``Sequential`` ending in such a layer,
-    or a model declaring ``output = "sigmoid" | "softmax"`` (as ``autodiff.MLP`` does)."""
-    last = model.layers[-1] if isinstance(model, Sequential) and len(model) else model
-    return isinstance(last, (Sigmoid, Softmax)) or getattr(last, "output", None) in ("sigmoid", "softmax")
-
-
-def _labels(out: np.ndarray, probability: bool) -> np.ndarray:
-    """Class labels (N,) from model outputs: argmax over (N, C>1); a threshold for one output."""
-    if out.ndim == 2 and out.shape[1] > 1:
-        return np.argmax(out, axis=1)
-    return (out.reshape(-1) > (0.5 if probability else 0.0)).astype(np.int64)
-
-
-def _correct(loss: Loss, out: np.ndarray, target: np.ndarray) -> int | None:
-    if isinstance(loss, CrossEntropyLoss):
-        truth = target if target.ndim == 1 else np.argmax(target, axis=1)
-        return int(np.count_nonzero(np.argmax(out, axis=1) == truth))
-    if isinstance(loss, BCEWithLogitsLoss):
-        return int(np.count_nonzero((out > 0) == (target > 0.5)))
-    return None
-
-
-def predict_proba(model: Model, X: np.ndarray) -> np.ndarray:
-    """Class probabilities (N, C). A one-output model gives (N, 2) as [1 - p, p]. Logits are
-    passed through softmax/sigmoid; a model ending in Softmax/Sigmoid is used as is."""
-    X = _prepare_X(model, X, "X")
-    out = model.forward(X)
-    if _output_is_probability(model):
-        p = out
-    else:
-        p = F.softmax(out, axis=1) if out.ndim == 2 and out.shape[1] > 1 else F.sigmoid(out)
-    if p.ndim == 1 or p.shape[1] == 1:
-        p = p.reshape(-1, 1)
-        p = np.concatenate([1 - p, p], axis=1)
-    return p
-
-
-def predict(model: Model, X: np.ndarray) -> np.ndarray:
-    """Predicted class labels (N,) int64 for X (N, D): argmax of the outputs, or for a one-output
-    model logit > 0 (probability > 0.5 when the model ends in Sigmoid)."""
-    X = _prepare_X(model, X, "X")
-    return _labels(model.forward(X), _output_is_probability(model))
-
-
-def evaluate(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """``{"loss": ..., "accuracy": ...}`` of the model on the whole of (X, y); "accuracy" only for
-    CrossEntropyLoss and BCEWithLogitsLoss. Targets as for ``fit``."""
-    X = _prepare_X(model, X, "X")
-    out = model.forward(X)
-    return _metrics(loss, out, _prepare_target(loss, y, out, "y"))
-
-
-def _metrics(loss: Loss, out: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    """``evaluate``'s dict for outputs ``out`` and a target already checked by ``_prepare_target``."""
-    result = {"loss": float(loss.forward(out, target))}
-    correct = _correct(loss, out, target)
-    if correct is not None:
-        result["accuracy"] = correct / out.shape[0]
-    return result
 
 
 def _first_non_finite(arrays: dict[str, np.ndarray]) -> str | None:
@@ -337,37 +189,6 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
     return history
 
 
-def _validation_set(model, loss: Loss, validation_data: object, n_features: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """``fit``'s validation_data as (X_val, target), checked like X and y."""
-    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-        shown = f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else ""
-        raise TypeError(f"validation_data must be a pair (X_val, y_val), got {type(validation_data).__name__}"
-                        f"{shown}")
-    X_val = _prepare_X(model, validation_data[0], "validation_data[0]")
-    if X_val.shape[1] != n_features:
-        raise ValueError(f"validation_data[0] must have {n_features} features like X, got {X_val.shape}")
-    template = _output_template(model, X_val, "validation_data[0]")
-    return X_val, _prepare_target(loss, validation_data[1], template, "validation_data[1]")
-
-
-def _output_template(model, X: np.ndarray, name: str) -> np.ndarray:
-    """An empty stand-in for the model's output on all of X (its shape and dtype), from a forward
-    pass on one row; a model that does not fit X fails here, early and clearly."""
-    try:
-        probe = model.forward(X[:1])
-    except (ValueError, TypeError) as exc:
-        if type(exc) not in (ValueError, TypeError):  # a user's own error type: leave it alone
-            raise
-        # The layer saw only the probe row; say which array of which shape did not fit.
-        raise type(exc)(f"{name} of shape {X.shape} does not fit the model: {exc}") from exc
-    probe = np.asarray(probe)
-    if probe.ndim == 0 or probe.shape[0] != 1:
-        raise ValueError(f"the model must return one output row per input row (N, ...); for 1 row "
-                         f"it returned shape {probe.shape}")
-    return np.broadcast_to(np.empty((), probe.dtype), (X.shape[0],) + probe.shape[1:])
-
-
 class _ProgressBar:
     """A rich progress bar over epochs on stderr, shown only when ``enabled`` and stderr is a
     terminal or a Jupyter notebook (so logs and captured output stay clean)."""
@@ -398,6 +219,3 @@ class _ProgressBar:
     def __exit__(self, *exc) -> None:
         if self.progress is not None:
             self.progress.stop()
-
-
-__all__ = ["History", "TrainingDiverged", "evaluate", "fit", "predict", "predict_proba"]

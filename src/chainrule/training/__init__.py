@@ -1,0 +1,23 @@
+"""Training loop, predictions and evaluation for any model following the Layer protocol.
+
+dtype policy: floating ``X`` must have the model's parameter dtype (float32 data with a float64
+model, or the reverse, is a ``ValueError`` saying which to convert); integer/bool ``X`` is cast to
+the model's dtype. Training then stays in that dtype end to end.
+
+Targets by loss: ``CrossEntropyLoss`` takes integer labels (N,) in [0, C) or class probabilities
+(N, C); ``BCEWithLogitsLoss`` takes 0/1 labels (N,) or (N, 1) for a model with one output;
+``MSELoss`` and other losses take targets of the output's shape. Accuracy is recorded for the two
+classification losses.
+
+``inputs`` checks and shapes what goes in (X, targets, validation data); ``loop`` is ``fit`` and
+its ``History``; ``prediction`` is ``predict``, ``predict_proba`` and ``evaluate``.
+"""
+
+# The protocols and the dtype helper are imported by name from here too (chainrule.plotting does).
+from .inputs import Model as Model
+from .inputs import _model_dtype as _model_dtype
+from .loop import History, TrainingDiverged, fit
+from .loop import SupportsStep as SupportsStep
+from .prediction import evaluate, predict, predict_proba
+
+__all__ = ["History", "TrainingDiverged", "evaluate", "fit", "predict", "predict_proba"]
