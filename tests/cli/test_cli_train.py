@@ -96,7 +96,7 @@ def test_errors(tmp_path, capsys):
     assert code == 1 and "training diverged at epoch 1, step" in err
     assert json.loads(out.splitlines()[-1])["epoch"] == 1
     (tmp_path / "file").write_text("x")
-    code, out, err = _run(capsys, *FAST, "--out", str(tmp_path / "file"), "--json")
+    code, out, err = _run(capsys, *FAST, "--out", str(tmp_path / "file" / "sub"), "--json")
     assert code == 1 and "cannot write the results to" in err and json.loads(out)["ok"] is False
 
 
@@ -131,3 +131,37 @@ def test_plots_call_the_held_out_split_test_and_mark_its_points(tmp_path, capsys
     assert [t.get_text() for t in db.get_legend().get_texts()][-2:] == ["train", "test"]
     assert np.array_equal(np.asarray(db.collections[-2].get_offsets()), X_tr)
     assert np.array_equal(np.asarray(db.collections[-1].get_offsets()), X_te)
+
+
+def test_json_summary_carries_the_training_configuration(tmp_path, capsys):
+    code, out, _ = _run(capsys, *FAST, "--optimizer", "sgd", "--lr", "0.2", "--dtype", "float32",
+                        "--activation", "tanh", "--out", str(tmp_path / "run"), "--json", "--no-plots")
+    assert code == 0
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert {k: summary[k] for k in ("dtype", "optimizer", "lr", "batch_size", "activation")} == {
+        "dtype": "float32", "optimizer": "sgd", "lr": 0.2, "batch_size": 25, "activation": "tanh"}
+
+
+def test_too_few_samples_for_every_class_in_both_splits_names_the_minimum(tmp_path, capsys):
+    code, out, err = _run(capsys, "train", "--n-samples", "3", "--epochs", "1", "--out", str(tmp_path / "r"),
+                          "--json")
+    assert code == 2 and not (tmp_path / "r").exists()
+    # the smallest spiral (3 classes, test part ceil(0.25 N)) with a point of each class in both parts
+    X, y = load_dataset("spiral", n_samples=9, rng=0)
+    assert all(len(set(p)) == 3 for p in train_test_split(X, y, test_size=0.25, rng=0, stratify=True)[2:])
+    X, y = load_dataset("spiral", n_samples=8, rng=0)
+    assert any(len(set(p)) < 3 for p in train_test_split(X, y, test_size=0.25, rng=0, stratify=True)[2:])
+    assert "--n-samples 3 is too small for the 3 classes of spiral" in err
+    assert "use --n-samples at least 9" in err
+    assert json.loads(out.strip().splitlines()[-1])["ok"] is False
+    assert _run(capsys, "train", "--n-samples", "9", "--epochs", "1", "--no-plots", "--quiet",
+                "--out", str(tmp_path / "ok"))[0] == 0
+
+
+def test_out_naming_an_existing_file_is_refused_before_training(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text("notes\n")
+    code, _, err = _run(capsys, *FAST, "--out", str(readme))
+    assert code == 2
+    assert f"--out {readme} is a file, not a folder" in err
+    assert readme.read_text() == "notes\n"

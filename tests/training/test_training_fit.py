@@ -108,6 +108,24 @@ def test_dtype_mismatch_is_an_error_and_integer_X_is_cast():
     assert model32.params["0.W"].dtype == np.float32
 
 
+def test_predict_casts_float64_X_to_a_float32_model_saved_and_loaded(tmp_path):
+    from chainrule.io import load, save
+
+    X, y = _spiral()
+    model32 = nn.mlp([2, 8, 3], rng=0, dtype=np.float32)
+    fit(model32, nn.CrossEntropyLoss(), X.astype(np.float32), y, optimizer=SGD(0.1), epochs=3)
+    loaded = load(save(model32, tmp_path / "m32.npz"))
+    expected = np.argmax(loaded.forward(X.astype(np.float32)), axis=1)
+    np.testing.assert_array_equal(predict(loaded, X), expected)
+    proba = predict_proba(loaded, X)
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"X has values too large for the model's dtype float32"):
+        predict(loaded, np.full((2, 2), 1e300))
+    with pytest.raises(ValueError, match=r"X has dtype float64 but the model's parameters are float32"):
+        evaluate(loaded, nn.CrossEntropyLoss(), X, y)
+
+
 @pytest.mark.parametrize("n,batch,steps", [(10, 4, 3), (10, None, 1), (10, 10, 1), (10, 64, 1), (9, 3, 3)])
 def test_minibatches_cover_each_sample_once_per_epoch(n, batch, steps):
     X = np.arange(n, dtype=np.float64).reshape(n, 1)
@@ -261,10 +279,26 @@ def test_nan_gradient_stops_at_the_named_step_with_history_of_completed_epochs()
     X, y = _spiral(30)
     model = nn.Sequential(PoisonedLinear(2, 3, rng=0, poison_at=5))
     rec = Recorder(SGD(0.1))
-    with pytest.raises(TrainingDiverged, match=r"epoch 2, step 2 of 3: the gradient of '0.W' is not finite"):
+    with pytest.raises(TrainingDiverged, match=r"epoch 2, step 2 of 3: the gradient of '0.W' has 6 "
+                                               r"non-finite element\(s\) \(NaN or inf\) of 6 while the loss"):
         fit(model, nn.CrossEntropyLoss(), X, y, optimizer=rec, epochs=3, batch_size=10)
     assert rec.calls == 4  # the four updates before the poisoned step
     assert all(np.array_equal(model.params[k], v) for k, v in rec.finite_states[-1].items())
+
+
+def test_nan_gradient_before_any_update_points_at_the_backward_not_the_learning_rate():
+    X, y = _spiral(30)
+    model = nn.Sequential(nn.Linear(2, 4, rng=0), nn.ReLU(), PoisonedLinear(4, 3, rng=1, poison_at=1))
+    with pytest.raises(TrainingDiverged) as info:
+        fit(model, nn.CrossEntropyLoss(), X, y, optimizer=SGD(0.1), epochs=2)
+    message = str(info.value)
+    assert "epoch 1, step 1 of 1: the gradient of '2.W' has 12 non-finite element(s)" in message
+    assert "no update had been made yet" in message and "chainrule.check_model(" in message
+    assert "learning rate" not in message
+    # a loss that overflows is still the learning rate's business
+    big = nn.Sequential(nn.Linear(2, 3, rng=0))
+    with pytest.raises(TrainingDiverged, match=r"Try a smaller learning rate \(lr=1e\+300\)"):
+        fit(big, nn.MSELoss(), X, np.ones((30, 3)), optimizer=SGD(1e300), epochs=5)
 
 
 def test_divergence_exception_carries_history():

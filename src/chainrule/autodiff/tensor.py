@@ -60,6 +60,11 @@ class Tensor:
     already an ndarray: updating the array in place (as optimizers do) updates the tensor.
     Only floating arrays can require a gradient; an integer array raises ``TypeError``.
 
+    Comparisons (``t > 0``, ``<``, ``>=``, ``<=``, ``==``, ``!=``) return plain boolean ndarrays with
+    no gradient, to build masks (``(t > 0) * t``). A tensor is immutable in the graph: ``t[i] = v``
+    is a ``TypeError``; NumPy ufuncs without a recorded counterpart (``np.exp(t)``) are a
+    ``TypeError`` naming the one to use (``ad.exp``).
+
     Attributes: ``data`` (the ndarray), ``grad`` (ndarray of ``data``'s shape and dtype, or None),
     ``requires_grad``, ``parents`` (operand tensors), ``op`` (the operation's name, "" for a leaf),
     ``name`` (an optional label shown by ``to_dot``).
@@ -67,8 +72,33 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "parents", "op", "name", "_vjp", "_retain",
                  "__weakref__")
-    # NumPy must hand `ndarray + Tensor` over to Tensor.__radd__ rather than loop elementwise.
-    __array_ufunc__ = None
+    # Tensors are compared by identity in containers; `==` itself compares values (see __eq__).
+    __hash__ = object.__hash__
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: object, **kwargs: object) -> object:
+        """NumPy's ufuncs on tensors. ``ndarray + Tensor`` (and -, *, /, **, @, unary -) reach here
+        as ``np.add(ndarray, tensor)`` and are recorded like ``Tensor + ndarray``; comparisons give
+        plain boolean arrays (see ``__gt__``). Every other ufunc (``np.exp(t)``) is a TypeError
+        naming the recorded counterpart (``ad.exp``), since running it on the values would lose the
+        gradient; so is writing a result into an array (``out=``, ``a += t``)."""
+        if "out" in kwargs:
+            raise TypeError(f"numpy.{ufunc.__name__} cannot write a Tensor's result into an array (out= or "
+                            "an in-place operator such as a += t); tensors are immutable in the graph: "
+                            "write a = a + t, which gives a new Tensor")
+        if method == "__call__" and not kwargs:
+            recorded = _UFUNC_OPS.get(ufunc)
+            if recorded is not None:
+                return getattr(ops, recorded)(*inputs)
+            if ufunc in _COMPARISONS:
+                return ufunc(*_values(inputs))
+        from . import __all__ as recorded_names
+
+        name = ufunc.__name__
+        use = f"use ad.{name}(t)" if name in recorded_names else \
+            "use the operations of chainrule.autodiff (ad.exp, ad.log, ad.tanh, ad.sqrt, ...)"
+        raise TypeError(f"numpy.{name}{'' if method == '__call__' else '.' + method} does not record "
+                        f"gradients on a Tensor; {use}, or pass t.data to work on the values without "
+                        "a gradient")
 
     def __init__(self, data: object, requires_grad: bool = False, name: str | None = None) -> None:
         if isinstance(data, Tensor):
@@ -206,6 +236,19 @@ class Tensor:
     def __neg__(self) -> Tensor: return ops.neg(self)
     def __getitem__(self, index: object) -> Tensor: return array_ops.getitem(self, index)
 
+    def __setitem__(self, index: object, value: object) -> None:
+        raise TypeError("Tensor does not support item assignment: tensors are immutable in the graph "
+                        "(a gradient needs the values each operation saw); build a new tensor, e.g. with "
+                        "ad.concatenate or masks (t * mask, ad.maximum)")
+
+    # Comparisons give plain boolean arrays, with no gradient, to build masks: (t > 0) * t.
+    def __gt__(self, other: object) -> np.ndarray: return self.data > _values(other)
+    def __ge__(self, other: object) -> np.ndarray: return self.data >= _values(other)
+    def __lt__(self, other: object) -> np.ndarray: return self.data < _values(other)
+    def __le__(self, other: object) -> np.ndarray: return self.data <= _values(other)
+    def __eq__(self, other: object) -> np.ndarray: return self.data == _values(other)  # type: ignore[override]
+    def __ne__(self, other: object) -> np.ndarray: return self.data != _values(other)  # type: ignore[override]
+
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, *,
             dtype: object = None, out: object = None) -> Tensor:
         """Sum over ``axis`` (all axes by default); the result drops them unless ``keepdims``.
@@ -321,6 +364,14 @@ from . import array_ops, ops  # noqa: E402  (the ops build on Tensor; Tensor's o
 # NumPy functions whose results carry no gradient (shapes, comparisons, indices): always allowed.
 _NO_GRADIENT = frozenset({np.shape, np.ndim, np.size, np.allclose, np.isclose, np.array_equal,
                           np.argmax, np.argmin, np.argsort, np.count_nonzero})
+
+
+# The ufuncs behind Python's operators, recorded as the operators are (ndarray + Tensor lands here).
+# (Named, not bound: ops is still being imported when this module runs.)
+_UFUNC_OPS: dict[np.ufunc, str] = {np.add: "add", np.subtract: "sub", np.multiply: "mul",
+                                   np.true_divide: "div", np.power: "power", np.matmul: "matmul",
+                                   np.negative: "neg"}
+_COMPARISONS = frozenset({np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal})
 
 
 def _tensors_in(obj: object) -> Iterator[Tensor]:

@@ -91,17 +91,47 @@ def _config(args: argparse.Namespace) -> dict:
             "dtype": args.dtype, "optimizer": args.optimizer,
             "lr": args.lr if args.lr is not None else DEFAULT_LR[args.optimizer],
             "momentum": args.momentum, "epochs": args.epochs, "batch_size": args.batch_size,
-            "seed": args.seed}
+            "seed": args.seed, "n_classes": _n_classes(args.dataset)}
+
+
+def _n_classes(dataset: str) -> int:
+    """How many classes ``dataset`` has (every class gets a point from 100 samples on)."""
+    return int(load_dataset(dataset, n_samples=100, rng=0)[1].max()) + 1
+
+
+def _split(cfg: dict, n_samples: int) -> tuple[np.ndarray, ...] | None:
+    """The dataset's stratified train/test split with ``n_samples`` points, or None when a class has
+    no point in one of the parts (or the dataset/split refuses that many points)."""
+    kw = {} if cfg["noise"] is None else {"noise": cfg["noise"]}
+    try:
+        X, y = load_dataset(cfg["dataset"], n_samples=n_samples, rng=cfg["seed"], **kw)
+        parts = train_test_split(X.astype(cfg["dtype"]), y, test_size=cfg["test_size"], rng=cfg["seed"],
+                                 stratify=True)
+    except ValueError:
+        return None
+    classes = np.unique(y)
+    if len(classes) != cfg["n_classes"] or any(len(np.unique(part)) != len(classes) for part in parts[2:]):
+        return None
+    return parts
+
+
+def _data(cfg: dict) -> tuple[np.ndarray, ...]:
+    """The split for ``cfg``; a ValueError naming --n-samples and the smallest that works when a
+    class would be missing from the training or the test part."""
+    parts = _split(cfg, cfg["n_samples"])
+    if parts is not None:
+        return parts
+    minimum = next((n for n in range(cfg["n_samples"] + 1, 100_000) if _split(cfg, n) is not None), None)
+    need = f"at least {minimum}" if minimum is not None else "more"
+    raise ValueError(f"--n-samples {cfg['n_samples']} is too small for the {cfg['n_classes']} classes of "
+                     f"{cfg['dataset']} with --test-size {cfg['test_size']}: every class needs a point in "
+                     f"both the training and the test part; use --n-samples {need}")
 
 
 def _train(cfg: dict, quiet: bool):
-    kw = {} if cfg["noise"] is None else {"noise": cfg["noise"]}
-    X, y = load_dataset(cfg["dataset"], n_samples=cfg["n_samples"], rng=cfg["seed"], **kw)
-    X = X.astype(cfg["dtype"])
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=cfg["test_size"], rng=cfg["seed"],
-                                                        stratify=True)
-    n_classes = int(y.max()) + 1
-    sizes = [X.shape[1], *cfg["hidden"], n_classes]
+    X_train, X_test, y_train, y_test = _data(cfg)
+    n_classes = cfg["n_classes"]
+    sizes = [X_train.shape[1], *cfg["hidden"], n_classes]
     model = mlp(sizes, cfg["activation"], rng=cfg["seed"], dtype=np.dtype(cfg["dtype"]))
     optimizer = Adam(cfg["lr"]) if cfg["optimizer"] == "adam" else SGD(cfg["lr"], cfg["momentum"])
     loss = CrossEntropyLoss()
@@ -159,6 +189,9 @@ def _fail(args: argparse.Namespace, message: str, code: int, **fields) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run ``chainrule train``; the exit code: 0 done, 1 diverged or not written, 2 bad options."""
     started = time.perf_counter()
+    if args.out.exists() and not args.out.is_dir():
+        return _fail(args, f"--out {args.out} is a file, not a folder; give a folder to write the results "
+                           "into", 2)
     try:
         cfg = _config(args)
         model, history, final, data, sizes = _train(cfg, args.quiet)
@@ -183,6 +216,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {', '.join(files)} to {args.out}/ in {seconds:.1f} s")
     if args.json:
         print(json.dumps({"ok": True, "dataset": cfg["dataset"], "sizes": sizes, "epochs": cfg["epochs"],
-                          "seed": cfg["seed"], **final, "out": str(args.out), "files": files,
+                          "seed": cfg["seed"], "dtype": cfg["dtype"], "optimizer": cfg["optimizer"],
+                          "lr": cfg["lr"], "momentum": cfg["momentum"], "batch_size": cfg["batch_size"],
+                          "activation": cfg["activation"], **final, "out": str(args.out), "files": files,
                           "seconds": round(seconds, 3)}))
     return 0

@@ -5,7 +5,8 @@ Column layout: X is (features, examples), W{l} is (n_l, n_{l-1}), b{l} is (n_l, 
 the mean cost lives in dW and db. This module is a thin face over chainrule's core: the affine
 steps run ``chainrule.nn.Linear`` on transposed views, the activations are the core's layers,
 updates use ``chainrule.optim.SGD`` and gradient checks ``chainrule.gradcheck``. Compare your
-own functions with these, check them with ``gradient_check_n`` or ``check_backward``, and move
+own functions with these, check them with ``gradient_check_n`` or ``check_backward`` (in tests
+and graders: ``assert_backward``, an AssertionError whose first line is the verdict), and move
 trained parameters to chainrule's layers with ``to_sequential``/``from_sequential``.
 
 Random draws are the course's (``np.random.seed(s)`` reproduced by a local ``RandomState``), and
@@ -17,7 +18,7 @@ from .activations import relu, relu_backward, sigmoid, sigmoid_backward, tanh, t
 from .backward import L_model_backward, linear_activation_backward, linear_backward, update_parameters
 from .convert import from_sequential, to_sequential
 from .data import load_data, print_mislabeled_images
-from .diagnose import BackwardCheck, check_backward
+from .diagnose import BackwardCheck, assert_backward, check_backward
 from .forward import L_model_forward, compute_cost, linear_activation_forward, linear_forward
 from .gradcheck import (
     Difference,
@@ -36,7 +37,7 @@ from .model import L_layer_model, accuracy, plot_costs, predict, two_layer_model
 
 __all__ = [
     "BackwardCheck", "Difference", "L_layer_model", "L_model_backward", "L_model_forward", "accuracy",
-    "backward_propagation",
+    "assert_backward", "backward_propagation",
     "backward_propagation_n", "check_backward", "compute_cost", "dictionary_to_vector",
     "forward_propagation", "forward_propagation_n", "from_sequential", "gradient_check",
     "gradient_check_n", "gradients_to_vector", "initialize_parameters", "initialize_parameters_deep",

@@ -13,7 +13,10 @@
    (seed 001's swapped sigmoid/ReLU) is reported with pattern "activation" and the derivative used.
 
 Every learner function is called on copies of its arguments (``learner.Watched``): one that writes
-into an argument fails with pattern "inplace", naming the argument. A learner's ``L_model_backward``
+into an argument fails with pattern "inplace", naming the argument; one that returns NaN/inf from
+finite arguments fails with pattern "non-finite", naming the value and how many of its elements are
+not finite. The report's first line (``BackwardCheck.verdict``) names the first wrong step and what
+is wrong with it. A learner's ``L_model_backward``
 must also return the course's dA<l> (the course's grader compares them). Hints use the course's
 names: dA_prev, dW, db (linear step) and dZ (activation step).
 
@@ -32,7 +35,7 @@ from ._arrays import as_course_array, course_parameters, labels, layer_keys
 from .backward import L_model_backward as _L_model_backward
 from .backward import linear_backward as _linear_backward
 from .forward import L_model_forward, compute_cost, cost_derivative
-from .learner import Mutation, Watched, bad_gradients, check_arguments, wrong_dA
+from .learner import Mutation, NonFinite, Watched, bad_gradients, check_arguments, wrong_dA
 from .learner_layers import (
     _STEPS,
     _activation_step,
@@ -42,6 +45,29 @@ from .learner_layers import (
     _LearnerLinear,
 )
 from .verdict import BackwardCheck, StepVerdict, _course_hint, _mark_inplace
+
+
+def _label(function: str, step: str, yours: Mapping[str, Callable | None]) -> str:
+    """Who ran a step: "your relu_backward (my_relu)" with the learner's own name of the function,
+    "chainrule's relu_backward" when the learner passed none that runs this step."""
+    if function == "linear_activation_backward" and yours[function] is None:
+        return f"chainrule's {step}_backward"
+    fn = yours[function]
+    if fn is None:
+        return f"chainrule's {function}"
+    name = getattr(fn, "__name__", None)
+    return f"your {function}" + (f" ({name})" if isinstance(name, str) and name != function else "")
+
+
+def assert_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
+                    **kwargs: object) -> BackwardCheck:
+    """``check_backward`` for tests and graders: the ``BackwardCheck`` when it passes, else an
+    AssertionError whose first line is the verdict (the first wrong step and what is wrong) followed
+    by the whole report. Takes the same arguments as ``check_backward``."""
+    result = check_backward(parameters, X, Y, **kwargs)
+    if not result.passed:
+        raise AssertionError(str(result))
+    return result
 
 
 def check_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray, *,
@@ -90,6 +116,8 @@ def check_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.nd
     whole, error, dA = None, None, {}
     try:
         grads = full(AL, Y, caches)
+    except NonFinite as e:
+        error = str(e)
     except Exception as e:  # the learner's code may fail in any way; the steps below still say where
         error = f"the backward pass raised {type(e).__name__}: {e}"
     else:
@@ -121,8 +149,10 @@ def check_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.nd
         derivative = bad.detail if bad is not None and bad.pattern == "activation" else None
         function = (f"{step}_backward" if step in own else "linear_activation_backward") if is_activation \
             else "linear_backward"
-        steps.append(StepVerdict(layer, step, function, result.passed, result.pattern, derivative,
-                                 _course_hint(result, "activation" if is_activation else "linear")))
+        hint = _course_hint(result, "activation" if is_activation else "linear")
+        pattern = "non-finite" if f"{NonFinite.__name__}: " in hint else result.pattern
+        steps.append(StepVerdict(layer, step, function, result.passed, pattern, derivative, hint,
+                                 _label(function, step, yours)))
     _mark_inplace(steps, found)
     blame = next((s for s in steps if not s.passed), None)
     if whole is None:

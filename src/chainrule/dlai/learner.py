@@ -107,8 +107,38 @@ def _returned(out: object) -> str:
     return f"a {type(out).__name__}"
 
 
+class NonFinite(ValueError):
+    """A learner's function returned NaN or inf from finite arguments."""
+
+
+def _finite(value: object) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind not in "fc" or bool(np.all(np.isfinite(value)))
+    if type(value) in (tuple, list):
+        return all(_finite(v) for v in value)
+    return True
+
+
+def _check_finite(function: str, out: object, args: tuple) -> None:
+    """NonFinite naming ``function``, the returned value (course name) and its count of NaN/inf
+    elements, when ``function`` made them from finite arguments (a division by zero, an overflow)."""
+    if not _finite(args):
+        return
+    names = ("dA_prev", "dW", "db") if function in ("linear_backward", "linear_activation_backward") \
+        else ("dZ",)
+    values = out if function in ("linear_backward", "linear_activation_backward") else (out,)
+    for name, value in zip(names, values, strict=True):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+            bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+            raise NonFinite(f"your {function} returned {name} with {bad} non-finite element(s) (NaN or inf) "
+                            f"of {arr.size}, from finite arguments: a division by zero, an overflow or a "
+                            "log/sqrt of a negative number in it")
+
+
 def checked_return(function: str, out: object, args: tuple) -> object:
-    """``out`` if it has the form the course's ``function`` returns; TypeError/ValueError otherwise."""
+    """``out`` if it has the form the course's ``function`` returns; TypeError/ValueError otherwise
+    (``NonFinite`` for NaN/inf made from finite arguments)."""
     if function in ("linear_backward", "linear_activation_backward"):
         if not isinstance(out, (tuple, list)) or len(out) != 3:
             raise TypeError(f"your {function} must return (dA_prev, dW, db); it returned {_returned(out)}")
@@ -124,6 +154,8 @@ def checked_return(function: str, out: object, args: tuple) -> object:
         if np.shape(out) != np.shape(args[0]):
             raise ValueError(f"your {function} returned dZ of shape {np.shape(out)}; it must have dA's "
                              f"shape {np.shape(args[0])}")
+    if function != "L_model_backward":  # its grads are checked by name in bad_gradients
+        _check_finite(function, out, args)
     return out
 
 

@@ -16,6 +16,8 @@ import numpy as np
 from ..gradcheck.report import GradientReport, LayerResult
 from .learner import Mutation
 
+_DERIVATIVES = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+
 
 @dataclass
 class StepVerdict:
@@ -28,20 +30,40 @@ class StepVerdict:
     pattern: str | None = None
     derivative: str | None = None
     hint: str = ""
+    #: what ran this step, as printed: "your relu_backward (my_relu)", "chainrule's relu_backward"
+    label: str = ""
+
+    @property
+    def summary(self) -> str:
+        """One line: what is wrong with this step ("" when it passed)."""
+        if self.passed:
+            return ""
+        if self.pattern == "inplace":
+            arguments = re.findall(r"modified its argument (.+?) in place", self.hint)
+            return f"modified {' and '.join(arguments)} in place"
+        if self.pattern == "activation" and self.derivative in _DERIVATIVES:
+            return f"dZ uses the derivative of {self.derivative} where layer {self.layer} is {self.step}"
+        if self.pattern in ("error", "non-finite"):
+            return re.sub(r"^[A-Za-z]+: (your [a-z_]+ )?", "", self.hint).split(", from finite")[0]
+        return f"{self.pattern}: {self.hint}"
+
+    def headline(self) -> str:
+        """The step in one line: "layer 1 relu step, your relu_backward: modified dA in place"."""
+        return f"layer {self.layer} {self.step} step, {self.label or self.function}: {self.summary}"
 
     def describe(self) -> str:
-        what = f"layer {self.layer} {self.step:<8} ({self.function})"
+        what = f"layer {self.layer} {self.step:<8} ({self.label or self.function})"
         if self.passed:
             return f"{what}: ok"
-        if self.pattern == "activation" and self.derivative in ("sigmoid", "tanh", "relu", "leaky_relu",
-                                                                "identity"):
+        if self.pattern == "activation" and self.derivative in _DERIVATIVES:
             return (f"{what}: FAIL, pattern 'activation': dZ uses the derivative of {self.derivative} "
                     f"where layer {self.layer} is {self.step}")
         return f"{what}: FAIL, pattern {self.pattern!r}: {self.hint}"
 
     def to_dict(self) -> dict:
-        return {"layer": self.layer, "step": self.step, "function": self.function, "passed": self.passed,
-                "pattern": self.pattern, "derivative": self.derivative, "hint": self.hint}
+        return {"layer": self.layer, "step": self.step, "function": self.function, "label": self.label,
+                "passed": self.passed, "pattern": self.pattern, "derivative": self.derivative,
+                "hint": self.hint}
 
 
 @dataclass
@@ -69,10 +91,46 @@ class BackwardCheck:
     def wrong_layers(self) -> list[int]:
         return sorted({s.layer for s in self.steps if not s.passed})
 
+    @property
+    def verdict(self) -> str:
+        """The first line of the report: passed, or the first wrong step and what is wrong with it."""
+        if self.passed:
+            return f"backward check passed: difference = {self.difference:.10g}"
+        if self.blame is not None:
+            return f"backward check FAILED: {self.blame.headline()}"
+        if self.failed and self.parameters is not None:
+            first = self.parameters.parameters[self.failed[0]]
+            return (f"backward check FAILED: every step passes alone but d{first.name} is wrong (pattern "
+                    f"{first.pattern!r}: {first.hint.split(':')[0]}): the bug is in what joins the steps "
+                    "(dAL, the loop of L_model_backward, or a linear_backward your "
+                    "linear_activation_backward calls)")
+        if self.wrong_dA:
+            key, how = next(iter(self.wrong_dA.items()))
+            return f"backward check FAILED: your L_model_backward's grads['{key}'] {how.split(';')[0]}"
+        if self.mutations:
+            return f"backward check FAILED: {self.mutations[0].describe().split(':')[0]}"
+        if self.error:
+            return f"backward check FAILED: {self.error.split(': the backward')[0]}"
+        return ("backward check FAILED: every step passes alone, so what joins them is wrong (dAL, the "
+                "loop of L_model_backward, or a linear_backward your linear_activation_backward calls)")
+
+    def __repr__(self) -> str:
+        return f"<BackwardCheck {self.verdict}>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        colour = "#1a7f37" if self.passed else "#cf222e"
+        head, _, rest = str(self).partition("\n")
+        return (f'<div><b style="color:{colour}">{html.escape(head)}</b>'
+                f"<pre>{html.escape(rest)}</pre></div>")
+
     def __str__(self) -> str:
-        head = "backward check " + ("passed" if self.passed else "FAILED")
-        lines = [f"{head}: difference = {self.difference:.10g}"
+        lines = [self.verdict,
+                 f"  difference = {self.difference:.10g}"
                  + (f"; wrong gradients: {', '.join('d' + k for k in self.failed)}" if self.failed else "")]
+        if self.passed:
+            lines = lines[:1]
         if self.error:
             lines.append(f"  {self.error}")
         if self.parameters is not None:
@@ -85,7 +143,7 @@ class BackwardCheck:
         lines += ["  " + s.describe() for s in self.steps]
         if self.blame is not None:
             b = self.blame
-            lines.append(f"first wrong step: layer {b.layer} {b.step} in {b.function}")
+            lines.append(f"first wrong step: layer {b.layer} {b.step} in {b.label or b.function}")
         elif self.failed or self.error:
             lines.append("every step passes on its own: the bug is in what joins them (dAL, the loop of "
                          "L_model_backward, or a linear_backward of your own that your "

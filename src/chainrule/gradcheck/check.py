@@ -8,6 +8,7 @@ returns one ``ParameterResult`` per name.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Callable, Mapping
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from .._validate import as_rng, check_positive_int
 from . import numerical as num
-from .diagnose import Context, Evidence, diagnose, diagnose_shape, element_tolerance, find_kinks
+from .diagnose import NON_FINITE, Context, Evidence, diagnose, diagnose_shape, element_tolerance, find_kinks
 from .inputs import SCALAR_NAME, PrecisionWarning, as_cost_value, float_values, match_grads, resolve_options
 from .report import GradientReport, ParameterResult, WorstElement
 
@@ -46,7 +47,8 @@ def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dic
                contexts: Mapping[str, Context] | None = None,
                kink_masks: Mapping[str, np.ndarray] | None = None,
                probe: Callable[[], bytes] | None = None,
-               notes: list[str] | None = None) -> tuple[dict[str, ParameterResult], float]:
+               notes: list[str] | None = None, scale: float = 0.0,
+               complex_ok: bool = True) -> tuple[dict[str, ParameterResult], float]:
     """Check every name of ``values`` against ``grads``; returns the results and the overall
     difference: formula 2 over every checked, non-kink element, or NaN when a gradient has the
     wrong shape (a difference over the others alone would look like a pass) or no element at all
@@ -55,10 +57,12 @@ def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dic
     ``values`` is perturbed in place and restored. ``contexts`` and ``kink_masks`` (name -> array
     of the parameter's shape) carry what a layer check knows about its input; ``probe`` reports the
     kink state after each evaluation (see ``numerical.central``). Findings about the check itself
-    (a cost computed in float32) are appended to ``notes``.
+    (a cost computed in float32) are appended to ``notes``. ``scale`` is the size of the cost's
+    largest terms (``numerical.noise_scale``), which widens the error bars of a cost far smaller than
+    what it is computed from; ``complex_ok`` False keeps hints from suggesting method='complex'.
     """
     estimates = _estimate(evaluate, values, method=method, eps=eps, sample=sample, rng=rng,
-                          directions=directions, probe=probe, notes=notes)
+                          directions=directions, probe=probe, notes=notes, scale=scale)
     evidence, kinks = _evidence(estimates, values, grads, threshold, kink_masks or {})
     elementwise = {k: e for k, e in evidence.items() if isinstance(estimates[k], num.Estimate)}
     results: dict[str, ParameterResult] = {}
@@ -66,6 +70,9 @@ def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dic
         if name not in evidence:
             results[name] = _wrong_shape(name, grads[name], values[name].shape, estimates, threshold,
                                          batch_size)
+            continue
+        if not np.all(np.isfinite(grads[name])):
+            results[name] = _non_finite(name, grads[name], est)
             continue
         ev = evidence[name]
         av, nv = ev.analytic[ev.valid], ev.numerical[ev.valid]
@@ -82,15 +89,16 @@ def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dic
                         "central differences cannot check it; check at other inputs" if res.kinks else
                         "unchecked: no element could be checked")
         elif res.passed and diff > threshold:
-            res.resolved, res.hint = _resolution(av, nv, ev.noise[ev.valid], eps)
+            res.resolved, res.hint = _resolution(av, nv, ev.noise[ev.valid], eps, complex_ok)
         if not res.passed:
             dg = diagnose(ev, elementwise if elementwise_est else {}, context=(contexts or {}).get(name),
-                          batch_size=batch_size, threshold=threshold)
+                          batch_size=batch_size, threshold=threshold, complex_ok=complex_ok)
             res.pattern, res.factor, res.hint, res.detail = dg.pattern, dg.factor, dg.hint, dg.detail
             if elementwise_est:
                 res.worst = worst_elements(grads[name], est.numerical, ev.valid)
         results[name] = res
-    if len(evidence) < len(estimates) or not any(e.valid.any() for e in evidence.values()):
+    if (len(evidence) < len(estimates) or not any(e.valid.any() for e in evidence.values())
+            or any(r.pattern == NON_FINITE for r in results.values())):
         return results, float("nan")
     overall = relative_difference(np.concatenate([e.analytic[e.valid] for e in evidence.values()]),
                                   np.concatenate([e.numerical[e.valid] for e in evidence.values()]))
@@ -99,7 +107,7 @@ def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dic
 
 def _estimate(evaluate: num.Evaluate, values: dict[str, np.ndarray], *, method: str, eps: float,
               sample: int | None, rng: np.random.Generator, directions: int,
-              probe: Callable[[], bytes] | None, notes: list[str] | None
+              probe: Callable[[], bytes] | None, notes: list[str] | None, scale: float = 0.0
               ) -> dict[str, num.Estimate | num.Projections]:
     """The numerical estimate of every parameter; the cost values seen tell whether it computes in
     float32, in which case the error bars are widened."""
@@ -115,13 +123,13 @@ def _estimate(evaluate: num.Evaluate, values: dict[str, np.ndarray], *, method: 
     estimates: dict[str, num.Estimate | num.Projections] = {}
     for name, arr in values.items():
         if method == "directional":
-            estimates[name] = num.directional(recorded, values, name, directions, eps, f0, rng)
+            estimates[name] = num.directional(recorded, values, name, directions, eps, f0, rng, scale)
             continue
         idx = num.sample_indices(arr.size, sample, rng)
         if method == "complex":
             estimates[name] = num.complex_step(recorded, values, name, idx, eps)
         else:
-            estimates[name] = num.central(recorded, values, name, idx, eps, f0, probe, state0)
+            estimates[name] = num.central(recorded, values, name, idx, eps, f0, probe, state0, scale)
     if method != "complex" and num.rounded_to_float32(costs):
         for est in estimates.values():
             est.noise = est.noise * (num.U32 / num.U)
@@ -156,15 +164,36 @@ def _evidence(estimates: dict, values: dict[str, np.ndarray], grads: dict[str, n
     return evidence, kinks
 
 
-def _resolution(a: np.ndarray, n: np.ndarray, noise: np.ndarray, eps: float) -> tuple[bool, str]:
+def _resolution(a: np.ndarray, n: np.ndarray, noise: np.ndarray, eps: float,
+                complex_ok: bool = True) -> tuple[bool, str]:
     """For a gradient that passed only because every element lies within its error bar: can the
     check see a bug at all? Not when the error bar is a sizeable part of the gradient itself."""
     ratio = float(np.linalg.norm(noise) / max(np.linalg.norm(a), np.linalg.norm(n), np.finfo(float).tiny))
     if not np.any(a) or ratio <= UNRESOLVED:
         return True, ""
     return False, (f"unresolved: the numerical gradient's rounding noise is {ratio:.2g} x this gradient "
-                   f"(eps = {eps:g}), so a bug that size would go unseen; try a larger eps, a cost "
-                   "without large constant terms, float64 inside the cost, or method='complex'")
+                   f"(eps = {eps:g}), so a bug that size would go unseen; "
+                   + ("try a larger eps, a cost without large constant terms, float64 inside the cost, or "
+                      "method='complex'" if complex_ok else
+                      "try a larger eps or other inputs (a saturated softmax leaves gradients below what "
+                      "finite differences resolve: check where the model is less certain)"))
+
+
+def _non_finite(name: str, a: np.ndarray, est: num.Estimate | num.Projections) -> ParameterResult:
+    """A gradient with NaN or inf elements: a failure whatever the numerical gradient says (NaN
+    compares false with everything, inf lies within an infinite error bar), naming the elements."""
+    bad = ~np.isfinite(a)
+    where = [str(tuple(int(i) for i in idx)) for idx in np.argwhere(bad)[:5]]
+    kinds = ", ".join(k for k, m in (("NaN", np.isnan(a)), ("inf", np.isinf(a))) if m.any())
+    hint = (f"{int(bad.sum())} of {a.size} elements are non-finite ({kinds}) at {', '.join(where)}"
+            f"{', ...' if bad.sum() > 5 else ''}: the backward divided by zero, overflowed, or took the log "
+            "or sqrt of a non-positive number")
+    n = est.numerical if isinstance(est, num.Estimate) else None
+    worst = [WorstElement(tuple(int(i) for i in idx), float(a[tuple(idx)]),
+                          float(n[tuple(idx)]) if n is not None else float("nan"), float("inf"))
+             for idx in np.argwhere(bad)[:WORST]]
+    return ParameterResult(name, a.shape, False, float("nan"), NON_FINITE, None, hint, worst=worst,
+                           analytic=a, numerical=n, checked=int(bad.size))
 
 
 def _wrong_shape(name: str, a: np.ndarray, shape: tuple[int, ...], estimates: dict,
@@ -208,7 +237,8 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
         The point to check at; never modified. A single array or number is reported as "theta".
     grads : same structure as ``params``
         The analytic gradients; dict keys may be "W1" or the course's "dW1". Keys matching no
-        parameter (the course's "dZ1", "dA1") are ignored and listed in ``report.notes``; a
+        parameter are not checked and are listed in ``report.notes``: as harmless for the course's
+        intermediate "dZ1", "dA1", as a warning for others (a "dW2" with no "W2" in params); a
         gradient of the wrong shape fails with pattern "transposed", "swapped" or "shape".
     eps : float, optional
         Step. Default 1e-6 for "central"/"directional" (a correct float64 gradient then lands
@@ -241,10 +271,16 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
     if not any(v.size for v in values.values()):
         raise ValueError("nothing to check: params has no elements (every array is empty)")
     analytic, ignored = match_grads(grads, values, kind)
-    if ignored:
-        notes.append(f"grads keys that name no parameter were not checked: {ignored} (intermediate "
+    intermediate = [k for k in ignored if re.fullmatch(r"d?[ZA][A-Za-z_]*\d*", k)]
+    stray = [k for k in ignored if k not in intermediate]
+    if intermediate:
+        notes.append(f"grads keys that name no parameter were not checked: {intermediate} (intermediate "
                      "gradients such as the course's dZ1 and dA1 need no check of their own: they are "
                      "right when the parameters' gradients are)")
+    if stray:
+        notes.append(f"grads keys {stray} match no parameter and were not checked: params has "
+                     f"{sorted(values)}. A gradient computed for a parameter that params lacks (a typo, or a "
+                     "parameter left out of params?) is a gradient nobody checks")
 
     def evaluate(vals: dict[str, np.ndarray]):
         # Fresh copies: a cost that writes into its argument must not corrupt the next evaluation.
@@ -275,4 +311,4 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
                                   sample=sample, rng=as_rng(rng), directions=directions,
                                   batch_size=batch_size, notes=notes)
     passed = all(r.passed for r in results.values()) and math.isfinite(overall)
-    return GradientReport(passed, overall, results, method, eps, threshold, notes=notes)
+    return GradientReport(passed, overall, results, method, eps, threshold, notes=notes, sample=sample)

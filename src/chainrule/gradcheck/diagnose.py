@@ -11,7 +11,8 @@ zero -> swapped -> sign / scaled -> transposed -> masked -> activation -> mismat
 "activation" compares with other activations' derivatives taken at the layer's input x and with
 the usual formulas written at its output y (y(1 - y), 1 - y², y, 1 - y). A layer check also fails
 with "inplace" when the backward wrote into its ``dout`` argument (whatever the values), and a
-gradient of the wrong shape gets "transposed", "swapped" or "shape" (``diagnose_shape``).
+gradient of the wrong shape gets "transposed", "swapped" or "shape" (``diagnose_shape``), and a
+gradient with NaN or inf elements fails with "non-finite" before any hypothesis is tried.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 FIT = 10.0  # a hypothesis may leave at most this many error bars of residual
+NON_FINITE = "non-finite"  # NaN or inf elements in the analytic gradient: a failure, never a pass
 PATTERNS = ("zero", "swapped", "sign", "scaled", "transposed", "shape", "masked", "activation",
-            "mismatch", "inplace")
+            "mismatch", "inplace", NON_FINITE)
 
 
 @dataclass
@@ -155,19 +157,19 @@ def _masked(ev: Evidence, context: Context | None, threshold: float) -> Diagnosi
 
 
 def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | None = None,
-             batch_size: int | None = None, threshold: float) -> Diagnosis:
+             batch_size: int | None = None, threshold: float, complex_ok: bool = True) -> Diagnosis:
     """Name the bug behind a failing gradient ``ev`` (see the module docstring for the order).
 
     ``others``: the other parameters' evidence, for "swapped". ``batch_size``: the m of "missing
-    1/m" hints.
+    1/m" hints. ``complex_ok`` False: the check has no complex step to suggest.
     """
     v = ev.valid
     a, n, noise = ev.analytic[v], ev.numerical[v], ev.noise[v]
     if _fits(a, n, noise, threshold):
+        rerun = "another eps or method='complex'" if complex_ok else "another eps or other inputs"
         return Diagnosis("mismatch", None, "close to the numerical gradient (within 10x the threshold): a "
                          "numerical limit (eps, float32 arithmetic inside the cost) or a real but tiny "
-                         "error; rerun with another eps or method='complex': a numerical limit moves with "
-                         "them, a bug does not")
+                         f"error; rerun with {rerun}: a numerical limit moves with them, a bug does not")
     informative = int(np.count_nonzero(np.abs(n) > noise))
     if np.all(ev.analytic == 0) and informative:
         return Diagnosis("zero", 0.0, "the analytic gradient is all zeros: it is never written or "

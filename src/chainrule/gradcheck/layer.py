@@ -22,6 +22,7 @@ from ..nn.module import Layer, Loss
 from .check import DEFAULT_THRESHOLD, run_checks
 from .diagnose import Context
 from .inputs import PrecisionWarning, as_cost_value, resolve_options
+from .numerical import noise_scale
 from .report import LayerResult
 
 INPUT, LOGITS = "x", "logits"
@@ -149,6 +150,27 @@ def _nothing_to_check(x: np.ndarray, label: str) -> None:
                          f"(shape {x.shape}); pass at least one example")
 
 
+def _proportional(d: np.ndarray, x: np.ndarray) -> bool:
+    """True when ``d`` and ``x`` have one shape and |cos(d, x)| > 0.99 (equal, or a multiple)."""
+    if d.shape != x.shape or d.size < 2:
+        return False
+    norms = float(np.linalg.norm(d) * np.linalg.norm(x))
+    return norms > 0 and abs(float(np.vdot(d, x))) > 0.99 * norms
+
+
+def upstream(gen: np.random.Generator, shape: tuple[int, ...], x: np.ndarray) -> np.ndarray:
+    """A standard normal upstream gradient from a stream independent of ``gen``'s own.
+
+    Users draw x from ``default_rng(0)`` as often as the check's default ``rng=0``: a dout from the
+    same stream would equal x, and a backward that swaps them would pass. ``spawn`` gives a child
+    stream without consuming ``gen``, so the same seed still gives the same check."""
+    child = gen.spawn(1)[0]
+    d = child.standard_normal(shape)
+    while _proportional(d, x):  # astronomically rare for a fresh stream; redraw rather than trust it
+        d = child.standard_normal(shape)
+    return d
+
+
 def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
                 index: int | str | None = None,
                 eps: float | None = None, method: str = "central", threshold: float = DEFAULT_THRESHOLD,
@@ -157,7 +179,9 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
 
     The scalar checked is ``sum(dout * layer.forward(x))``, whose gradients are exactly what
     ``layer.backward(dout)`` returns (dx) and stores (``grads``). ``dout`` defaults to a standard
-    normal array of the output's shape drawn from ``rng``. The layer is copied, never modified.
+    normal array of the output's shape drawn from a stream spawned from ``rng`` (independent of an
+    ``x`` drawn with the same seed); a ``dout`` proportional to ``x`` is refused. The layer is
+    copied, never modified.
     Results are keyed "x" (the input gradient) and the layer's parameter names. ``index`` is the
     layer's place in a model (None: checked on its own). A backward that writes into its ``dout``
     argument fails with pattern "inplace": in a real graph that corrupts the upstream gradients.
@@ -172,9 +196,13 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
     name = type(layer).__name__
     # Bad input (x, dout) is the caller's error and raises; only the backward's failures are findings.
     y = np.asarray(work.forward(x64.copy()), dtype=np.float64)
-    d = gen.standard_normal(y.shape) if dout is None else np.asarray(dout, dtype=np.float64)
+    d = upstream(gen, y.shape, x64) if dout is None else np.asarray(dout, dtype=np.float64)
     if d.shape != y.shape:
         raise ValueError(f"dout must have the layer output's shape {y.shape}, got {d.shape}")
+    if _proportional(d, x64):
+        raise ValueError("dout must not be proportional to the input x: backwards that mix them up "
+                         "(dout.T @ x for x.T @ dout, x * mask for dout * mask) would then pass; got a dout "
+                         f"{float(np.vdot(d, x64) / np.vdot(x64, x64)):.3g} x x")
     try:
         work.zero_grad()  # a gradient the backward never writes must show up as zero, not as stale
         given = d.copy()
@@ -194,7 +222,8 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
         evaluate, values, grads, method=method, eps=eps, threshold=threshold, sample=sample, rng=gen,
         batch_size=x64.shape[0] if x64.ndim else None,
         contexts={INPUT: context} if context else None,
-        kink_masks={INPUT: kinks} if kinks is not None else None)
+        kink_masks={INPUT: kinks} if kinks is not None else None,
+        scale=noise_scale(d * y) if d.shape == y.shape else 0.0, complex_ok=False)
     if not np.array_equal(given, d):
         res = results[INPUT]
         res.passed, res.pattern, res.factor = False, "inplace", None
@@ -223,5 +252,6 @@ def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float
         return as_cost_value(work.forward(vals[LOGITS], target))
 
     results, diff = run_checks(evaluate, {LOGITS: z}, grads, method=method, eps=eps, threshold=threshold,
-                               sample=sample, rng=as_rng(rng), batch_size=z.shape[0] if z.ndim else None)
+                               sample=sample, rng=as_rng(rng), batch_size=z.shape[0] if z.ndim else None,
+                               scale=noise_scale(z), complex_ok=False)
     return LayerResult("loss", name, all(r.passed for r in results.values()), diff, results)

@@ -69,6 +69,17 @@ class Projections:
     noise: np.ndarray
 
 
+def noise_scale(terms: np.ndarray) -> float:
+    """The magnitude a cost's rounding error scales with when it is computed from ``terms``.
+
+    A cost's rounding error follows its largest intermediate terms, not its final value: a confident
+    softmax cross-entropy is log-sum-exp(z) - z_y, a difference of two numbers of size |z| that
+    leaves 1e-10, with an error of u·|z|; ``sum(dout * y)`` over random signs cancels the same way.
+    The largest |term| (per example, as losses average over rows) is that size."""
+    t = np.abs(np.asarray(terms, dtype=np.float64))
+    return float(np.max(t)) if t.size and np.all(np.isfinite(t)) else 0.0
+
+
 def rounded_to_float32(values: list[float]) -> bool:
     """True when every cost value is exactly a float32 number: the cost computes in float32 (a float32
     model or data inside it), so its rounding error is ``U32 / U`` (about 5e8) times float64's.
@@ -94,13 +105,14 @@ def sample_indices(size: int, sample: int | None, rng: np.random.Generator) -> n
 
 def central(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, indices: np.ndarray,
             eps: float, f0: float, probe: Callable[[], bytes] | None = None,
-            state0: bytes | None = None) -> Estimate:
+            state0: bytes | None = None, scale: float = 0.0) -> Estimate:
     """Central differences for the elements ``indices`` (flat) of ``values[name]``.
 
     ``probe``, if given, returns the kink state of the last evaluation (e.g. the signs of every
     ReLU input); an element whose +ε or -ε evaluation differs from ``state0`` (the state at θ) has
     crossed a kink, which one-sided slopes cannot always reveal (two kinks crossed at once can
-    leave them equal while backprop's choice of subgradient differs from both).
+    leave them equal while backprop's choice of subgradient differs from both). ``scale`` is the
+    size of the largest terms the cost adds up (0: |f| itself), see ``noise_scale``.
     """
     arr = values[name]
     numerical = np.full(arr.shape, np.nan)
@@ -119,7 +131,7 @@ def central(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, indice
         arr[idx] = old
         numerical[idx] = (fp - fm) / (2 * eps)
         jump[idx] = abs((fp - f0) / eps - (f0 - fm) / eps)
-        noise[idx] = NOISE_ULPS * U * max(abs(fp), abs(fm), abs(f0)) / eps
+        noise[idx] = NOISE_ULPS * U * max(abs(fp), abs(fm), abs(f0), scale) / eps
     return Estimate(numerical, noise, jump, crossed)
 
 
@@ -143,7 +155,7 @@ def complex_step(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, i
 
 
 def directional(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, k: int, eps: float,
-                f0: float, rng: np.random.Generator) -> Projections:
+                f0: float, rng: np.random.Generator, scale: float = 0.0) -> Projections:
     """Central differences along ``k`` random unit directions in the space of ``values[name]``:
     2 cost evaluations per direction, whatever the parameter's size."""
     arr = values[name]
@@ -159,6 +171,6 @@ def directional(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, k:
         arr[...] = original - eps * dirs[j]
         fm = float(evaluate(values).real)
         numerical[j] = (fp - fm) / (2 * eps)
-        noise[j] = NOISE_ULPS * U * max(abs(fp), abs(fm), abs(f0)) / eps
+        noise[j] = NOISE_ULPS * U * max(abs(fp), abs(fm), abs(f0), scale) / eps
     arr[...] = original
     return Projections(dirs, numerical, noise)

@@ -192,6 +192,7 @@ class GradientReport:
     blame: int | str | None = None
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    sample: int | None = None  # elements checked per parameter, when only a random sample was
 
     @property
     def failed(self) -> list[str]:
@@ -213,7 +214,7 @@ class GradientReport:
             "passed": self.passed, "difference": _num(self.difference), "failed": self.failed,
             "unresolved": self.unresolved, "method": self.method, "eps": self.eps,
             "threshold": self.threshold, "kinks": self.kinks,
-            "blame": self.blame, "notes": list(self.notes), "error": self.error,
+            "blame": self.blame, "notes": list(self.notes), "error": self.error, "sample": self.sample,
             "parameters": {k: p.to_dict(arrays) for k, p in self.parameters.items()},
             "layers": None if self.layers is None else [lr.to_dict(arrays) for lr in self.layers],
             "loss": None if self.loss is None else self.loss.to_dict(arrays),
@@ -228,6 +229,9 @@ class GradientReport:
                     "parameters cannot be compared as a whole")
         if self.error:
             return "not computed: the backward failed"
+        bad = [n for n, p in self.parameters.items() if p.pattern == "non-finite"]
+        if bad:
+            return f"not computed: the gradient of {', '.join(bad)} has NaN or inf elements"
         return "nothing was checked: every element sat on a kink"
 
     def summary(self) -> str:
@@ -237,6 +241,8 @@ class GradientReport:
             diff += f" ({self._missing_difference()})"
         text = (f"gradient check {verdict}: difference = {diff} "
                 f"(threshold {self.threshold:g}, method {self.method}, eps {self.eps:g})")
+        if self._sampled():
+            text += f"; {self._sampled()}"
         if self.failed:
             text += f"; failing: {', '.join(self.failed)}"
         unchecked = [n for n, p in self.parameters.items() if p.status == "unchecked"]
@@ -253,7 +259,7 @@ class GradientReport:
         """One line: what failed, how, and whom to blame (the first line of ``assert_gradients``'
         error), e.g. "gradient check failed: 0.W scaled x1/8 (extra 1/m?), blame layer 0 (Linear)"."""
         if self.passed:
-            return "gradient check passed"
+            return "gradient check passed" + (f" ({self._sampled()})" if self._sampled() else "")
         bad = [_short(p) for p in self.parameters.values() if not p.passed]
         if not bad and self.error:
             bad = [self.error]
@@ -263,13 +269,28 @@ class GradientReport:
                                                                         self._layer_rows() if lr.error]
         if not bad and not math.isfinite(self.difference):
             bad = [self._missing_difference()]
-        text = "gradient check failed: " + ", ".join(bad[:3])
-        if len(bad) > 3:
-            text += f" and {len(bad) - 3} more"
+        listed = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
         if self.blame is not None:
+            # lead with the blamed layer's own finding: the parameters' patterns only echo it upstream
             blamed = self.loss if self.blame == "loss" else self.layers[self.blame]  # type: ignore[index]
-            text += f"; blame {blamed.title}"
+            first = blamed._first_failure()
+            finding = (f"{_short(first)} — {first.hint}" if first is not None and not blamed.error
+                       else f"its backward raised ({blamed.error})")
+            return f"gradient check failed: blame {blamed.title}: {finding}; failing: {listed}"
+        text = "gradient check failed: " + listed
+        if self.layers is not None and all(lr.passed for lr in self._layer_rows()):
+            text += ("; every layer and the loss pass alone: numerical noise or a bug between layers "
+                     "(see the notes)")
         return text
+
+    def _sampled(self) -> str:
+        """What a sampled check left out, or "" when every element was checked."""
+        if self.sample is None or self.method == "directional":
+            return ""
+        if not any(p.shape and self.sample < int(np.prod(p.shape)) for p in self.parameters.values()):
+            return ""
+        return (f"only a random sample of {self.sample} elements per parameter was checked: a bug in the "
+                "other elements can go unseen")
 
     def _layer_rows(self) -> list[LayerResult]:
         return list(self.layers or []) + ([self.loss] if self.loss is not None else [])

@@ -21,7 +21,8 @@ def assert_gradients(target: object, *args, **kwargs) -> GradientReport | LayerR
     * an existing ``GradientReport`` is asserted as is.
 
     The error's first line says in one line what failed and whom to blame (e.g. "gradient check
-    failed: 0.W scaled x1/8 (extra 1/m?); blame layer 0 (StudentLinear)"); the full report follows.
+    failed: blame layer 0 (StudentLinear): W scaled x1/8 (extra 1/m?) — <the hint>; failing: 0.W
+    scaled x1/8 (extra 1/m?)"): the blamed layer's own finding first; the full report follows.
     pytest shows the caller's line, not chainrule's source (``__tracebackhide__``).
 
     Returns the report when it passed, so a test can look further::

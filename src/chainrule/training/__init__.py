@@ -1,8 +1,10 @@
 """Training loop, predictions and evaluation for any model following the Layer protocol.
 
-dtype policy: floating ``X`` must have the model's parameter dtype (float32 data with a float64
-model, or the reverse, is a ``ValueError`` saying which to convert); integer/bool ``X`` is cast to
-the model's dtype. Training then stays in that dtype end to end.
+dtype policy: for ``fit`` and ``evaluate``, floating ``X`` must have the model's parameter dtype
+(float32 data with a float64 model, or the reverse, is a ``ValueError`` saying which to convert);
+integer/bool ``X`` is cast to the model's dtype. Training then stays in that dtype end to end.
+``predict`` and ``predict_proba`` only run the model, so they cast any numeric ``X`` to the model's
+dtype (float64 data from ``chainrule.data`` works with a float32 model).
 
 Targets by loss: ``CrossEntropyLoss`` takes integer labels (N,) in [0, C) or class probabilities
 (N, C); ``BCEWithLogitsLoss`` takes 0/1 labels (N,) or (N, 1) for a model with one output;

@@ -36,16 +36,23 @@ def _model_dtype(model) -> np.dtype | None:
     return dtypes.pop() if dtypes else None
 
 
-def _prepare_X(model, X: object, name: str) -> np.ndarray:
-    """X as a finite 2-D array (N >= 1, D >= 1) in the model's dtype (see the module docstring)."""
+def _prepare_X(model, X: object, name: str, *, cast: bool = False) -> np.ndarray:
+    """X as a finite 2-D array (N >= 1, D >= 1) in the model's dtype (see the package docstring):
+    floating X of another dtype is cast only with ``cast=True`` (inference), else a ValueError."""
     kind = np.asarray(X).dtype.kind
     X = as_float_array(X, name, ndim=2)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} is empty: expected shape (N, D) with N, D >= 1, got {X.shape}")
     dtype = _model_dtype(model)
     if dtype is not None and X.dtype != dtype:
-        if kind in "biu":
-            return X.astype(dtype)
+        if kind in "biu" or cast:
+            with np.errstate(over="ignore"):
+                cast_X = X.astype(dtype)
+            if not np.all(np.isfinite(cast_X)):
+                raise ValueError(f"{name} has values too large for the model's dtype {dtype} (largest "
+                                 f"magnitude {np.max(np.abs(X)):.6g}, the largest {dtype} is "
+                                 f"{np.finfo(dtype).max:.6g})")
+            return cast_X
         raise ValueError(f"{name} has dtype {X.dtype} but the model's parameters are {dtype}; convert "
                          f"with {name}.astype(np.{dtype}) or build the model with dtype=np.{X.dtype}")
     return X

@@ -80,7 +80,10 @@ def _train_step(model, loss: Loss, optimizer, xb: np.ndarray, tb: np.ndarray,
         grads, params = dict(model.grads.items()), dict(model.params.items())
         bad = _first_non_finite(grads)
         if bad is not None:
-            return value, out, f"the gradient of {bad!r} is not finite"
+            g = np.asarray(grads[bad])
+            count = g.size - int(np.count_nonzero(np.isfinite(g)))
+            return value, out, (f"the gradient of {bad!r} has {count} non-finite element(s) (NaN or inf) of "
+                                f"{g.size} while the loss is finite ({value:.6g})")
         for k, p in params.items():
             np.copyto(backup[k], p)
         optimizer.step(params, grads)
@@ -90,6 +93,22 @@ def _train_step(model, loss: Loss, optimizer, xb: np.ndarray, tb: np.ndarray,
                 np.copyto(p, backup[k])
             return value, out, f"the update made {bad!r} non-finite"
     return value, out, None
+
+
+def _diverged(problem: str, epoch: int, step: int, steps: int, optimizer: SupportsStep) -> str:
+    """TrainingDiverged's message. A gradient that is NaN/inf while the loss is finite comes from the
+    backward itself (always so before the first update), so it points there, not at the learning rate."""
+    where = f"training diverged at epoch {epoch}, step {step} of {steps}: {problem}"
+    lr = getattr(optimizer, "lr", None)
+    rate = f"a smaller learning rate (lr={lr})" if lr is not None else "a smaller learning rate"
+    if problem.startswith("the gradient"):
+        first = epoch == step == 1
+        return (f"{where}{'; no update had been made yet' if first else ''}: the backward produced it, so "
+                "check the backward of the layer holding that parameter (and the loss's backward) with "
+                "chainrule.check_model(model, loss, X[:16], y[:16])"
+                + ("" if first else f"; if the parameters have grown large, try {rate}")
+                + ". The parameters were restored to their last finite values.")
+    return f"{where}; the parameters were restored to their last finite values. Try {rate}."
 
 
 def _snapshot_grads(model) -> dict[str, tuple[object, np.ndarray]]:
@@ -166,12 +185,8 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                 if watched is not None and problem is None:
                     _warn_unchanged_grads(model, watched)
                 if problem is not None:
-                    lr = getattr(optimizer, "lr", None)
-                    hint = f" (lr={lr})" if lr is not None else ""
-                    raise TrainingDiverged(
-                        f"training diverged at epoch {epoch}, step {step} of {steps}: {problem}; the "
-                        f"parameters were restored to their last finite values. Try a smaller learning "
-                        f"rate{hint}.", epoch=epoch, step=step, history=history)
+                    raise TrainingDiverged(_diverged(problem, epoch, step, steps, optimizer),
+                                           epoch=epoch, step=step, history=history)
                 total_loss += value * len(idx)
                 got = _correct(loss, out, tb)
                 correct = None if got is None else correct + got

@@ -41,8 +41,9 @@ def _correct(loss: Loss, out: np.ndarray, target: np.ndarray) -> int | None:
 
 def predict_proba(model: Model, X: np.ndarray) -> np.ndarray:
     """Class probabilities (N, C). A one-output model gives (N, 2) as [1 - p, p]. Logits are
-    passed through softmax/sigmoid; a model ending in Softmax/Sigmoid is used as is."""
-    X = _prepare_X(model, X, "X")
+    passed through softmax/sigmoid; a model ending in Softmax/Sigmoid is used as is. X (N, D) is
+    cast to the model's dtype (e.g. float64 data for a float32 model)."""
+    X = _prepare_X(model, X, "X", cast=True)
     out = model.forward(X)
     if _output_is_probability(model):
         p = out
@@ -56,8 +57,9 @@ def predict_proba(model: Model, X: np.ndarray) -> np.ndarray:
 
 def predict(model: Model, X: np.ndarray) -> np.ndarray:
     """Predicted class labels (N,) int64 for X (N, D): argmax of the outputs, or for a one-output
-    model logit > 0 (probability > 0.5 when the model ends in Sigmoid)."""
-    X = _prepare_X(model, X, "X")
+    model logit > 0 (probability > 0.5 when the model ends in Sigmoid). X is cast to the model's
+    dtype (e.g. float64 data for a float32 model)."""
+    X = _prepare_X(model, X, "X", cast=True)
     return _labels(model.forward(X), _output_is_probability(model))
 
 
