@@ -156,19 +156,8 @@ def seed_001_L_model_backward(AL, Y, caches):
     return grads
 
 
-def seed_001_point():
-    rng = np.random.default_rng(11)
-    X = rng.standard_normal((4, 8))
-    Y = np.array([[1, 0, 1, 1, 0, 0, 1, 0]])
-    parameters = dlai.initialize_parameters_deep([4, 5, 3, 1], init="he", rng=13)
-    AL, caches = dlai.L_model_forward(X, parameters)
-    ZL = caches[-1][1]
-    assert (ZL > 0).any() and (ZL < 0).any()  # both signs, so relu' and sigmoid' can be told apart
-    return parameters, X, Y
-
-
-def test_seed_001_swapped_derivatives_are_named_by_layer_and_pattern():
-    parameters, X, Y = seed_001_point()
+def test_seed_001_swapped_derivatives_are_named_by_layer_and_pattern(point):
+    parameters, X, Y = point
     result = dlai.check_backward(parameters, X, Y, L_model_backward=seed_001_L_model_backward,
                                  linear_activation_backward=swapped_linear_activation_backward)
     assert not result.passed
@@ -188,8 +177,8 @@ def test_seed_001_swapped_derivatives_are_named_by_layer_and_pattern():
     assert result.to_dict()["blame"]["layer"] == 1
 
 
-def test_check_backward_passes_correct_functions_and_blames_only_the_broken_step():
-    parameters, X, Y = seed_001_point()
+def test_check_backward_passes_correct_functions_and_blames_only_the_broken_step(point):
+    parameters, X, Y = point
     result = dlai.check_backward(parameters, X, Y, linear_activation_backward=dlai.linear_activation_backward,
                                  linear_backward=dlai.linear_backward)
     assert result.passed and result.blame is None and result.difference < 1e-6
@@ -223,8 +212,8 @@ def linear_backward_without_mean(dZ, cache):
     return np.dot(W.T, dZ), np.dot(dZ, A_prev.T), np.sum(dZ, axis=1, keepdims=True)
 
 
-def test_a_learners_linear_backward_is_used_by_the_whole_network_check_too():
-    parameters, X, Y = seed_001_point()
+def test_a_learners_linear_backward_is_used_by_the_whole_network_check_too(point):
+    parameters, X, Y = point
     result = dlai.check_backward(parameters, X, Y, linear_backward=linear_backward_without_mean)
     assert not result.passed and set(result.failed) == {"W1", "b1", "W2", "b2", "W3", "b3"}
     w1 = result.parameters.parameters["W1"]
@@ -233,8 +222,8 @@ def test_a_learners_linear_backward_is_used_by_the_whole_network_check_too():
     assert "W1: scaled" in str(result)
 
 
-def test_a_dropped_keepdims_is_a_failure_not_silently_reshaped():
-    parameters, X, Y = seed_001_point()
+def test_a_dropped_keepdims_is_a_failure_not_silently_reshaped(point):
+    parameters, X, Y = point
     result = dlai.check_backward(parameters, X, Y, linear_backward=linear_backward_without_keepdims)
     assert not result.passed and set(result.failed) == {"b1", "b2", "b3"}
     assert result.parameters.parameters["b1"].pattern == "shape"
@@ -244,8 +233,8 @@ def test_a_dropped_keepdims_is_a_failure_not_silently_reshaped():
     assert [s.passed for s in result.steps if s.step != "linear"] == [True, True, True]
 
 
-def test_an_elementwise_product_for_a_matrix_product_is_pointed_out():
-    parameters, X, Y = seed_001_point()
+def test_an_elementwise_product_for_a_matrix_product_is_pointed_out(point):
+    parameters, X, Y = point
     result = dlai.check_backward(parameters, X, Y, linear_backward=linear_backward_elementwise)
     assert not result.passed and "broadcast" in result.error and result.parameters is None
     by_step = {(s.layer, s.step): s for s in result.steps}
@@ -283,8 +272,8 @@ def test_gradient_check_n_computes_the_course_number_and_still_catches_what_it_h
         dlai.gradient_check(2, 4, backward=lambda x, theta: (x, None))  # seed 002's tuple: refused
 
 
-def test_a_bug_between_the_steps_is_not_pinned_on_a_step():
-    parameters, X, Y = seed_001_point()
+def test_a_bug_between_the_steps_is_not_pinned_on_a_step(point):
+    parameters, X, Y = point
 
     def L_model_backward_doubling_dW1(AL, Y, caches):  # every step right, the assembled dict wrong
         grads = dlai.L_model_backward(AL, Y, caches)

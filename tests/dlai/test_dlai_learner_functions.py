@@ -9,18 +9,6 @@ from chainrule import dlai
 from chainrule.dlai.learner import Mutation
 
 
-@pytest.fixture(scope="module")
-def point():
-    rng = np.random.default_rng(11)
-    X = rng.standard_normal((4, 8))
-    Y = np.array([[1, 0, 1, 1, 0, 0, 1, 0]])
-    parameters = dlai.initialize_parameters_deep([4, 5, 3, 1], init="he", rng=13)
-    _, caches = dlai.L_model_forward(X, parameters)
-    for _, Z in caches[:-1]:  # both signs in every ReLU layer, so a missing mask changes the result
-        assert (Z > 0).any() and (Z <= 0).any()
-    return parameters, X, Y
-
-
 def by_step(result):
     return {(s.layer, s.step): s for s in result.steps}
 

@@ -299,33 +299,12 @@ def test_check_layer_is_exported_and_a_lone_layer_is_not_called_layer_0():
 def test_float32_composite_layer_is_checked_in_float64_without_touching_the_original():
     import warnings
 
+    from composite_layers import PropertyResidual
+
     import chainrule as cr
 
-    class Residual(cr.Layer):
-        """x + tanh(x W + b): params/grads are properties over the inner Sequential."""
-
-        def __init__(self, n, rng):
-            super().__init__()
-            self.inner = cr.Sequential(cr.Linear(n, n, rng=rng, dtype=np.float32), cr.Tanh())
-
-        @property
-        def params(self):
-            return {f"inner.{k}": v for k, v in self.inner.params.items()}
-
-        @property
-        def grads(self):
-            return {f"inner.{k}": v for k, v in self.inner.grads.items()}
-
-        def zero_grad(self):
-            self.inner.zero_grad()
-
-        def forward(self, x):
-            return x + self.inner.forward(x)
-
-        def backward(self, dout):
-            return dout + self.inner.backward(dout)
-
-    model = cr.Sequential(cr.Linear(3, 4, rng=0, dtype=np.float32), Residual(4, 1),
+    inner = cr.Sequential(cr.Linear(4, 4, rng=1, dtype=np.float32), cr.Tanh())
+    model = cr.Sequential(cr.Linear(3, 4, rng=0, dtype=np.float32), PropertyResidual(inner),
                           cr.Linear(4, 2, rng=2, dtype=np.float32))
     X = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
     with warnings.catch_warnings(record=True) as caught:

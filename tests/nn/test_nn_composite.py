@@ -5,6 +5,7 @@ documented where help(Layer) shows it."""
 import numpy as np
 import pytest
 import torch
+from composite_layers import PropertyResidual
 
 import chainrule as cr
 from chainrule import nn
@@ -23,26 +24,6 @@ class AliasResidual(nn.Layer):
         self.inner = inner
         self.params = inner.params
         self.grads = inner.grads
-
-    def forward(self, x):
-        return x + self.inner.forward(x)
-
-    def backward(self, dout):
-        return dout + self.inner.backward(dout)
-
-
-class PropertyResidual(nn.Layer):
-    """The pattern documented in Layer's docstring: properties with prefixed names, zero_grad."""
-
-    def __init__(self, inner):
-        super().__init__()
-        self.inner = inner
-
-    params = property(lambda self: {f"inner.{k}": v for k, v in self.inner.params.items()})
-    grads = property(lambda self: {f"inner.{k}": v for k, v in self.inner.grads.items()})
-
-    def zero_grad(self):
-        self.inner.zero_grad()
 
     def forward(self, x):
         return x + self.inner.forward(x)
