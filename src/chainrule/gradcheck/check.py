@@ -225,7 +225,8 @@ def worst_elements(a: np.ndarray, n: np.ndarray, valid: np.ndarray, k: int = WOR
 def check_gradients(cost: Callable, params: object, grads: object, *, eps: float | None = None,
                     method: str = "central", threshold: float = DEFAULT_THRESHOLD,
                     sample: int | None = None, rng: np.random.Generator | int | None = 0,
-                    directions: int = 4, batch_size: int | None = None) -> GradientReport:
+                    directions: int = 4, batch_size: int | None = None,
+                    masks: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> GradientReport:
     """Compare the analytic gradients ``grads`` of ``cost`` at ``params`` with numerical ones.
 
     Parameters
@@ -255,6 +256,10 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
         Check only this many elements per parameter, drawn with ``rng``.
     batch_size : int, optional
         The m of the cost's 1/m average, so a factor of m or 1/m is named "missing/extra 1/m".
+    masks : dict name -> {label: bool array of that parameter's shape}, optional
+        Element sets worth naming: a gradient wrong on exactly one of them gets pattern "masked"
+        with the label, e.g. ``{"x": {"elements where x <= 0": x <= 0}}`` (``chainrule.torch``
+        passes the signs of a function's inputs and outputs).
 
     Returns
     -------
@@ -307,8 +312,10 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
                             "a complex result; it returned a real number. Use method='central'.")
         return value
 
+    contexts = {k: Context(masks={label: np.asarray(m, dtype=bool) for label, m in sets.items()})
+                for k, sets in (masks or {}).items() if k in values}
     results, overall = run_checks(evaluate, values, analytic, method=method, eps=eps, threshold=threshold,
                                   sample=sample, rng=as_rng(rng), directions=directions,
-                                  batch_size=batch_size, notes=notes)
+                                  batch_size=batch_size, contexts=contexts, notes=notes)
     passed = all(r.passed for r in results.values()) and math.isfinite(overall)
     return GradientReport(passed, overall, results, method, eps, threshold, notes=notes, sample=sample)
