@@ -219,3 +219,48 @@ class ScaleBy(Function):  # correct, with a non-tensor argument
     @staticmethod
     def backward(ctx, grad):
         return grad * ctx.factor, None
+
+
+class SetupContextMul(Function):  # correct, forward without ctx (torch >= 2.0 style)
+    @staticmethod
+    def forward(a, b):
+        return a * b
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(*inputs)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad * b, grad * a
+
+
+class TooFewGrads(Function):  # bug: one gradient for two inputs
+    @staticmethod
+    def forward(ctx, a, b):
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Raises(Function):  # bug: backward raises
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise ValueError("planted")
+
+
+class AddBiasUnreduced(Function):  # correct: torch sums the (N, D) bias gradient to (D,)
+    @staticmethod
+    def forward(ctx, x, b):
+        return x + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
