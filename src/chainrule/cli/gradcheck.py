@@ -1,5 +1,6 @@
-"""``chainrule gradcheck``: check a built-in model's gradients, or run the course's gradient-checking
-exercise (study note 000) as a diagnosis demo.
+"""``chainrule gradcheck``: check a built-in model's gradients, the user's own code
+(``chainrule gradcheck PATH.py:NAME``, see ``gradcheck_target``), or run the course's
+gradient-checking exercise (study note 000) as a diagnosis demo.
 
 A thin face over ``chainrule.gradcheck.check_model``: builds the MLP that ``chainrule train``
 would, takes a few examples of a built-in dataset, and prints the report (``--json``: the report
@@ -12,6 +13,7 @@ import argparse
 import json
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -20,6 +22,8 @@ from ..gradcheck import DEFAULT_THRESHOLD, PrecisionWarning, check_model
 from ..gradcheck.demo import course_demo
 from ..nn import LOSSES, LeakyReLU, ReLU, mlp
 from ._args import add_mlp_arguments, open_unit, positive_int, seed
+from .gradcheck_target import _error as target_error
+from .gradcheck_target import parse_shape, run_target
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +39,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="run the course's gradient-checking exercise (study note 000): its network "
                         "with dW2 doubled and db1 times 4; takes --fixed, --eps, --threshold, --json")
     p.add_argument("--fixed", action="store_true", help="with --demo: without the planted bugs")
+    p.add_argument("target", nargs="?", metavar="PATH.py:NAME",
+                   help="check your own code: NAME in the file PATH.py is a chainrule Layer subclass "
+                        "(checked alone on a random input of --shape, built from --args), a function "
+                        "returning (model, loss, X, y), or, with --params, a cost function. Exit code 0 "
+                        "correct, 1 wrong, 2 usage error (or your file failed), 3 undecided")
+    mine = p.add_argument_group("your code (with PATH.py:NAME)")
+    mine.add_argument("--args", default=None, metavar="JSON",
+                      help='arguments of the Layer class, a JSON object or list, e.g. \'{"n_features": 4}\'')
+    mine.add_argument("--shape", type=parse_shape, default=None, metavar="N,D",
+                      help="shape of the random input a Layer is checked on (default: 8,5; 8,D for a layer "
+                           "whose first 2-D parameter is (D, ...))")
+    mine.add_argument("--params", type=Path, default=None, metavar="FILE.npz",
+                      help="parameters to check a cost function NAME(params) -> (cost, grads) at")
+    mine.add_argument("--grads", type=Path, default=None, metavar="FILE.npz",
+                      help="with --params: the analytic gradients, for a NAME(params) returning the cost "
+                           "alone")
     data = p.add_argument_group("data")
     data.add_argument("--dataset", choices=[*DATASETS, "random"], default="spiral",
                       help="built-in dataset, or 'random' Gaussian inputs (default: %(default)s)")
@@ -65,6 +85,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, model_only={opt: p.get_default(_dest(opt)) for opt in _MODEL_ONLY})
 
 
+# what PATH.py:NAME accepts of the model options
+_TARGET_OPTIONS = ("--seed", "--method", "--sample", "--autodiff")
 _MODEL_ONLY = ("--dataset", "--n-samples", "--hidden", "--activation", "--loss", "--dtype", "--seed",
                "--method", "--sample", "--autodiff")
 # A point whose ReLU input lies this close to 0 sits on the kink for central differences (and
@@ -121,7 +143,18 @@ def _model_report(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``chainrule gradcheck``; the exit code: 0 passed, 1 failed, 2 bad options."""
+    if args.target is not None:
+        given = [opt for opt, default in args.model_only.items()
+                 if opt not in _TARGET_OPTIONS and getattr(args, _dest(opt)) != default]
+        if args.demo or args.fixed or given:
+            option = "--demo" if args.demo else "--fixed" if args.fixed else given[0]
+            return target_error(args, f"{option} does not apply to PATH.py:NAME, which checks your own code")
+        return run_target(args)
+    mine = [opt for opt in ("--args", "--shape", "--params", "--grads")
+            if getattr(args, _dest(opt)) is not None]
     try:
+        if mine:
+            raise ValueError(f"{mine[0]} applies to PATH.py:NAME only (your own code)")
         if args.fixed and not args.demo:
             raise ValueError("--fixed applies to --demo only")
         given = [opt for opt, default in args.model_only.items() if getattr(args, _dest(opt)) != default]
