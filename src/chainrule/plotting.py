@@ -52,17 +52,23 @@ def save_figure(fig: Figure, path: str | os.PathLike | None) -> Figure:
     return fig
 
 
+#: Runs of at most this many epochs get a marker on every epoch's point (a 5-epoch curve is 5 points).
+MARKERS_UP_TO = 30
+
+
 def plot_learning_curve(history: History | Mapping[str, Sequence[float]],
                         path: str | os.PathLike | None = None, ax: Axes | None = None, *,
-                        validation_label: str = "validation") -> Figure:
+                        validation_label: str = "validation", title: str | None = None) -> Figure:
     """Plot loss (and accuracy, when recorded) per epoch, training and validation side by side.
 
     ``history``: a ``History`` or a dict like ``History.history``. ``ax``: draw into this Axes
     (accuracy goes on a twin y-axis); otherwise a new figure with one panel per metric.
     ``validation_label`` names the ``val_*`` curves in the legend ("test" when the validation data
     is the test split). The loss axis is logarithmic when every loss is positive, so one early
-    spike does not flatten the rest of the curve. ``path``: also write the figure there as PNG.
-    Returns the matplotlib Figure.
+    spike does not flatten the rest of the curve. Epochs are whole numbers on the x axis, and a
+    short run (at most ``MARKERS_UP_TO`` epochs) marks every epoch's point. ``title``: what was
+    trained (e.g. "spiral, MLP 2-64-64-3 (relu)"), shown after "learning curve".
+    ``path``: also write the figure there as PNG. Returns the matplotlib Figure.
     """
     Figure = import_matplotlib().Figure
     curves = history.history if isinstance(history, History) else history
@@ -80,11 +86,17 @@ def plot_learning_curve(history: History | Mapping[str, Sequence[float]],
     else:
         fig = ax.figure
         axes = [ax] + ([ax.twinx()] if len(metrics) == 2 else [])
+    ticker = import_matplotlib("matplotlib.ticker")
+    marker = {"marker": "o", "markersize": 3.5} if len(epochs) <= MARKERS_UP_TO else {}
     for axis, metric in zip(axes, metrics, strict=True):
-        axis.plot(epochs, curves[metric], label=f"train {metric}", color="C0" if metric == "loss" else "C2")
+        axis.plot(epochs, curves[metric], label=f"train {metric}", color="C0" if metric == "loss" else "C2",
+                  **marker)
         if curves.get(f"val_{metric}"):
             axis.plot(epochs, curves[f"val_{metric}"], label=f"{validation_label} {metric}", linestyle="--",
-                      color="C1" if metric == "loss" else "C3")
+                      color="C1" if metric == "loss" else "C3", **marker)
+        axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # no epoch 2.5
+        if len(epochs) == 1:  # a lone point spans no range: give the locator one epoch either side
+            axis.set_xlim(0.5, 1.5)
         axis.set_xlabel("epoch")
         axis.set_ylabel(metric)
         axis.grid(alpha=0.3)
@@ -95,7 +107,9 @@ def plot_learning_curve(history: History | Mapping[str, Sequence[float]],
         axes[0].set_yscale("log")
         axes[0].set_ylabel("loss (log scale)")
         axes[0].grid(alpha=0.3, which="both")
-    axes[0].set_title("learning curve")
+    if title is not None and (not isinstance(title, str) or not title):
+        raise ValueError(f"title must be a non-empty string or None, got {title!r}")
+    axes[0].set_title("learning curve" + (f": {title}" if title else ""))
     return save_figure(fig, path)
 
 
@@ -117,12 +131,14 @@ def _points(X: object, name: str) -> np.ndarray:
 
 def plot_decision_boundary(model: Model, X: np.ndarray, y: np.ndarray, path: str | os.PathLike | None = None,
                            ax: Axes | None = None, *, resolution: int = 300,
-                           test: tuple[np.ndarray, np.ndarray] | None = None) -> Figure:
+                           test: tuple[np.ndarray, np.ndarray] | None = None,
+                           title: str | None = None) -> Figure:
     """Colour the plane by the model's predicted class and scatter the points (X (N, 2), y (N,))
     on top, filled circles with dark edges; ``test=(X_test, y_test)`` adds held-out points as
     hollow triangles. A legend names each class's colour and the train/test markers. Predictions
     use ``chainrule.predict`` on a ``resolution`` x ``resolution`` grid in the model's dtype (X may
-    have either float dtype). ``path``: also write a PNG. Returns the matplotlib Figure."""
+    have either float dtype). ``title``: what is shown (e.g. "spiral, MLP 2-64-64-3 (relu)"), after
+    "decision boundary". ``path``: also write a PNG. Returns the matplotlib Figure."""
     X = _points(X, "X")
     y = _labels_1d(X, y, "y")
     if test is not None:
@@ -168,7 +184,7 @@ def plot_decision_boundary(model: Model, X: np.ndarray, y: np.ndarray, path: str
     ax.legend(handles=handles, loc="best", fontsize="small", framealpha=0.85)
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
-    ax.set_title("decision boundary")
+    ax.set_title("decision boundary" + (f": {title}" if title else ""))
     return save_figure(fig, path)
 
 

@@ -97,7 +97,8 @@ def test_errors(tmp_path, capsys):
     assert json.loads(out.splitlines()[-1])["epoch"] == 1
     (tmp_path / "file").write_text("x")
     code, out, err = _run(capsys, *FAST, "--out", str(tmp_path / "file" / "sub"), "--json")
-    assert code == 1 and "cannot write the results to" in err and json.loads(out)["ok"] is False
+    # found before training (issue 11): a usage error, not a lost run
+    assert code == 2 and "file is a file, not a folder" in err and json.loads(out)["ok"] is False
 
 
 def test_help_via_python_m():

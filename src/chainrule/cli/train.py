@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -143,16 +144,22 @@ def _train(cfg: dict, quiet: bool):
     return model, history, final, (X_train, y_train, X_test, y_test), sizes
 
 
-def _plots(out: Path, history, model, data: tuple) -> tuple[list[str], str | None]:
+def _plot_title(cfg: dict, sizes: list[int]) -> str:
+    """What was trained, for the plot titles: "spiral, MLP 2-64-64-3 (relu)"."""
+    return f"{cfg['dataset']}, MLP {'-'.join(map(str, sizes))} ({cfg['activation']})"
+
+
+def _plots(out: Path, history, model, data: tuple, title: str) -> tuple[list[str], str | None]:
     X_tr, y_tr, X_te, y_te = data
     try:
         from ..plotting import plot_decision_boundary, plot_learning_curve
 
         # fit's validation data is the test split, so its curves are labelled "test" as printed.
-        plot_learning_curve(history, out / "learning_curve.png", validation_label="test")
+        plot_learning_curve(history, out / "learning_curve.png", validation_label="test", title=title)
         written = ["learning_curve.png"]
         if X_tr.shape[1] == 2:
-            plot_decision_boundary(model, X_tr, y_tr, out / "decision_boundary.png", test=(X_te, y_te))
+            plot_decision_boundary(model, X_tr, y_tr, out / "decision_boundary.png", test=(X_te, y_te),
+                                   title=title)
             written.append("decision_boundary.png")
     except ImportError as exc:
         return [], f"plots skipped: {exc}"
@@ -168,7 +175,7 @@ def _write_outputs(out: Path, model, history, final: dict, data: tuple, cfg: dic
     save(model, out / "model.npz", metadata={"chainrule_version": __version__, "config": cfg, "sizes": sizes})
     files, note = ["model.npz", "metrics.json"], None
     if plots:
-        pngs, note = _plots(out, history, model, data)
+        pngs, note = _plots(out, history, model, data, _plot_title(cfg, sizes))
         files += pngs
     metrics = {"chainrule_version": __version__, "config": cfg, "seed": cfg["seed"], "sizes": sizes,
                "n_train": len(y_tr), "n_test": len(y_te), "history": history.to_dict(), "final": final,
@@ -186,12 +193,31 @@ def _fail(args: argparse.Namespace, message: str, code: int, **fields) -> int:
     return code
 
 
+def _unwritable(out: Path) -> str | None:
+    """Why the results could not be written to the folder ``out``, found before any training: the
+    nearest existing folder on its path must take a new file (probed with a temporary one, which
+    also catches read-only file systems that permission bits do not show). Creates nothing."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == out and not out.is_dir():
+        return f"--out {out} is a file, not a folder; give a folder to write the results into"
+    if not existing.is_dir():
+        return f"--out {out} cannot be created: {existing} is a file, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        return f"--out {out} is not writable: cannot create a file in {existing} ({exc.strerror or exc})"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``chainrule train``; the exit code: 0 done, 1 diverged or not written, 2 bad options."""
     started = time.perf_counter()
-    if args.out.exists() and not args.out.is_dir():
-        return _fail(args, f"--out {args.out} is a file, not a folder; give a folder to write the results "
-                           "into", 2)
+    problem = _unwritable(args.out)
+    if problem is not None:
+        return _fail(args, problem, 2)
     try:
         cfg = _config(args)
         model, history, final, data, sizes = _train(cfg, args.quiet)
