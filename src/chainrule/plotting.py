@@ -94,7 +94,7 @@ def plot_learning_curve(history: History | Mapping[str, Sequence[float]],
         if curves.get(f"val_{metric}"):
             axis.plot(epochs, curves[f"val_{metric}"], label=f"{validation_label} {metric}", linestyle="--",
                       color="C1" if metric == "loss" else "C3", **marker)
-        axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # no epoch 2.5
+        axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True, min_n_ticks=1))  # no epoch 2.5
         if len(epochs) == 1:  # a lone point spans no range: give the locator one epoch either side
             axis.set_xlim(0.5, 1.5)
         axis.set_xlabel("epoch")
