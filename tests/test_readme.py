@@ -31,6 +31,10 @@ def test_python_blocks_run_and_show_what_they_say(tmp_path, monkeypatch, capsys)
     x, w = np.array([1.0, 2.0]), np.array([0.5, -1.0])
     t = np.tanh(x @ w)
     np.testing.assert_allclose(namespace["w"].grad, 2 * t * (1 - t**2) * x, rtol=1e-12)
+    # PyTorch: the gradients returned in the wrong order are named; a correct module passes.
+    fn_report, module_report = namespace["fn_report"], namespace["module_report"]
+    assert (fn_report.failed, fn_report.parameters["x"].pattern) == (["x", "w"], "swapped")
+    assert (module_report.passed, list(module_report.parameters)[:2]) == (True, ["0.weight", "0.bias"])
     # The course's API: the printed dW of the course's linear_backward test case.
     np.testing.assert_allclose(namespace["dW"], [[-0.10076895, 1.40685096, 1.64992505]], atol=1e-8)
 
