@@ -243,12 +243,45 @@ def test_module_with_a_buggy_custom_function_names_the_parameters_before_it():
     x = torch.randn(8, 3, generator=torch.Generator().manual_seed(1))
     report = check_module(Net(F.SquareMissingFactor, 0.0), x)
     # the bug halves every gradient upstream of the activation; fc2 (after it) is right
-    assert sorted(report.failed) == ["bn.bias", "bn.weight", "fc1.weight", "x"]
-    assert all(report.parameters[n].pattern == "scaled" for n in report.failed)
+    wrong = sorted(n for n, p in report.parameters.items() if p.pattern is not None)
+    assert wrong == ["bn.bias", "bn.weight", "fc1.weight", "x"] and not report.passed
+    assert all(report.parameters[n].pattern == "scaled" for n in wrong)
     assert report.parameters["fc2.weight"].passed and report.parameters["fc2.bias"].passed
-    # fc1.bias feeds a BatchNorm: its true gradient is zero, and the halved zero is still zero
-    assert report.parameters["fc1.bias"].passed
+    # fc1.bias feeds a BatchNorm: its true gradient is zero, so nothing can be said about it
+    assert "fc1.bias" in report.unresolved
     assert _module_verdict(Net(F.SquareMissingFactor, 0.0), x) is False
+    # each piece checked alone: the Function is blamed, not the layers whose gradients it corrupted
+    assert [lr.index for lr in report.layers] == ["fc1", "bn", "SquareMissingFactor.apply", "drop", "fc2"]
+    assert report.blame == 2 and report.layers[2].pattern == "scaled"
+    assert [lr.passed for lr in report.layers] == [True, True, False, True, True]
+    assert report.headline().startswith("gradient check failed: blame layer SquareMissingFactor.apply")
+    assert torch.autograd.Function.__dict__["apply"].__func__.__qualname__ == "Function.apply"  # restored
+
+
+class Act(torch.nn.Module):
+    """A custom Function wrapped in a module, as nn code usually holds one."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn.apply(x)
+
+
+@pytest.mark.filterwarnings("ignore::chainrule.gradcheck.PrecisionWarning")
+@pytest.mark.parametrize("fn, passed", [(F.LeakyReLU, True), (F.ReLUNoMask, False)])
+def test_module_blame_names_the_wrapping_submodule(fn, passed):
+    net = torch.nn.Sequential(torch.nn.Linear(3, 6), Act(fn), torch.nn.Linear(6, 2))
+    report = check_module(net, torch.randn(8, 3, generator=torch.Generator().manual_seed(2)))
+    assert report.passed is passed
+    assert [lr.index for lr in report.layers] == ["0", "1", f"{fn.__name__}.apply", "2"]
+    if passed:
+        assert report.blame is None and all(lr.passed for lr in report.layers)
+    else:
+        assert report.blame == 1 and report.layers[1].name == "Act" and report.layers[1].pattern == "masked"
+        assert not report.layers[2].passed and report.layers[3].passed and report.layers[0].passed
+    assert check_module(net, torch.randn(8, 3), layers=False).layers is None
 
 
 @pytest.mark.filterwarnings("ignore::chainrule.gradcheck.PrecisionWarning")

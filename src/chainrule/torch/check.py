@@ -25,6 +25,7 @@ count (evaluations run on one thread: see ``_evaluation_state``).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -39,7 +40,14 @@ except ImportError:  # pragma: no cover - exercised only without the extra
                       'pip install "chainrule[torch]"') from None
 
 from .._validate import as_rng, check_choice
-from ..gradcheck import DEFAULT_EPS, DEFAULT_THRESHOLD, GradientReport, PrecisionWarning, check_gradients
+from ..gradcheck import (
+    DEFAULT_EPS,
+    DEFAULT_THRESHOLD,
+    GradientReport,
+    LayerResult,
+    PrecisionWarning,
+    check_gradients,
+)
 from ..gradcheck import assert_gradients as _assert_report
 
 __all__ = ["OUTPUTS", "assert_gradients", "check_function", "check_module"]
@@ -422,10 +430,78 @@ def check_function(fn: Callable, *inputs: object, outputs: str = "project", eps:
                   sample=sample, rng=rng, batch_size=batch_size, notes=notes)
 
 
+def _detached(value: object) -> object:
+    return value.detach().clone() if isinstance(value, torch.Tensor) else value
+
+
+def _parts(work: torch.nn.Module, args: list[object]) -> list[tuple[str, str, object, tuple]]:
+    """What one forward pass of ``work`` runs, in call order, with the inputs each piece saw: its
+    leaf submodules (label: their name) and the custom ``autograd.Function``s it applies (label:
+    ``Name.apply``), each once (its first call). Functions are seen through ``Function.apply``,
+    wrapped for this one pass and restored after."""
+    found: list[tuple[str, str, object, tuple]] = []
+    seen: set[object] = set()
+
+    def module_hook(mod: torch.nn.Module, inp: tuple, kwargs: dict, label: str) -> None:
+        if label not in seen:
+            seen.add(label)
+            # a call with keyword arguments cannot be replayed positionally: recorded as None, skipped
+            args = None if kwargs else tuple(_detached(a) for a in inp)
+            found.append((label, type(mod).__name__, mod, args))
+
+    leaves = [(n, sub) for n, sub in work.named_modules() if n and next(sub.children(), None) is None]
+    handles = [sub.register_forward_pre_hook(
+        lambda mod, inp, kw, label=name: module_hook(mod, inp, kw, label), with_kwargs=True)
+        for name, sub in leaves]
+    original = torch.autograd.Function.__dict__["apply"]
+
+    def apply(cls, *a, **kw):
+        if cls not in seen:
+            seen.add(cls)
+            found.append((f"{cls.__name__}.apply", "autograd.Function", cls,
+                          None if kw else tuple(_detached(x) for x in a)))
+        return original.__func__(cls, *a, **kw)
+
+    torch.autograd.Function.apply = classmethod(apply)
+    try:
+        with torch.no_grad():
+            work(*args)
+    finally:
+        torch.autograd.Function.apply = original
+        for h in handles:
+            h.remove()
+    return found
+
+
+def _part_results(parts: list[tuple[str, str, object, tuple | None]], options: dict,
+                  notes: list[str]) -> list[LayerResult]:
+    """Every part checked alone at the inputs it saw in the forward pass; a part that cannot be
+    checked alone (called with keyword arguments, or refusing to run on its own) gets a note."""
+    results = []
+    for label, kind, obj, args in parts:
+        if args is None:
+            notes.append(f"{label} was called with keyword arguments and is not checked alone")
+            continue
+        own = isinstance(obj, torch.nn.Module) and any(p.requires_grad for p in obj.parameters())
+        if not own and not any(_floating(a) for a in args):
+            continue  # nothing differentiable reaches it (an embedding's indices): nothing to check alone
+        try:
+            if isinstance(obj, torch.nn.Module):
+                rep = check_module(obj, *args, layers=False, **options)
+            else:
+                rep = check_function(obj, *args, **options)
+        except (ValueError, TypeError, RuntimeError) as e:
+            notes.append(f"{label} could not be checked alone ({type(e).__name__}: {e})")
+            continue
+        results.append(LayerResult(label, kind, rep.passed, rep.difference, rep.parameters, error=rep.error))
+    return results
+
+
 def check_module(module: torch.nn.Module, *inputs: object, loss: Callable | None = None,
                  outputs: str = "project", eps: float | None = None, method: str = "central",
                  threshold: float = DEFAULT_THRESHOLD, sample: int | None = None,
-                 rng: np.random.Generator | int | None = 0, batch_size: int | None = None) -> GradientReport:
+                 rng: np.random.Generator | int | None = 0, batch_size: int | None = None,
+                 layers: bool = True) -> GradientReport:
     """Check an ``nn.Module``'s gradients in its parameters (and inputs) at ``inputs``.
 
     The parameters that require grad are checked, keyed as ``named_parameters()`` names them
@@ -434,6 +510,14 @@ def check_module(module: torch.nn.Module, *inputs: object, loss: Callable | None
     the module's output and returning a scalar tensor (``lambda out: F.cross_entropy(out, y)``); by
     default the output is projected on a fixed random upstream gradient (see ``check_function``).
     ``batch_size`` names the m of a 1/m average in "missing 1/m" hints.
+
+    ``layers`` (default True): also check every piece the forward pass runs alone, at the inputs it
+    saw there, as ``check_model`` does for its layers: each leaf submodule (``check_module``, its
+    parameters and inputs) and each custom ``autograd.Function`` it applies (``check_function``),
+    in call order. ``report.layers`` holds them (``index`` is the submodule's name or
+    ``"Name.apply"``) and ``report.blame`` the position of the first that is wrong on its own: a
+    buggy backward corrupts the gradients of every parameter before it, but only its own piece
+    fails alone.
 
     The module is deep-copied and checked in float64 (a float32 module with a ``PrecisionWarning``)
     in its current train/eval mode; the copy's buffers (BatchNorm statistics) are restored before
@@ -475,8 +559,23 @@ def check_module(module: torch.nn.Module, *inputs: object, loss: Callable | None
         return work(*_arguments(tensors, arg_names, fixed))
 
     problem = _Problem(forward, values, [arg_names[i] for i in checked], own_leaves=params)
-    return _check(problem, loss=loss, outputs=outputs, eps=eps, method=method, threshold=threshold,
-                  sample=sample, rng=rng, batch_size=batch_size, notes=notes)
+    gen = as_rng(rng)
+    report = _check(problem, loss=loss, outputs=outputs, eps=eps, method=method, threshold=threshold,
+                    sample=sample, rng=gen, batch_size=batch_size, notes=notes)
+    if not layers:
+        return report
+    with _evaluation_state():
+        torch.set_rng_state(_FIXED_STATE)
+        parts = _parts(work, _arguments({}, arg_names, fixed))
+        with torch.no_grad():
+            for n, b in live_buffers.items():
+                b.copy_(buffers[n])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecisionWarning)  # the parts are float64 copies already
+        found = _part_results(parts, {"eps": eps, "method": method, "threshold": threshold, "sample": sample,
+                                      "rng": gen}, report.notes)
+    blame = next((i for i, part in enumerate(found) if not part.passed), None)
+    return dataclasses.replace(report, passed=report.passed and blame is None, layers=found, blame=blame)
 
 
 def assert_gradients(target: Callable | torch.nn.Module, *inputs: object, **kwargs) -> GradientReport:
