@@ -322,3 +322,17 @@ def test_same_seed_same_report():
     b = check_function(F.ReLUNoMask, randn(6, 5), rng=3).to_dict()
     assert a == b
     assert np.isfinite(a["difference"])
+
+
+def test_a_backward_writing_into_grad_output_is_noted():
+    report = check_function(F.ReLUInPlace, randn(6, 5))
+    assert report.passed  # the values are right
+    assert any("wrote into its grad_output for out in place" in note for note in report.notes)
+    assert not any("grad_output" in note for note in check_function(F.ReLU, randn(6, 5)).notes)
+
+
+def test_without_torch_the_import_error_says_how_to_install():
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "try:\n    import chainrule.torch\nexcept ImportError as e:\n    print(e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 'pip install "chainrule[torch]"' in out.stdout

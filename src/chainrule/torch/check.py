@@ -317,7 +317,7 @@ def _check(problem: _Problem, *, loss: Callable | None, outputs: str, eps: float
                 shown = _kind(scalar) + (f" of shape {shape}" if shape is not None else "")
                 raise TypeError(f"loss must return a floating-point scalar tensor, got {shown}")
         ups_np = _upstreams(gen, outs) if loss is None else []
-        ups = [torch.from_numpy(u) for u in ups_np]
+        ups = [torch.from_numpy(u.copy()) for u in ups_np]  # copies: a backward may write into them
         try:
             if outputs == "project":
                 grads = problem.analytic(out, leaves, outs, list(ups) or [None] * len(outs), scalar)
