@@ -308,7 +308,8 @@ def _check(problem: _Problem, *, loss: Callable | None, outputs: str, eps: float
     names = list(problem.values)
     with _evaluation_state():
         out, leaves = problem.run(problem.values, grad=True)
-        outs = _tensor_outputs(out)
+        # with a loss, the output may be anything the loss takes (a dict, a dataclass)
+        outs = _tensor_outputs(out) if loss is None or isinstance(out, (torch.Tensor, tuple, list)) else []
         scalar = None
         if loss is not None:
             scalar = loss(out)
