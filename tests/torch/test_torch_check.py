@@ -336,3 +336,21 @@ def test_without_torch_the_import_error_says_how_to_install():
             "try:\n    import chainrule.torch\nexcept ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert 'pip install "chainrule[torch]"' in out.stdout
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_verdicts_agree_with_torch_at_other_inputs(seed):
+    """Every Function of the two tables at fresh random inputs: chainrule's verdict is the expected
+    one and torch.autograd.gradcheck's is the same."""
+    g = torch.Generator().manual_seed(100 + seed)
+
+    def fresh(inputs):
+        return tuple(torch.randn(a.shape, dtype=torch.float64, generator=g) if isinstance(a, torch.Tensor)
+                     else a for a in inputs)
+
+    for expected, table in ((True, CORRECT), (False, PLANTED)):
+        for case, (fn, make, *_) in table.items():
+            inputs = fresh(make())
+            report = check_function(fn, *inputs, rng=seed)
+            assert report.passed is expected, (case, report.summary())
+            assert torch_verdict(fn.apply, inputs) is expected, case
