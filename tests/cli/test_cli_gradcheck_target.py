@@ -197,3 +197,12 @@ def test_subprocess_entry_point(files):
     out = subprocess.run([sys.executable, "-m", "chainrule", "gradcheck", "one.py:MyReLU"],
                          capture_output=True, text=True, cwd=files)
     assert out.returncode == 1 and "masked" in out.stdout
+
+
+def test_json_stdout_stays_one_json_line_when_the_users_code_prints(files, capsys):
+    (files / "chatty.py").write_text("import chainrule as cr\nprint('imported!')\n"
+                                     "class R(cr.ReLU):\n    def forward(self, x):\n        print('fwd')\n"
+                                     "        return super().forward(x)\n")
+    code, out, err = run(["chatty.py:R", "--json"], capsys)
+    assert code == 0 and json.loads(out)["outcome"] == "correct"
+    assert "imported!" in err and "fwd" in err

@@ -18,8 +18,10 @@ failing to import or to run), 3 undecided (the check could not tell).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import sys
 import warnings
 from pathlib import Path
 
@@ -199,10 +201,10 @@ def check_target(args: argparse.Namespace):
 
 def run_target(args: argparse.Namespace) -> int:
     """The ``gradcheck PATH.py:NAME`` command: report on stdout, exit code by outcome."""
-    import sys
-
     try:
-        report = check_target(args)
+        # --json promises one JSON line on stdout: whatever the user's code prints goes to stderr
+        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+            report = check_target(args)
     except UserCodeError as e:
         return _error(args, f"your code failed: {e}")
     except (ValueError, TypeError, ImportError, RuntimeError) as e:
@@ -221,8 +223,6 @@ def run_target(args: argparse.Namespace) -> int:
 
 
 def _error(args: argparse.Namespace, message: str) -> int:
-    import sys
-
     print(f"chainrule gradcheck: error: {message}", file=sys.stderr)
     if args.json:
         print(json.dumps({"ok": False, "passed": False, "outcome": None, "error": message}))
