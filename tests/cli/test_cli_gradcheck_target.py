@@ -206,3 +206,70 @@ def test_json_stdout_stays_one_json_line_when_the_users_code_prints(files, capsy
     code, out, err = run(["chatty.py:R", "--json"], capsys)
     assert code == 0 and json.loads(out)["outcome"] == "correct"
     assert "imported!" in err and "fwd" in err
+
+
+TORCH_FILE = '''
+import torch
+
+
+class LeakyReLUWrongMask(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.where(x > 0, x, 0.1 * x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (x > 0)  # the negative slope forgotten
+
+
+class MulSwapped(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad * a, grad * b
+
+
+class Net(torch.nn.Module):
+    def __init__(self, n_in=4):
+        super().__init__()
+        self.fc1, self.fc2 = torch.nn.Linear(n_in, 6), torch.nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.fc2(LeakyReLUWrongMask.apply(self.fc1(x)))
+
+
+class GoodNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(5, 3)
+
+    def forward(self, x):
+        return torch.tanh(self.fc(x))
+'''
+
+
+def test_torch_functions_and_modules_from_the_terminal(files, capsys):
+    (files / "tfn.py").write_text(TORCH_FILE)
+    code, out, _ = run(["tfn.py:LeakyReLUWrongMask", "--json"], capsys)
+    d = json.loads(out)
+    assert code == 1 and d["parameters"]["x"]["pattern"] == "masked"
+    assert d["parameters"]["x"]["shape"] == [8, 5]
+    code, out, _ = run(["tfn.py:MulSwapped", "--shape", "3,4", "--json"], capsys)
+    assert code == 1 and {k: v["pattern"] for k, v in json.loads(out)["parameters"].items()} == {
+        "a": "swapped", "b": "swapped"}
+    code, out, _ = run(["tfn.py:Net", "--args", '{"n_in": 3}', "--json"], capsys)
+    d = json.loads(out)
+    assert code == 1 and [lr["index"] for lr in d["layers"]] == ["fc1", "LeakyReLUWrongMask.apply", "fc2"]
+    assert d["blame"] == 1 and d["parameters"]["x"]["shape"] == [8, 3]
+    assert run(["tfn.py:GoodNet"], capsys)[0] == 0
+    code, _, err = run(["tfn.py:MulSwapped", "--shape", "3,4", "--shape", "3,4", "--shape", "2"], capsys)
+    assert code == 2 and "takes 2 input(s)" in err
+    code, _, err = run(["mylayer.py:MyReLU", "--shape", "3,4", "--shape", "3,4"], capsys)
+    assert code == 2 and "give --shape once" in err

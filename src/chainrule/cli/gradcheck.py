@@ -47,9 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mine = p.add_argument_group("your code (with PATH.py:NAME)")
     mine.add_argument("--args", default=None, metavar="JSON",
                       help='arguments of the Layer class, a JSON object or list, e.g. \'{"n_features": 4}\'')
-    mine.add_argument("--shape", type=parse_shape, default=None, metavar="N,D",
-                      help="shape of the random input a Layer is checked on (default: 8,5; 8,D for a layer "
-                           "whose first 2-D parameter is (D, ...))")
+    mine.add_argument("--shape", type=parse_shape, default=None, metavar="N,D", action="append",
+                      help="shape of the random input a Layer is checked on; once per input of a torch "
+                           "Function or Module (default: 8,5; 8,D for a layer whose first 2-D parameter is "
+                           "(D, ...))")
     mine.add_argument("--params", type=Path, default=None, metavar="FILE.npz",
                       help="parameters to check a cost function NAME(params) -> (cost, grads) at")
     mine.add_argument("--grads", type=Path, default=None, metavar="FILE.npz",

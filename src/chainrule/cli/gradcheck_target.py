@@ -9,7 +9,12 @@ What NAME is decides the check:
   at the parameters of the .npz (one array per key), on the gradients it returns there; or, with
   ``--grads FILE.npz``, a cost ``NAME(params) -> cost`` checked against the gradients of that file
   (keys ``W1`` or the course's ``dW1``);
-* otherwise a function ``NAME() -> (model, loss, X, y)``: ``check_model``, with blame.
+* otherwise a function ``NAME() -> (model, loss, X, y)``: ``check_model``, with blame;
+* a ``torch.autograd.Function`` subclass or a ``torch.nn.Module`` (class, built from ``--args``, or
+  instance), when the file uses PyTorch: ``chainrule.torch.check_function`` / ``check_module`` on
+  seeded standard normal float64 inputs, one per ``--shape`` (given once per input; one shape
+  given is used for every input of a Function; default ``8,5``, or ``8,D`` for a module whose
+  first parameter is a ``(out, D)`` weight).
 
 Exit codes (every check command): 0 correct, 1 wrong, 2 usage error (including the user's code
 failing to import or to run), 3 undecided (the check could not tell).
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import json
 import math
 import sys
@@ -111,6 +117,55 @@ def _default_shape(layer: Layer) -> tuple[int, ...]:
     return (DEFAULT_BATCH, int(np.shape(first)[0]) if first is not None else DEFAULT_FEATURES)
 
 
+def _torch_kind(obj: object) -> str | None:
+    """"function" or "module" for PyTorch code (only when the user's file imported torch)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    if isinstance(obj, type) and issubclass(obj, torch.autograd.Function):
+        return "function"
+    if isinstance(obj, torch.nn.Module) or (isinstance(obj, type) and issubclass(obj, torch.nn.Module)):
+        return "module"
+    return None
+
+
+def _torch_inputs(args: argparse.Namespace, count: int, default: tuple[int, ...]) -> list:
+    import torch
+
+    shapes = args.shape or [default]
+    if len(shapes) == 1:
+        shapes = shapes * count
+    if len(shapes) != count:
+        raise ValueError(f"{args.name} takes {count} input(s): give --shape once per input (or once for "
+                         f"all), got {len(shapes)}")
+    gen = np.random.default_rng(args.seed)
+    return [torch.from_numpy(gen.standard_normal(shape)) for shape in shapes]
+
+
+def _check_torch(obj: object, kind: str, args: argparse.Namespace, folder: str, opts: dict):
+    from .. import torch as cr_torch  # imports torch: the user's file already did
+
+    if kind == "function":
+        import torch
+
+        own_context = obj.setup_context is not torch.autograd.Function.setup_context
+        count = len(inspect.signature(obj.forward).parameters) - (0 if own_context else 1)
+        inputs = _torch_inputs(args, max(count, 1), (DEFAULT_BATCH, DEFAULT_FEATURES))
+        return call(cr_torch.check_function, obj, *inputs, what=f"checking {args.name}", folder=folder,
+                    **opts)
+    if isinstance(obj, type):
+        positional, keywords = _json_args(args.args)
+        obj = call(obj, *positional, **keywords, what=f"{args.name}(*--args)", folder=folder)
+    elif args.args is not None:
+        raise ValueError(f"--args builds a Module class, but {args.name} is already a {type(obj).__name__} "
+                         "instance")
+    first = next(iter(obj.parameters()), None)
+    width = int(first.shape[1]) if first is not None and first.ndim == 2 else DEFAULT_FEATURES
+    count = max(len(args.shape or [()]), 1)
+    inputs = _torch_inputs(args, count, (DEFAULT_BATCH, width))
+    return call(cr_torch.check_module, obj, *inputs, what=f"checking {args.name}", folder=folder, **opts)
+
+
 def _check_layer(obj: object, args: argparse.Namespace, folder: str, opts: dict):
     if isinstance(obj, Layer):
         if args.args is not None:
@@ -120,7 +175,9 @@ def _check_layer(obj: object, args: argparse.Namespace, folder: str, opts: dict)
     else:
         positional, keywords = _json_args(args.args)
         layer = call(obj, *positional, **keywords, what=f"{args.name}(*--args)", folder=folder)
-    shape = args.shape or _default_shape(layer)
+    if args.shape and len(args.shape) > 1:
+        raise ValueError(f"{args.name} is a Layer, which takes one input: give --shape once")
+    shape = args.shape[0] if args.shape else _default_shape(layer)
     x = np.random.default_rng(args.seed).standard_normal(shape)
     try:
         return call(check_layer, layer, x, what=f"checking {args.name} on a random input of shape {shape}",
@@ -176,12 +233,15 @@ def check_target(args: argparse.Namespace):
     obj = getattr(module, args.name)
     opts = {"eps": args.eps, "method": args.method, "threshold": args.threshold, "sample": args.sample,
             "rng": args.seed}
-    is_layer = isinstance(obj, Layer) or (isinstance(obj, type) and issubclass(obj, Layer))
+    torch_kind = _torch_kind(obj)
+    is_layer = (torch_kind is not None or isinstance(obj, Layer)
+                or (isinstance(obj, type) and issubclass(obj, Layer)))
     not_for = (("--params", "--grads", "--autodiff") if is_layer else ("--args", "--shape", "--autodiff")
                if is_cost else ("--args", "--shape"))
     wrong = _given(args, *not_for)
     if wrong:
-        kind = ("a Layer" if is_layer else "a cost function with --params" if is_cost
+        kind = ("a torch Function" if torch_kind == "function" else "a torch Module" if torch_kind
+                else "a Layer" if is_layer else "a cost function with --params" if is_cost
                 else "a (model, loss, X, y) function")
         raise ValueError(f"{wrong[0]} does not apply to {args.name}, {kind}")
     if isinstance(obj, type) and issubclass(obj, Loss):
@@ -192,6 +252,10 @@ def check_target(args: argparse.Namespace):
                          f"or a cost function (with --params); got {type(obj).__name__}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PrecisionWarning)  # the report carries the note
+        if torch_kind is not None:
+            if torch_kind == "function" and args.args is not None:
+                raise ValueError(f"--args builds a Layer or Module class; {args.name} is a torch Function")
+            return _check_torch(obj, torch_kind, args, folder, opts)
         if is_layer:
             return _check_layer(obj, args, folder, opts)
         if is_cost:
