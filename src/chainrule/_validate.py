@@ -7,7 +7,9 @@ what was expected next to what was received, so a user never has to decode a Num
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -99,3 +101,62 @@ def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
+
+
+def check_path(value: object, name: str = "path") -> Path:
+    """``value`` as a ``Path``: a non-empty ``str`` or ``os.PathLike`` without NUL bytes.
+
+    ``TypeError`` for anything else (None, an int, bytes); ``ValueError`` for '' (which would mean
+    the current directory) or an embedded NUL."""
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or os.PathLike file path, got {type(value).__name__} "
+                        f"{value!r:.80}")
+    text = os.fspath(value)
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be a text path, got a {type(text).__name__} path {text!r:.80}")
+    if text == "":
+        raise ValueError(f"{name} must be a non-empty path, got ''")
+    if "\0" in text:
+        raise ValueError(f"{name} must not contain a NUL character, got {text!r:.80}")
+    return Path(text)
+
+
+MAX_NESTING = 64  # JSON documents (architectures, metadata): deeper is a mistake or an attack
+
+
+def check_json_tree(value: object, name: str, max_depth: int = MAX_NESTING) -> None:
+    """Check that ``value`` is plain JSON data: dicts with str keys, lists/tuples, str, int, finite
+    float, bool, None, nested at most ``max_depth`` deep. Walks iteratively, so a structure
+    nested 100,000 deep is refused with a ``ValueError`` rather than a ``RecursionError``. The
+    message names the offending place, e.g. ``metadata['a'][3]``."""
+    stack: list[tuple[object, str, int]] = [(value, name, 1)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            if depth > max_depth:
+                raise ValueError(f"{name} is nested more than {max_depth} levels deep (at {where:.200}); "
+                                 f"expected at most {max_depth}")
+            if isinstance(item, dict):
+                for k, v in item.items():
+                    if not isinstance(k, str):
+                        raise TypeError(f"{where:.200} has a key of type {type(k).__name__} ({k!r:.40}); "
+                                        "expected str keys only (JSON objects)")
+                    stack.append((v, f"{where}[{k!r}]", depth + 1))
+            else:
+                stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{where:.200} is {item!r}; expected a finite number (strict JSON)")
+        elif item is not None and not isinstance(item, (str, int, float, bool)):
+            raise TypeError(f"{where:.200} has type {type(item).__name__}; expected JSON data "
+                            "(str, int, float, bool, None, list, dict)")
+
+
+def json_depth(value: object) -> int:
+    """How deeply ``value`` (parsed JSON) nests lists and dicts, computed without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest

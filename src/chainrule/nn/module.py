@@ -89,7 +89,7 @@ class Layer:
     def zero_grad(self) -> None:
         """Set every gradient to zeros of its parameter's shape and dtype."""
         for name, p in self.params.items():
-            zeros = np.zeros_like(p)
+            zeros = np.zeros(p.shape, p.dtype)  # calloc: no page is touched until written
             self.grads[name] = zeros
             if self.grads.get(name) is not zeros:
                 raise TypeError(f"{type(self).__name__}.zero_grad: writing into self.grads did not reach "
