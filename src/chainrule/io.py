@@ -323,21 +323,34 @@ def _read_entry(zf: zipfile.ZipFile, path: Path, name: str, shape: tuple | None 
                          "truncated or modified") from None
 
 
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def _text_depth(raw: bytes) -> int:
+    """How deeply the JSON text ``raw`` nests brackets, strings blanked out; linear and non-recursive."""
+    text, deepest, level = np.frombuffer(_JSON_STRING.sub(b'""', raw), np.uint8), 0, 0
+    for start in range(0, text.size, 1 << 16):  # in pieces, so the temporaries stay small
+        piece = text[start:start + (1 << 16)]
+        steps = ((piece == ord("[")) | (piece == ord("{"))).astype(np.int32)
+        steps -= (piece == ord("]")) | (piece == ord("}"))
+        running = np.cumsum(steps) + level
+        deepest, level = max(deepest, int(running.max())), int(running[-1])
+    return deepest
+
+
 def _read_architecture(zf: zipfile.ZipFile, path: Path) -> dict:
     if f"{ARCHITECTURE}.npy" not in zf.namelist():
         raise _bad(path, "it has no architecture entry, so it is not a chainrule model (a plain NumPy "
                          ".npz, perhaps?)")
-    raw = _read_entry(zf, path, ARCHITECTURE)
-    try:
-        doc = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _bad(path, f"its architecture is not valid JSON ({exc})") from None
-    except RecursionError:
-        raise _bad(path, f"its architecture is nested far more than {_MAX_DOCUMENT_DEPTH} levels deep; "
-                         f"expected at most {_MAX_DOCUMENT_DEPTH}") from None
-    if json_depth(doc) > _MAX_DOCUMENT_DEPTH:
-        raise _bad(path, f"its architecture is nested {json_depth(doc)} levels deep; expected at most "
+    raw = _read_entry(zf, path, ARCHITECTURE).tobytes()
+    depth = _text_depth(raw)  # before parsing: json.loads would recurse once per level
+    if depth > _MAX_DOCUMENT_DEPTH:
+        raise _bad(path, f"its architecture is nested {depth} levels deep; expected at most "
                          f"{_MAX_DOCUMENT_DEPTH}")
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise _bad(path, f"its architecture is not valid JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise _bad(path, f"its architecture is not a {FORMAT!r} document")
     if doc.get("version") != VERSION:
