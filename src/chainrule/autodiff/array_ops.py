@@ -107,6 +107,9 @@ def cross_entropy(logits: ArrayLike, target: np.ndarray) -> Tensor:
     n, c = z.shape
     t = check_cross_entropy_target(target.data if isinstance(target, Tensor) else target, n, c, z.dtype,
                                    "cross_entropy")
+    # The vjp closes over t: keep our own copy, not the caller's label array (changed in place later,
+    # it would change the gradient silently).
+    t = t.copy()
     logp = F.log_softmax(z.data, axis=1)
     if t.ndim == 1:
         rows = np.arange(n)
@@ -166,6 +169,11 @@ def getitem(a: ArrayLike, index: object) -> Tensor:
         index = index.data
     elif isinstance(index, tuple):
         index = tuple(p.data if isinstance(p, Tensor) else p for p in index)
+    # The vjp closes over the index: copy index arrays, which the caller may change in place later.
+    if isinstance(index, np.ndarray):
+        index = index.copy()
+    elif isinstance(index, tuple):
+        index = tuple(p.copy() if isinstance(p, np.ndarray) else p for p in index)
     try:
         out = a.data[index]
     except IndexError as err:

@@ -90,7 +90,8 @@ class CrossEntropyLoss(Loss):
             loss = np.sum(log_s[:, 0] - (z[np.arange(n), t] - m[:, 0])) / n
         else:
             loss = -np.sum(t * ((z - m) - log_s)) / n
-        self.cache = (e, s, t)
+        # t may be the caller's array (labels are not copied when already intp): keep our own copy.
+        self.cache = (e, s, t.copy())
         return float(loss)
 
     def backward(self) -> np.ndarray:
@@ -115,15 +116,15 @@ class BCEWithLogitsLoss(Loss):
         z = _check_logits(logits, "BCEWithLogitsLoss")
         t = check_same_shape_target(target, z, "BCEWithLogitsLoss", "the logits'")
         check_unit_interval(t, "BCEWithLogitsLoss: target")
-        self.cache = (z, t)
+        # Cache the gradient's numerator, our own array, rather than the caller's z and t.
+        grad = F.sigmoid(z)
+        grad -= t
+        self.cache = grad
         return float(np.mean(F.softplus(z) - z * t))
 
     def backward(self) -> np.ndarray:
-        z, t = self._cached()
-        grad = F.sigmoid(z)
-        grad -= t
-        grad /= z.size
-        return grad
+        grad = self._cached()
+        return grad / grad.size
 
 
 class MSELoss(Loss):
