@@ -70,6 +70,11 @@ def value_and_grad(f: Callable[..., Any],
     tuple of such gradients. ``f`` must return a one-element Tensor; its value is returned as a
     float.
     """
+    if not callable(f):
+        raise TypeError(f"f must be a function returning a one-element Tensor, got {type(f).__name__}")
+    if isinstance(argnums, bool) or not isinstance(argnums, (int, np.integer, tuple, list)):
+        raise TypeError(f"argnums must be an int or a tuple of ints, got {type(argnums).__name__} "
+                        f"{argnums!r:.40}")
     @wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> tuple[float, Any]:
         nums = _argnums(argnums, len(args))

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from .._validate import check_bool, to_array
+
 Vjp = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
 
 _grad_enabled = True
@@ -103,12 +105,15 @@ class Tensor:
     def __init__(self, data: object, requires_grad: bool = False, name: str | None = None) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        arr = data if isinstance(data, np.ndarray) else np.asarray(data)
+        arr = data if isinstance(data, np.ndarray) else to_array(data, "Tensor: data")
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: data must be a real numeric array, got dtype {arr.dtype}")
+        requires_grad = check_bool(requires_grad, "Tensor: requires_grad")
         if requires_grad and arr.dtype.kind != "f":
-            raise TypeError(f"Tensor: only floating arrays can require a gradient, got dtype "
+            raise TypeError(f"Tensor: data must be a floating array to require a gradient, got dtype "
                             f"{arr.dtype}; convert with .astype(np.float64) first")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Tensor: name must be a str or None, got {type(name).__name__}")
         self.data: np.ndarray = arr
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
@@ -220,7 +225,13 @@ class Tensor:
                                  f"the upstream gradient, backward(gradient) with shape {self.shape}")
             seed = np.ones_like(self.data)
         else:
-            seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            given = to_array(gradient.data if isinstance(gradient, Tensor) else gradient, "backward(): gradient")
+            if given.dtype.kind == "c":
+                raise TypeError(f"backward(): gradient must be real, got dtype {given.dtype}; a complex "
+                                "gradient would lose its imaginary part")
+            if given.dtype.kind not in "biuf":
+                raise TypeError(f"backward(): gradient must be a real numeric array, got dtype {given.dtype}")
+            seed = np.array(given, dtype=self.dtype)
             if seed.shape != self.shape:
                 raise ValueError(f"backward(): gradient must have the tensor's shape {self.shape}, "
                                  f"got {seed.shape}")

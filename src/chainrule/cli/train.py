@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from .._validate import available_memory
 from ..data import DATASETS, load_dataset, train_test_split
 from ..data.split import n_test_samples, stratified_test_counts
 from ..io import atomic_write, save
@@ -159,21 +159,6 @@ def _data(cfg: dict) -> tuple[np.ndarray, ...]:
     raise ValueError(f"--n-samples {cfg['n_samples']} is too small for the {cfg['n_classes']} classes of "
                      f"{cfg['dataset']} with --test-size {cfg['test_size']}: every class needs a point in "
                      f"both the training and the test part; use --n-samples {need}")
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux: MemAvailable), or None if unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def _gb(nbytes: float) -> str:

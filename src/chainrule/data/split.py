@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .._validate import as_rng
+from .._validate import as_rng, check_bool, to_array
 
 
 def n_test_samples(test_size: object, n: int) -> int:
@@ -60,7 +60,8 @@ def train_test_split(X: np.ndarray, y: np.ndarray, *, test_size: float | int = 0
     ``stratify=True`` each class of ``y`` keeps its proportion in both parts. Both parts come out
     shuffled; dtypes are kept. Same ``rng`` seed, same split.
     """
-    X, y = np.asarray(X), np.asarray(y)
+    X, y = to_array(X, "X"), to_array(y, "y")
+    stratify = check_bool(stratify, "stratify")
     if X.ndim == 0 or y.ndim == 0:
         raise ValueError(f"X and y must have a sample axis, got shapes {X.shape} and {y.shape}")
     n = X.shape[0]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from .._validate import as_rng, check_positive_int
+from .._validate import as_float_array, as_rng, check_positive_int
 from . import numerical as num
 from .diagnose import NON_FINITE, Context, Evidence, diagnose, diagnose_shape, element_tolerance, find_kinks
 from .inputs import SCALAR_NAME, PrecisionWarning, as_cost_value, float_values, match_grads, resolve_options
@@ -37,6 +37,9 @@ UNRESOLVED = 0.1
 
 def relative_difference(a: np.ndarray, n: np.ndarray) -> float:
     """||a - n|| / (||a|| + ||n||), formula 2 of the course; 0 when both are zero."""
+    a, n = as_float_array(a, "a", finite=False), as_float_array(n, "n", finite=False)
+    if a.shape != n.shape:
+        raise ValueError(f"relative_difference: a and n must have the same shape, got a {a.shape} and n {n.shape}")
     denom = float(np.linalg.norm(a) + np.linalg.norm(n))
     return float(np.linalg.norm(a - n) / denom) if denom > 0 else 0.0
 

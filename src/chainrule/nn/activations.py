@@ -125,8 +125,9 @@ class Softmax(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._check_input(x)
-        if x.ndim < 1:
-            raise ValueError(f"Softmax.forward: x must have at least 1 dimension, got shape {x.shape}")
+        if x.ndim < 1 or x.shape[-1] == 0:
+            raise ValueError(f"Softmax.forward: x must have at least 1 dimension and a non-empty last axis, "
+                             f"got shape {x.shape}")
         self.out = F.softmax(x, axis=-1)
         return self.out.copy()  # the caller may modify y in place; backward needs the original
 

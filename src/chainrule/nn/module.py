@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_float_array, check_float_dtype
+from .._validate import check_float_array, check_float_dtype, to_array
 
 __all__ = ["Layer", "Loss", "check_float_dtype"]
 
@@ -133,7 +133,7 @@ class Layer:
 
         A dtype mismatch is an error rather than a silent promotion, so float32 training stays float32.
         """
-        dout = np.asarray(dout)
+        dout = to_array(dout, f"{type(self).__name__}.backward: dout")
         if dout.shape != expected:
             raise ValueError(f"{type(self).__name__}.backward: dout must have the forward output's "
                              f"shape {expected}, got {dout.shape}")

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .._validate import as_float_array
+from .._validate import as_float_array, check_layer_like, check_loss_like, to_array
 from ..nn.losses import BCEWithLogitsLoss, CrossEntropyLoss
 from ..nn.module import Loss
 
@@ -39,7 +39,8 @@ def _model_dtype(model) -> np.dtype | None:
 def _prepare_X(model, X: object, name: str, *, cast: bool = False) -> np.ndarray:
     """X as a finite 2-D array (N >= 1, D >= 1) in the model's dtype (see the package docstring):
     floating X of another dtype is cast only with ``cast=True`` (inference), else a ValueError."""
-    kind = np.asarray(X).dtype.kind
+    check_layer_like(model, "model")
+    kind = to_array(X, name).dtype.kind
     X = as_float_array(X, name, ndim=2)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} is empty: expected shape (N, D) with N, D >= 1, got {X.shape}")
@@ -61,7 +62,8 @@ def _prepare_X(model, X: object, name: str, *, cast: bool = False) -> np.ndarray
 def _prepare_target(loss: Loss, y: object, out: np.ndarray, name: str) -> np.ndarray:
     """``y`` checked against the loss and the model's output ``out`` (N, ...) (an array or a
     template with its shape and dtype) and shaped for ``loss``."""
-    y = np.asarray(y)
+    check_loss_like(loss, "loss")
+    y = to_array(y, name)
     n = out.shape[0]
     if y.ndim == 0 or y.shape[0] != n:
         raise ValueError(f"{name} must have one entry per sample: expected first dimension {n}, "
