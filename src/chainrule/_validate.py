@@ -180,10 +180,23 @@ def check_layer_like(value: object, name: str, *, what: str = "a chainrule Layer
     return value
 
 
+def check_array_tree(value: object, name: str) -> None:
+    """Refuse ragged or object-holding arrays in ``value`` (an array, or a dict of arrays), naming
+    the entry, before a deeper function hands them to NumPy."""
+    if isinstance(value, Mapping):
+        check_mapping(value, name)
+        for key, item in value.items():
+            if not isinstance(item, (int, float)):
+                to_array(item, f"{name}[{key!r}]")
+    elif not isinstance(value, (int, float)):
+        to_array(value, name)
+
+
 def check_loss_like(value: object, name: str = "loss") -> object:
-    """``value`` if it is a loss: an object with ``forward(logits, target)`` and ``backward()``."""
+    """``value`` if it is a loss: an object with ``forward(logits, target)`` and ``backward()`` (and
+    not a layer, whose forward takes one argument)."""
     if not (callable(getattr(value, "forward", None)) and callable(getattr(value, "backward", None))) \
-            or isinstance(value, type):
+            or isinstance(value, type) or hasattr(value, "params"):
         raise TypeError(f"{name} must be a chainrule Loss instance (e.g. CrossEntropyLoss()), got "
                         f"{type(value).__name__} {_short(value)}")
     return value

@@ -90,8 +90,10 @@ def verdict(entry, arg: str, value, call) -> str | None:
         frames = traceback.extract_tb(exc.__traceback__)
         last = Path(frames[-1].filename).resolve() if frames else None
         inside = last is not None and PACKAGE in last.parents
-        if not isinstance(exc, (ValueError, TypeError)) and not (
-                isinstance(exc, OSError) and arg in ("path",)):
+        allowed = isinstance(exc, (ValueError, TypeError)) \
+            or (isinstance(exc, OSError) and arg == "path") \
+            or (isinstance(exc, IndexError) and entry.name == "ad.getitem")  # Python's error for indices
+        if not allowed:
             return f"{type(exc).__name__}: {exc}"[:300]
         if not inside:
             return f"raised outside chainrule ({last}:{frames[-1].lineno}): {type(exc).__name__}: {exc}"[:300]

@@ -34,6 +34,7 @@ class Entry:
     fuzz: tuple[str, ...]
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     domain_nan: bool = False  # NaN is a correct answer for some finite inputs (log(-1))
+    counts: tuple[str, ...] = ()  # iteration counts: a huge one is a long run, not a bad input
 
     def words(self, arg: str) -> tuple[str, ...]:
         return (arg, *self.names.get(arg, ()))
@@ -155,7 +156,8 @@ def _entries() -> list[Entry]:
         # ---- training ----------------------------------------------------------------------------------
         E("fit", cr.fit, lambda: dict(model=_model(), loss=cr.CrossEntropyLoss(), X=X2, y=Y2,
                                       optimizer=cr.SGD(0.1), epochs=1, batch_size=3),
-          ("model", "loss", "X", "y", "optimizer", "epochs", "batch_size", "validation_data", "rng")),
+          ("model", "loss", "X", "y", "optimizer", "epochs", "batch_size", "validation_data", "rng"),
+          counts=("epochs",)),
         E("evaluate", cr.evaluate, lambda: dict(model=_model(), loss=cr.CrossEntropyLoss(), X=X2, y=Y2),
           ("model", "loss", "X", "y")),
         E("predict", cr.predict, lambda: dict(model=_model(), X=X2), ("model", "X")),
@@ -246,17 +248,19 @@ def _entries() -> list[Entry]:
           ("dA", "cache", "activation")),
         E("dlai.L_model_backward", dlai.L_model_backward,
           lambda: dict(zip(("AL", "Y", "caches"), (_course_caches()[3], _course_caches()[2],
-                                                    _course_caches()[4]), strict=True)), ("AL", "Y", "caches")),
+                                                    _course_caches()[4]), strict=True)), ("AL", "Y", "caches"),
+          {"caches": ("cache",)}),
         E("dlai.update_parameters", dlai.update_parameters,
           lambda: dict(parameters={"W1": np.ones((2, 3)), "b1": np.zeros((2, 1))},
                        grads={"dW1": np.ones((2, 3)), "db1": np.ones((2, 1))}, learning_rate=0.1),
           ("parameters", "grads", "learning_rate")),
         E("dlai.L_layer_model", dlai.L_layer_model,
           lambda: dict(X=_course()[1], Y=_course()[2], layers_dims=[3, 2, 1], num_iterations=2),
-          ("X", "Y", "layers_dims", "learning_rate", "num_iterations", "print_cost", "init", "rng")),
+          ("X", "Y", "layers_dims", "learning_rate", "num_iterations", "print_cost", "init", "rng"),
+          counts=("num_iterations",)),
         E("dlai.two_layer_model", dlai.two_layer_model,
           lambda: dict(X=_course()[1], Y=_course()[2], layers_dims=(3, 2, 1), num_iterations=2),
-          ("X", "Y", "layers_dims", "learning_rate", "num_iterations", "rng")),
+          ("X", "Y", "layers_dims", "learning_rate", "num_iterations", "rng"), counts=("num_iterations",)),
         E("dlai.predict", dlai.predict, lambda: dict(X=_course()[1], y=_course()[2], parameters=_course()[0]),
           ("X", "y", "parameters")),
         E("dlai.accuracy", dlai.accuracy, lambda: dict(p=np.array([[1.0, 0, 1]]), y=np.array([[1.0, 1, 1]])),

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._validate import check_bool, to_array
 from ..nn import functional as F
-from .._validate import check_bool
 from ..nn.losses import check_cross_entropy_target
 from .ops import ArrayLike, as_tensor, exp
 from .tensor import Tensor
@@ -112,7 +112,7 @@ def cross_entropy(logits: ArrayLike, target: np.ndarray) -> Tensor:
     (checked as ``CrossEntropyLoss`` checks them).
     VJP: (softmax(logits) * sum(t) - t) / N, i.e. (softmax - onehot) / N for labels.
     """
-    z = as_tensor(logits)
+    z = as_tensor(logits, name="logits")
     if z.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (N, C), got {z.shape}")
     n, c = z.shape
@@ -164,7 +164,9 @@ def transpose(a: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
             raise TypeError(f"transpose: axes must be None or a tuple of ints, got {type(axes).__name__} "
                             f"{axes!r:.60}")
         axes = tuple(axes)
-        if len(axes) != a.ndim or _axes(axes, a.ndim, "transpose", unique=False) != tuple(range(a.ndim)):
+        if any(isinstance(ax, bool) or not isinstance(ax, (int, np.integer)) for ax in axes):
+            raise TypeError(f"transpose: axes must be a tuple of ints, got {axes!r:.60}")
+        if len(axes) != a.ndim or _axes(axes, a.ndim, "transpose: axes", unique=False) != tuple(range(a.ndim)):
             raise ValueError(f"transpose: axes must be a permutation of {tuple(range(a.ndim))}, "
                              f"got {axes}")
         inverse = tuple(int(i) for i in np.argsort([int(ax) % a.ndim for ax in axes]))
@@ -188,6 +190,8 @@ def getitem(a: ArrayLike, index: object) -> Tensor:
         index = index.data
     elif isinstance(index, tuple):
         index = tuple(p.data if isinstance(p, Tensor) else p for p in index)
+    if isinstance(index, list):
+        index = to_array(index, "getitem: index")
     # The vjp closes over the index: copy index arrays, which the caller may change in place later.
     if isinstance(index, np.ndarray):
         index = index.copy()
@@ -222,14 +226,15 @@ def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     if not parts:
         raise ValueError("concatenate: tensors must hold at least one tensor, got an empty sequence")
     if any(p.ndim == 0 for p in parts):
-        raise ValueError(f"concatenate: tensors must have at least one axis, got shapes {[p.shape for p in parts]}")
+        raise ValueError(f"concatenate: tensors must have at least one axis, got shapes "
+                         f"{[p.shape for p in parts]}")
     if not -parts[0].ndim <= axis < parts[0].ndim:
         raise ValueError(f"concatenate: axis {axis} is out of range for tensors with {parts[0].ndim} "
                          "dimension(s)")
     try:
         out = np.concatenate([p.data for p in parts], axis=axis)
     except ValueError as err:
-        raise ValueError(f"concatenate: shapes {[p.shape for p in parts]} cannot be joined along "
+        raise ValueError(f"concatenate: tensors of shapes {[p.shape for p in parts]} cannot be joined along "
                          f"axis {axis}: {err}") from err
     bounds = np.cumsum([p.shape[axis] for p in parts])[:-1]
 

@@ -111,8 +111,8 @@ def layer_gradients(layer: Layer, x: np.ndarray,
     y = graph(layer, xt, params)
     dout = to_array(dout, "layer_gradients: dout")
     if dout.shape != y.shape:
-        raise ValueError(f"layer_gradients: dout must have the layer output's shape {y.shape}, "
-                         f"got {dout.shape}")
+        raise ValueError(f"layer_gradients: dout must have the layer output's shape {y.shape} (for x of "
+                         f"shape {xt.shape}), got {dout.shape}")
     if y.requires_grad:
         y.backward(dout)
     return grad_or_zeros(xt), {k: grad_or_zeros(t) for k, t in params.items()}
@@ -139,7 +139,21 @@ def model_gradients(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray) -> d
     check_layer_like(model, "model")
     check_loss_like(loss, "loss")
     params = {k: Tensor(v, requires_grad=True) for k, v in model.params.items()}
-    out = loss_graph(loss, graph(model, Tensor(as_float_array(X, "X")), params), y)
+    X = as_float_array(X, "X")
+    try:
+        logits = graph(model, Tensor(X), params)
+    except (ValueError, TypeError) as exc:
+        if type(exc) not in (ValueError, TypeError):
+            raise
+        raise type(exc)(f"X of shape {X.shape} does not fit the model: {exc}") from exc
+    try:
+        out = loss_graph(loss, logits, y)
+    except (ValueError, TypeError) as exc:
+        if type(exc) not in (ValueError, TypeError):
+            raise
+        raise type(exc)(f"y does not fit the loss for the model's output of shape {logits.shape} (X has "
+                        f"{X.shape[0] if X.ndim else 0} rows): "
+                        f"{str(exc).replace('target', 'y')}") from exc
     if out.requires_grad:
         out.backward()
     return {k: grad_or_zeros(t) for k, t in params.items()}

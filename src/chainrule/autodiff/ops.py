@@ -147,6 +147,7 @@ def neg(a: ArrayLike) -> Tensor:
 
 def sub(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a - b, as a + (-b)."""
+    a, b = _lift2(a, b)
     return add(a, neg(b))
 
 

@@ -225,7 +225,8 @@ class Tensor:
                                  f"the upstream gradient, backward(gradient) with shape {self.shape}")
             seed = np.ones_like(self.data)
         else:
-            given = to_array(gradient.data if isinstance(gradient, Tensor) else gradient, "backward(): gradient")
+            given = to_array(gradient.data if isinstance(gradient, Tensor) else gradient,
+                             "backward(): gradient")
             if given.dtype.kind == "c":
                 raise TypeError(f"backward(): gradient must be real, got dtype {given.dtype}; a complex "
                                 "gradient would lose its imaginary part")

@@ -67,13 +67,15 @@ def course_parameters(parameters: Mapping[str, np.ndarray], name: str = "paramet
     return L, out
 
 
-def labels(Y: object, m: int, name: str = "Y") -> np.ndarray:
-    """Y as a float (1, m) array of 0/1 labels; a 1-D (m,) vector is accepted and made a row."""
+def labels(Y: object, m: int, name: str = "Y", of: str = "X") -> np.ndarray:
+    """Y as a float (1, m) array of 0/1 labels; a 1-D (m,) vector is accepted and made a row.
+    ``of`` names the array whose m columns (examples) Y must match."""
     Y = as_course_array(Y, name, ndim=(1, 2))
     if Y.ndim == 1:
         Y = Y.reshape(1, -1)
     if Y.shape != (1, m):
-        raise ValueError(f"{name} must have shape (1, {m}) (one label per example), got {Y.shape}")
+        raise ValueError(f"{name} must have shape (1, {m}) (one label per example: {of} has {m} "
+                         f"column(s)), got {Y.shape}")
     if not np.all((Y == 0) | (Y == 1)):
         raise ValueError(f"{name} must hold 0/1 labels, got values {np.unique(Y)[:10].tolist()}")
     return Y

@@ -151,4 +151,12 @@ def update_parameters(parameters: Mapping[str, np.ndarray], grads: Mapping[str, 
                              f"got {g.shape}")
         named[k] = g.astype(p.dtype, copy=False)
     SGD(learning_rate).step(new, named)
+    bad = [k for k, v in new.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise NonFiniteUpdate(f"update_parameters: the step made {', '.join(bad)} non-finite (NaN or inf); "
+                              f"learning_rate={learning_rate!r} is too large for these gradients")
     return new
+
+
+class NonFiniteUpdate(ValueError):
+    """``update_parameters`` would return NaN/inf parameters (the learning rate is too large)."""

@@ -95,7 +95,7 @@ class Sequential(Layer):
         super().__init__()
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
-                raise TypeError(f"Sequential: argument {i} must be a chainrule Layer, "
+                raise TypeError(f"Sequential: layers[{i}] (argument {i}) must be a chainrule Layer, "
                                 f"got {type(layer).__name__}")
         seen: dict[int, int] = {}
         for i, layer in enumerate(layers):
@@ -193,11 +193,12 @@ def mlp(sizes: Sequence[int], activation: str = "relu", *, output: str | None = 
         check_positive_int(size, f"sizes[{i}]")
     check_choice(activation, tuple(ACTIVATIONS), "activation")
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        check_allocation((fan_in, fan_out), check_float_dtype(dtype), f"sizes[{i}:{i + 2}] = [{fan_in}, {fan_out}]")
+        check_allocation((fan_in, fan_out), check_float_dtype(dtype),
+                         f"sizes[{i}:{i + 2}] = [{fan_in}, {fan_out}]")
     if output is not None and (not isinstance(output, str) or output not in ACTIVATIONS):
         raise ValueError(f"unknown output activation {output!r}; expected None or one of "
                          f"{', '.join(map(repr, ACTIVATIONS))}")
-    if init == "auto":
+    if isinstance(init, str) and init == "auto":
         init = "he" if activation in ("relu", "leaky_relu") else "xavier"
     dtype = check_float_dtype(dtype)
     gen = as_rng(rng)

@@ -66,8 +66,8 @@ def _prepare_target(loss: Loss, y: object, out: np.ndarray, name: str) -> np.nda
     y = to_array(y, name)
     n = out.shape[0]
     if y.ndim == 0 or y.shape[0] != n:
-        raise ValueError(f"{name} must have one entry per sample: expected first dimension {n}, "
-                         f"got shape {y.shape}")
+        raise ValueError(f"{name} must have one entry per sample (per row of X): expected first dimension "
+                         f"{n}, got shape {y.shape}")
     if isinstance(loss, CrossEntropyLoss):
         if out.ndim != 2:
             raise ValueError(f"CrossEntropyLoss needs model outputs of shape (N, C), the model gives "
