@@ -26,7 +26,7 @@ def to_array(value: object, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be a rectangular array (every row the same length), got a ragged "
                          f"nested sequence{shape}") from exc
     if arr.dtype.kind == "O":
-        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__} {_short(value)} "
+        raise TypeError(f"{name} must be a real numeric array, got {type(value).__name__} {_short(value)} "
                         "(NumPy can only hold it as Python objects)")
     return arr
 

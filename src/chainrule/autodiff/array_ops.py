@@ -166,7 +166,8 @@ def transpose(a: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
         axes = tuple(axes)
         if any(isinstance(ax, bool) or not isinstance(ax, (int, np.integer)) for ax in axes):
             raise TypeError(f"transpose: axes must be a tuple of ints, got {axes!r:.60}")
-        if len(axes) != a.ndim or _axes(axes, a.ndim, "transpose: axes", unique=False) != tuple(range(a.ndim)):
+        if len(axes) != a.ndim or \
+                _axes(axes, a.ndim, "transpose: axes", unique=False) != tuple(range(a.ndim)):
             raise ValueError(f"transpose: axes must be a permutation of {tuple(range(a.ndim))}, "
                              f"got {axes}")
         inverse = tuple(int(i) for i in np.argsort([int(ax) % a.ndim for ax in axes]))

@@ -56,9 +56,9 @@ def _train(X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray], lear
         except ValueError as exc:
             if i == 0 or "non-finite" not in str(exc):
                 raise
-            warnings.warn(f"iteration {i}: the forward pass overflowed ({exc}): "
-                          f"learning_rate={learning_rate!r} is too large; training stopped and the last finite parameters are returned",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(f"iteration {i}: the forward pass overflowed ({exc}): learning_rate="
+                          f"{learning_rate!r} is too large; training stopped and the last finite "
+                          "parameters are returned", RuntimeWarning, stacklevel=3)
             return last_good, costs
         cost = compute_cost(AL, Y)
         if not np.isfinite(cost):
