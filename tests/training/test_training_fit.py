@@ -219,7 +219,8 @@ def test_bad_inputs_name_the_argument():
          r"X is empty: expected shape \(N, D\) with N, D >= 1, got \(0, 2\)"),
         (dict(X=X[:, 0], y=y), ValueError, r"X must be 2-D, got shape \(30,\)"),
         (dict(X=np.where(X > 0.5, np.nan, X), y=y), ValueError, "X contains .* non-finite"),
-        (dict(X=X, y=y[:-1]), ValueError, r"y must have one entry per sample \(per row of X\): expected first dimension 30"),
+        (dict(X=X, y=y[:-1]), ValueError,
+         r"y must have one entry per sample \(per row of X\): expected first dimension 30"),
         (dict(X=X, y=y + 1), ValueError, r"y labels must lie in \[0, 2\] for a model with 3 outputs, "
                                          r"got values in \[1, 3\]"),
         (dict(X=X, y=y.astype(float)), TypeError, "integer class labels"),
