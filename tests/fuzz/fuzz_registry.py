@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (tables of cases: one case per line reads best)
 """Every public entry point of chainrule, with a valid call to start from and the arguments to fuzz.
 
 An ``Entry`` calls ``fn(**args)`` where ``args`` is a fresh valid set of arguments (``make()``);

@@ -225,7 +225,7 @@ def test_bad_inputs_name_the_argument():
                                          r"got values in \[1, 3\]"),
         (dict(X=X, y=y.astype(float)), TypeError, "integer class labels"),
         (dict(X=np.zeros((30, 5)), y=y), ValueError,
-         r"X of shape \(30, 5\) does not fit the model: .*x must have shape \(N, 2\)"),
+         r"X of shape \(30, 5\) does not fit the model: .*X must have shape \(N, 2\)"),
     ]
     for kw, exc, match in cases:
         with pytest.raises(exc, match=match):

@@ -116,6 +116,9 @@ def cross_entropy(logits: ArrayLike, target: np.ndarray) -> Tensor:
     if z.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (N, C), got {z.shape}")
     n, c = z.shape
+    if n == 0 or c == 0:  # the mean over no examples is undefined: NumPy would give NaN
+        raise ValueError(f"cross_entropy: logits must have at least one row and one class, got shape "
+                         f"{z.shape}")
     t = check_cross_entropy_target(target.data if isinstance(target, Tensor) else target, n, c, z.dtype,
                                    "cross_entropy")
     # The vjp closes over t: keep our own copy, not the caller's label array (changed in place later,

@@ -67,6 +67,14 @@ def course_parameters(parameters: Mapping[str, np.ndarray], name: str = "paramet
     return L, out
 
 
+def check_examples(A: np.ndarray, name: str) -> np.ndarray:
+    """``A`` (rows, m) if it has at least one example (column): the course's 1/m averages are
+    undefined for m = 0, and would give a ZeroDivisionError or a silent NaN."""
+    if A.ndim == 2 and A.shape[1] == 0:
+        raise ValueError(f"{name} has no examples: expected shape (n, m) with m >= 1 columns, got {A.shape}")
+    return A
+
+
 def labels(Y: object, m: int, name: str = "Y", of: str = "X") -> np.ndarray:
     """Y as a float (1, m) array of 0/1 labels; a 1-D (m,) vector is accepted and made a row.
     ``of`` names the array whose m columns (examples) Y must match."""

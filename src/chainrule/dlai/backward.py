@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from ..optim import SGD
-from ._arrays import as_course_array, common_float, course_parameters
+from ._arrays import as_course_array, check_examples, common_float, course_parameters
 from .activations import activation_backward, activation_pair
 from .forward import Cache, LinearCache, affine_layer, cost_derivative, linear_arrays
 
@@ -33,6 +33,7 @@ def linear_backward(dZ: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, np.
     """
     A_prev, W, b = linear_arrays(*_unpack(cache, 3, "(A_prev, W, b)", "linear_backward"), "linear_backward")
     dZ = as_course_array(dZ, "linear_backward: dZ")
+    check_examples(A_prev, "linear_backward: A_prev (in the cache)")
     m = A_prev.shape[1]
     if dZ.shape != (W.shape[0], m):
         raise ValueError(f"linear_backward: dZ must have shape ({W.shape[0]}, {m}) (rows of W, columns of "
@@ -150,7 +151,8 @@ def update_parameters(parameters: Mapping[str, np.ndarray], grads: Mapping[str, 
             raise ValueError(f"update_parameters: grads['d{k}'] must have the shape of {k} {p.shape}, "
                              f"got {g.shape}")
         named[k] = g.astype(p.dtype, copy=False)
-    SGD(learning_rate).step(new, named)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the parameter
+        SGD(learning_rate).step(new, named)
     bad = [k for k, v in new.items() if not np.all(np.isfinite(v))]
     if bad:
         raise NonFiniteUpdate(f"update_parameters: the step made {', '.join(bad)} non-finite (NaN or inf); "

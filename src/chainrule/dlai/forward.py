@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..nn import Linear
-from ._arrays import as_course_array, check_layer, common_float, course_parameters, labels
+from ._arrays import as_course_array, check_examples, check_layer, common_float, course_parameters, labels
 from .activations import ACTIVATIONS, activation_pair
 
 LinearCache = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -111,7 +111,7 @@ def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
     this keeps it at the course's printed 1.189e-07. (``log1p(-AL)`` would gain nothing here: both
     have an absolute error below 1e-16 per example.)
     """
-    AL = as_course_array(AL, "compute_cost: AL")
+    AL = check_examples(as_course_array(AL, "compute_cost: AL"), "compute_cost: AL")
     if AL.shape[0] != 1:
         raise ValueError(f"compute_cost: AL must have shape (1, m), got {AL.shape}")
     if np.any((AL < 0) | (AL > 1)):

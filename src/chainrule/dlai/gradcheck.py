@@ -20,7 +20,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_mapping, check_real
 from ..gradcheck.report import GradientReport
-from ._arrays import as_course_array, labels, layer_keys, num_layers
+from ._arrays import as_course_array, check_examples, labels, layer_keys, num_layers
 from .activations import relu_backward
 from .backward import linear_backward
 from .forward import L_model_forward, compute_cost
@@ -235,6 +235,7 @@ def gradient_check_n(parameters: Mapping[str, np.ndarray], gradients: Mapping[st
 
     check_real(epsilon, "epsilon", 0.0, 1.0, low_open=True, expected="be a number in (0, 1)")
     check_mapping(gradients, "gradients", keys="gradient names such as 'dW1'")
+    check_examples(as_course_array(X, "gradient_check_n: X"), "gradient_check_n: X")
     L = num_layers(parameters)
     keys = layer_keys(L, "d")
     missing = [k for k in keys if k not in gradients]

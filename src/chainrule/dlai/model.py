@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._validate import as_float_array, check_bool, check_positive_int
-from ._arrays import as_course_array, labels
+from ._arrays import as_course_array, check_examples, labels
 from .backward import NonFiniteUpdate, model_backward, update_parameters
 from .forward import L_model_forward, compute_cost, model_forward
 from .init import RandomSource, initialize_parameters, initialize_parameters_deep
@@ -31,7 +31,7 @@ def _saturated(AL: np.ndarray) -> bool:
 
 
 def _data(X: object, Y: object, layers_dims: Sequence[int], name: str) -> tuple[np.ndarray, np.ndarray]:
-    X = as_course_array(X, f"{name}: X")
+    X = check_examples(as_course_array(X, f"{name}: X"), f"{name}: X")
     Y = labels(Y, X.shape[1], f"{name}: Y")
     if isinstance(layers_dims, (str, bytes)) or not isinstance(layers_dims, Sequence):
         raise TypeError(f"{name}: layers_dims must be a list of layer sizes [n_x, ..., 1], got "
@@ -140,7 +140,7 @@ def _plotted(result: tuple[dict[str, np.ndarray], list[float]], learning_rate: f
 def predict(X: np.ndarray, y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
     """Predict 0/1 labels (AL > 0.5) for X (n_x, m), print the accuracy against y (1, m), and return
     the predictions p (1, m), as the course's ``predict`` does (``print_mislabeled_images`` takes p)."""
-    X = as_course_array(X, "predict: X")
+    X = check_examples(as_course_array(X, "predict: X"), "predict: X")
     y = labels(y, X.shape[1], "predict: y")
     AL, _ = L_model_forward(X, parameters)
     p = (AL > 0.5).astype(np.float64)
@@ -151,6 +151,7 @@ def predict(X: np.ndarray, y: np.ndarray, parameters: Mapping[str, np.ndarray]) 
 def accuracy(p: np.ndarray, y: np.ndarray) -> float:
     """Fraction of the m predictions p (1, m) equal to the labels y (1, m)."""
     p = as_course_array(p, "accuracy: p", ndim=(1, 2)).reshape(1, -1)
+    check_examples(p, "accuracy: p")
     y = labels(y, p.shape[1], "accuracy: y", of="p")
     return float(np.mean(p == y))
 

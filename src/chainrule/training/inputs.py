@@ -36,6 +36,18 @@ def _model_dtype(model) -> np.dtype | None:
     return dtypes.pop() if dtypes else None
 
 
+def _input_features(model) -> int | None:
+    """The number of input features the model takes, when its first layer with parameters says so
+    (a Linear's ``in_features``); None when it cannot be known without running it."""
+    for layer in getattr(model, "layers", [model]):
+        features = getattr(layer, "in_features", None)
+        if isinstance(features, int):
+            return features
+        if getattr(layer, "params", None):
+            return None
+    return None
+
+
 def _prepare_X(model, X: object, name: str, *, cast: bool = False) -> np.ndarray:
     """X as a finite 2-D array (N >= 1, D >= 1) in the model's dtype (see the package docstring):
     floating X of another dtype is cast only with ``cast=True`` (inference), else a ValueError."""
@@ -44,6 +56,10 @@ def _prepare_X(model, X: object, name: str, *, cast: bool = False) -> np.ndarray
     X = as_float_array(X, name, ndim=2)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} is empty: expected shape (N, D) with N, D >= 1, got {X.shape}")
+    features = _input_features(model)
+    if features is not None and X.shape[1] != features:
+        raise ValueError(f"{name} of shape {X.shape} does not fit the model: its first layer takes "
+                         f"{features} features, so {name} must have shape (N, {features})")
     dtype = _model_dtype(model)
     if dtype is not None and X.dtype != dtype:
         if kind in "biu" or cast:
