@@ -410,7 +410,7 @@ def _open_archive(path: str | os.PathLike) -> Iterator[tuple[zipfile.ZipFile, Pa
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise FileNotFoundError(f"no model file at {str(path)!r}") from None
+        raise FileNotFoundError(f"no model file at {str(path)!r} (path does not exist)") from None
     except OSError as exc:
         raise type(exc)(exc.errno, f"cannot read {str(path)!r}: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):

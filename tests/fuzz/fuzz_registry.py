@@ -208,6 +208,8 @@ def _entries() -> list[Entry]:
         E("ad.leaky_relu", ad.leaky_relu, lambda: dict(a=np.ones(3), negative_slope=0.1), ("a", "negative_slope")),
         E("ad.layer_gradients", ad.layer_gradients, lambda: dict(layer=cr.Linear(2, 3, rng=0), x=X2,
                                                                 dout=np.ones((6, 3))), ("layer", "x", "dout")),
+        E("ad.loss_graph", ad.loss_graph, lambda: dict(loss=cr.CrossEntropyLoss(), logits=ad.Tensor(X2), target=Y2),
+          ("loss", "logits", "target")),
         E("ad.loss_gradient", ad.loss_gradient, lambda: dict(loss=cr.CrossEntropyLoss(), logits=X2, target=Y2),
           ("loss", "logits", "target")),
         E("ad.model_gradients", ad.model_gradients, lambda: dict(model=_model(), loss=cr.CrossEntropyLoss(),

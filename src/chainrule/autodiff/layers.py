@@ -42,7 +42,7 @@ from ..nn import (
 )
 from ..nn.losses import check_cross_entropy_target, check_same_shape_target, check_unit_interval
 from .array_ops import cross_entropy, mean, softmax
-from .ops import leaky_relu, relu, sigmoid, softplus, tanh
+from .ops import as_tensor, leaky_relu, relu, sigmoid, softplus, tanh
 from .tensor import Tensor, grad_or_zeros
 
 Rule = Callable[..., Tensor]
@@ -121,7 +121,7 @@ def layer_gradients(layer: Layer, x: np.ndarray,
 def loss_graph(loss: Loss, logits: Tensor, target: np.ndarray) -> Tensor:
     """The loss's forward as a one-element Tensor of ``logits``."""
     check_loss_like(loss, "loss")
-    return rule_for(loss)(loss, logits, to_array(target, "target"))
+    return rule_for(loss)(loss, as_tensor(logits, name="logits"), to_array(target, "target"))
 
 
 def loss_gradient(loss: Loss, logits: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:

@@ -26,7 +26,9 @@ def _class_sizes(n_samples: object, n_classes: int) -> list[int]:
 
 
 def _check_noise(noise: object) -> float:
-    return check_real(noise, "noise", 0.0, expected="be a finite number >= 0")
+    # Bounded so that the points stay finite (noise * randn, then sin/cos, never overflow).
+    return check_real(noise, "noise", 0.0, 1e100, high_open=False,
+                      expected="be a finite number in [0, 1e100]")
 
 
 def _stack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

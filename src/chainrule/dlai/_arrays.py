@@ -33,7 +33,7 @@ def num_layers(parameters: Mapping[str, np.ndarray], name: str = "parameters") -
     """L for a dict holding exactly ``W1, b1, ..., WL, bL``; ValueError naming what is wrong."""
     if not isinstance(parameters, Mapping):
         raise TypeError(f"{name} must be a dict with keys 'W1', 'b1', ..., got {type(parameters).__name__}")
-    unknown = sorted(k for k in parameters if not (isinstance(k, str) and _PARAM.match(k)))
+    unknown = sorted((k for k in parameters if not (isinstance(k, str) and _PARAM.match(k))), key=repr)
     if unknown:
         raise ValueError(f"{name} may only hold 'W<l>' and 'b<l>' entries (l = 1, 2, ...), got {unknown}")
     L = max((int(_PARAM.match(k).group(2)) for k in parameters), default=0)

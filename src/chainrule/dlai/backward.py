@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from .._validate import check_mapping
 from ..optim import SGD
 from ._arrays import as_course_array, check_examples, common_float, course_parameters
 from .activations import activation_backward, activation_pair
@@ -137,9 +138,7 @@ def update_parameters(parameters: Mapping[str, np.ndarray], grads: Mapping[str, 
         and not isinstance(learning_rate, bool)
     if not real or not np.isfinite(learning_rate) or learning_rate <= 0:
         raise ValueError(f"update_parameters: learning_rate must be a positive number, got {learning_rate!r}")
-    if not isinstance(grads, Mapping):
-        raise TypeError(f"update_parameters: grads must be a dict with keys 'dW1', 'db1', ..., "
-                        f"got {type(grads).__name__}")
+    check_mapping(grads, "update_parameters: grads", keys="gradient names such as 'dW1'")
     new = {k: np.array(v, copy=True) for k, v in params.items()}
     named: dict[str, np.ndarray] = {}
     for k, p in new.items():

@@ -104,6 +104,8 @@ def forward_propagation_n(X: np.ndarray, Y: np.ndarray,
     X (n_x, m), Y (1, m) or (m,). Returns ``(cost, cache)`` with
     ``cache = (Z1, A1, W1, b1, ..., ZL, AL, WL, bL)``.
     """
+    X = as_course_array(X, "forward_propagation_n: X")
+    labels(Y, X.shape[1], "forward_propagation_n: Y")
     AL, caches = L_model_forward(X, parameters)
     outputs = [linear_cache[0] for linear_cache, _ in caches[1:]] + [AL]  # A_l is layer l+1's A_prev
     cache = tuple(v for ((_, W, b), Z), A in zip(caches, outputs, strict=True) for v in (Z, A, W, b))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_float_array, check_float_dtype, to_array
+from .._validate import check_float_array, check_float_dtype, check_mapping, to_array
 
 __all__ = ["Layer", "Loss", "check_float_dtype"]
 
@@ -106,6 +106,7 @@ class Layer:
         Everything is checked before anything is written, so a bad ``state`` leaves the layer as it was.
         """
         own = self.params
+        check_mapping(state, "load_state_dict: state")
         missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
         if missing or extra:
             raise ValueError(f"load_state_dict: parameter names differ; missing {missing}, "
