@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
-import tempfile
+import re
+import secrets
+import stat
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from ._validate import MAX_NESTING, check_json_tree, check_path, json_depth
 from .nn.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .nn.init import zeros
 from .nn.linear import Linear
@@ -34,37 +39,176 @@ FORMAT, VERSION = "chainrule.model", 1
 ARCHITECTURE = "__architecture__"
 _DATE = (1980, 1, 1, 0, 0, 0)
 _MAX_ARCHITECTURE_BYTES = 1 << 24
+# The document wraps metadata in one level and each nested Sequential adds two.
+_MAX_DOCUMENT_DEPTH = 2 * MAX_NESTING
 _ACTIVATIONS: dict[str, type[Layer]] = {
     cls.__name__: cls for cls in (ReLU, Sigmoid, Tanh, Softmax, Identity)
 }
 
 
+# Temporary files are named ".<target name>.<writer pid>-<8 hex>.tmp", so a later write to the same
+# target can tell its own leftovers (from a killed writer) from anything else in the directory.
+_TEMP_SUFFIX = ".tmp"
+STALE_TEMP_AGE = 24 * 3600.0  # seconds; a temp file this old is an orphan even if its PID is alive again
+
+
+def _temp_pattern(name: str) -> re.Pattern:
+    return re.compile(rf"\.{re.escape(name)}\.(\d+)-[0-9a-f]{{8}}{re.escape(_TEMP_SUFFIX)}\Z")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # exists but is someone else's, or cannot tell: keep the file
+    return True
+
+
+def sweep_stale_temps(path: str | os.PathLike, *, max_age: float = STALE_TEMP_AGE) -> list[Path]:
+    """Remove the temporary files that interrupted ``atomic_write`` calls for ``path`` left behind;
+    return the paths removed.
+
+    Only names of ``atomic_write``'s exact pattern for this target (``.NAME.<pid>-<8 hex>.tmp``) are
+    considered, only regular files (never a link, FIFO or directory), and only when the writer's
+    process is gone (or the file is older than ``max_age`` seconds, in case its PID was reused).
+    A save in progress in another live process is left alone.
+    """
+    path = check_path(path)
+    pattern, removed, now = _temp_pattern(path.name), [], time.time()
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return removed
+    for entry in names:
+        match = pattern.match(entry)
+        if match is None:
+            continue
+        candidate = path.parent / entry
+        try:
+            st = os.lstat(candidate)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if _pid_alive(int(match.group(1))) and now - st.st_mtime < max_age:
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(candidate)
+            removed.append(candidate)
+    return removed
+
+
+def _kind(mode: int) -> str:
+    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+def resolve_target(path: str | os.PathLike, name: str = "path") -> Path:
+    """Where ``atomic_write(path)`` writes: ``path`` with symlinks resolved, checked to be a regular
+    file or absent, in a directory that exists.
+
+    The symlink rule: a symlink at ``path`` is followed (every level), and the file it finally
+    names is replaced; the link itself stays a link. So saving to a link to ``model.npz`` updates
+    ``model.npz``, while a link to ``/dev/null``, a FIFO or a directory is refused like the thing it
+    points to. A dangling link is refused too: the file it would create is not visibly the one the
+    user named.
+    """
+    given = check_path(path, name)
+    target = Path(os.path.realpath(given))
+    if os.path.lexists(given) and not os.path.lexists(target):
+        raise FileNotFoundError(f"cannot write {str(given)!r}: it is a symbolic link to "
+                                f"{str(target)!r}, which does not exist; remove the link or create the file")
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot write {str(given)!r}: {exc.strerror}") from None
+    via = "" if target == Path(os.path.abspath(given)) else f" (a symbolic link to {str(target)!r})"
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"cannot write {str(given)!r}{via}: it is a directory; give a file name "
+                                "inside it")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{name} must name a regular file (or a new one), got {str(given)!r}{via}, which "
+                         f"is {_kind(st.st_mode)}; chainrule writes regular files only")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {str(given)!r}: directory {str(target.parent)!r} does not "
+                                "exist")
+    return target
+
+
+def _create_temp(target: Path) -> tuple[int, Path]:
+    """A new, exclusive temporary file beside ``target`` (same filesystem, so the rename is atomic)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}{_TEMP_SUFFIX}"
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file beside {str(target)!r}")
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable: without this a power cut can bring back the old name."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # e.g. Windows, where directories cannot be opened; the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory; nothing more we can do
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator:
-    """Open a temporary file beside ``path`` for writing; on success flush it to disk and rename
-    it over ``path`` (``os.replace``), so readers never see a half-written file. On error the
-    temporary file is removed and ``path`` is left as it was."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot write {str(path)!r}: it is a directory; give a file name inside it")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist")
+    """Open a temporary file beside ``path`` for writing; on success fsync it, rename it over
+    ``path`` (``os.replace``) and fsync the directory, so readers see the old file or the new one,
+    never a half-written one, even after a crash or ``kill -9``.
+
+    ``path`` must be a regular file or not exist: directories, devices, FIFOs and sockets are
+    refused, and a symlink is followed to the file it names (see ``resolve_target``). On any error
+    (including ``KeyboardInterrupt``) the temporary file is removed and ``path`` is left as it was;
+    temporary files left by killed writers for the same ``path`` are swept first
+    (``sweep_stale_temps``). The file gets the old file's permissions, or 0o644 for a new one.
+    """
+    given = check_path(path)
+    target = resolve_target(given)
+    sweep_stale_temps(target)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = _create_temp(target)
     except OSError as exc:
         # Name the file the user asked for, not our temporary (e.g. a read-only directory).
-        raise type(exc)(exc.errno, f"cannot write {str(path)!r}: {exc.strerror}") from exc
+        raise type(exc)(exc.errno, f"cannot write {str(given)!r}: {exc.strerror}") from exc
     try:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        try:
+            old_mode = stat.S_IMODE(os.stat(target).st_mode)
+        except FileNotFoundError:
+            old_mode = 0o644
+        os.chmod(tmp, old_mode)
+        # Re-check just before the rename: something other than a regular file may have appeared.
+        resolve_target(target)
+        os.replace(tmp, target)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fsync_dir(target.parent)
 
 
 def _describe(layer: Layer, where: str) -> dict:
@@ -93,17 +237,25 @@ def save(model: Sequential, path: str | os.PathLike, *, metadata: dict | None = 
         hint = ("convert it with model.to_sequential()" if callable(getattr(model, "to_sequential", None))
                 else "wrap a single layer as Sequential(layer)")
         raise TypeError(f"model must be a Sequential, got {type(model).__name__}; {hint}")
+    path = check_path(path)
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict or None, got {type(metadata).__name__}")
+    try:
+        check_json_tree(metadata or {}, "metadata", MAX_NESTING)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"metadata must be JSON-serialisable (str/int/float/bool/None, lists, dicts "
+                        f"with str keys; finite floats): {exc}") from None
     doc = {"format": FORMAT, "version": VERSION, "metadata": metadata or {},
            "layers": [_describe(layer, str(i)) for i, layer in enumerate(model)]}
-    try:
-        text = json.dumps(doc, sort_keys=True, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"metadata must be JSON-serialisable (str/int/float/bool/None, lists, dicts; "
-                        f"finite floats): {exc}") from None
+    if json_depth(doc) > _MAX_DOCUMENT_DEPTH:
+        raise ValueError(f"model is nested too deeply to save: its architecture is {json_depth(doc)} "
+                         f"levels deep, expected at most {_MAX_DOCUMENT_DEPTH}")
+    text = json.dumps(doc, sort_keys=True, allow_nan=False)
+    if len(text.encode("utf-8")) > _MAX_ARCHITECTURE_BYTES:
+        raise ValueError(f"metadata and architecture take {len(text.encode('utf-8'))} bytes as JSON; "
+                         f"expected at most {_MAX_ARCHITECTURE_BYTES} (16 MiB): keep large data out of "
+                         "metadata")
     entries = {ARCHITECTURE: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **model.params}
-    path = Path(path)
     with atomic_write(path) as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, arr in entries.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_DATE)
@@ -117,31 +269,53 @@ def _bad(path: Path, problem: str) -> ValueError:
     return ValueError(f"cannot load model from {str(path)!r}: {problem}")
 
 
+_CHUNK = 1 << 20  # read parameters in 1 MiB pieces straight into their arrays: memory stays ~1x the model
+
+
+def _read_header(f, member: str) -> tuple[tuple, bool, np.dtype]:
+    version = np.lib.format.read_magic(f)
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise ValueError(f"unsupported .npy format version {version}")
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    # max_header_size bounds the header text NumPy will literal_eval (the default is 10,000 bytes).
+    shape, fortran, dtype = read(f)
+    if dtype.hasobject:
+        raise ValueError("it holds Python objects (a pickle); chainrule never unpickles")
+    return shape, fortran, dtype
+
+
 def _read_entry(zf: zipfile.ZipFile, path: Path, name: str, shape: tuple | None = None,
-                dtype: np.dtype | None = None) -> np.ndarray:
-    """Read ``name.npy``, checking its header (shape, dtype) before reading any data."""
+                dtype: np.dtype | None = None, into: np.ndarray | None = None) -> np.ndarray:
+    """Read ``name.npy``, checking its header (shape, dtype, size) before reading any data. With
+    ``into`` (an array of ``shape`` and ``dtype``) the data is read straight into it, in chunks."""
     member = f"{name}.npy"
     try:
         with zf.open(member) as f:
-            version = np.lib.format.read_magic(f)
-            header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-                np.lib.format.read_array_header_2_0
-            got_shape, fortran, got_dtype = header(f)
-            if got_dtype.hasobject:
-                raise ValueError("it holds Python objects (a pickle); chainrule never unpickles")
+            got_shape, fortran, got_dtype = _read_header(f, member)
             stored = zf.getinfo(member).file_size - f.tell()
-            if stored != int(np.prod(got_shape)) * got_dtype.itemsize:
-                raise ValueError(f"its header announces shape {got_shape} and dtype {got_dtype} but "
-                                 f"{stored} bytes of data follow")
             if name == ARCHITECTURE:
-                if got_dtype != np.uint8 or len(got_shape) != 1 or got_shape[0] > _MAX_ARCHITECTURE_BYTES:
-                    raise ValueError(f"architecture entry has dtype {got_dtype}, shape {got_shape}; "
-                                     "expected a 1-D uint8 array")
+                if got_dtype != np.uint8 or len(got_shape) != 1:
+                    raise ValueError(f"architecture entry has dtype {got_dtype} and shape {got_shape}; "
+                                     "expected a 1-D uint8 array (UTF-8 JSON)")
+                if got_shape[0] > _MAX_ARCHITECTURE_BYTES:
+                    raise ValueError(f"architecture entry is {got_shape[0]} bytes long; expected at most "
+                                     f"{_MAX_ARCHITECTURE_BYTES} (16 MiB)")
             elif got_shape != shape or got_dtype != dtype:
                 raise ValueError(f"parameter {name!r} has shape {got_shape} and dtype {got_dtype}; the "
                                  f"architecture says shape {shape} and dtype {dtype}")
-        with zf.open(member) as f:
-            return np.lib.format.read_array(f, allow_pickle=False)
+            if any(d < 0 for d in got_shape) or stored != math.prod(got_shape) * got_dtype.itemsize:
+                raise ValueError(f"its header announces shape {got_shape} and dtype {got_dtype} but "
+                                 f"{stored} bytes of data follow")
+            if fortran and len(got_shape) > 1:
+                raise ValueError("it is stored in Fortran order; chainrule writes C order only")
+            out = np.empty(got_shape, got_dtype) if into is None else into
+            view = memoryview(out.reshape(-1).view(np.uint8))
+            for start in range(0, stored, _CHUNK):
+                data = f.read(min(_CHUNK, stored - start))
+                if len(data) != min(_CHUNK, stored - start):
+                    raise EOFError(f"{member} ends early")
+                view[start:start + len(data)] = data
+            return out
     except ValueError as exc:
         raise _bad(path, f"entry {member!r}: {exc}") from None
     except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
@@ -149,19 +323,38 @@ def _read_entry(zf: zipfile.ZipFile, path: Path, name: str, shape: tuple | None 
                          "truncated or modified") from None
 
 
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def _text_depth(raw: bytes) -> int:
+    """How deeply the JSON text ``raw`` nests brackets, strings blanked out; linear and non-recursive."""
+    text, deepest, level = np.frombuffer(_JSON_STRING.sub(b'""', raw), np.uint8), 0, 0
+    for start in range(0, text.size, 1 << 16):  # in pieces, so the temporaries stay small
+        piece = text[start:start + (1 << 16)]
+        steps = ((piece == ord("[")) | (piece == ord("{"))).astype(np.int32)
+        steps -= (piece == ord("]")) | (piece == ord("}"))
+        running = np.cumsum(steps) + level
+        deepest, level = max(deepest, int(running.max())), int(running[-1])
+    return deepest
+
+
 def _read_architecture(zf: zipfile.ZipFile, path: Path) -> dict:
     if f"{ARCHITECTURE}.npy" not in zf.namelist():
         raise _bad(path, "it has no architecture entry, so it is not a chainrule model (a plain NumPy "
                          ".npz, perhaps?)")
-    raw = _read_entry(zf, path, ARCHITECTURE)
+    raw = _read_entry(zf, path, ARCHITECTURE).tobytes()
+    depth = _text_depth(raw)  # before parsing: json.loads would recurse once per level
+    if depth > _MAX_DOCUMENT_DEPTH:
+        raise _bad(path, f"its architecture is nested {depth} levels deep; expected at most "
+                         f"{_MAX_DOCUMENT_DEPTH}")
     try:
-        doc = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise _bad(path, f"its architecture is not valid JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise _bad(path, f"its architecture is not a {FORMAT!r} document")
     if doc.get("version") != VERSION:
-        raise _bad(path, f"it has format version {doc.get('version')!r}; this chainrule reads "
+        raise _bad(path, f"it has format version {doc.get('version')!r:.40}; this chainrule reads "
                          f"version {VERSION}")
     if not isinstance(doc.get("layers"), list) or not isinstance(doc.get("metadata"), dict):
         raise _bad(path, "its architecture lacks a 'layers' list or a 'metadata' dict")
@@ -205,18 +398,53 @@ def _build(spec: object, path: Path, where: str, stored: dict[str, int]) -> Laye
     return _ACTIVATIONS[kind]()
 
 
+_MAX_ENTRIES = 1 << 16
+
+
 @contextlib.contextmanager
 def _open_archive(path: str | os.PathLike) -> Iterator[tuple[zipfile.ZipFile, Path]]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no model file at {str(path)!r}")
+    """Open the zip and check its directory before any entry is read: every entry stored
+    uncompressed (``save`` never compresses, so a compressed entry can only be a zip bomb or
+    another tool's file), unencrypted, and the announced sizes adding up to no more than the file."""
+    path = check_path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no model file at {str(path)!r} (path does not exist)") from None
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot read {str(path)!r}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(f"cannot load {str(path)!r}: it is a directory; give the model file "
+                                    "inside it")
+        raise ValueError(f"path must name a regular model file, got {str(path)!r}, which is "
+                         f"{_kind(st.st_mode)}")
     if not zipfile.is_zipfile(path):
         raise _bad(path, "it is not a zip/.npz archive (not a chainrule model, or a truncated one)")
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise _bad(path, f"the archive is damaged ({exc})") from None
     with zf:
+        infos = zf.infolist()
+        if len(infos) > _MAX_ENTRIES:
+            raise _bad(path, f"it has {len(infos)} entries; expected at most {_MAX_ENTRIES}")
+        for info in infos:
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise _bad(path, f"entry {info.filename!r:.80} is compressed (method {info.compress_type}); "
+                                 "chainrule writes uncompressed entries only and refuses compressed ones, "
+                                 "which could expand without bound")
+            if info.flag_bits & 0x1:
+                raise _bad(path, f"entry {info.filename!r:.80} is encrypted")
+            if info.file_size != info.compress_size or info.file_size > st.st_size:
+                raise _bad(path, f"entry {info.filename!r:.80} announces {info.file_size} bytes but the "
+                                 f"file holds {min(info.compress_size, st.st_size)}")
+        total = sum(info.file_size for info in infos)
+        if total > st.st_size:
+            raise _bad(path, f"its entries announce {total} bytes in all, more than the file's "
+                             f"{st.st_size} bytes")
+        if len({info.filename for info in infos}) != len(infos):
+            raise _bad(path, "it has two entries with the same name")
         yield zf, path
 
 
@@ -229,7 +457,13 @@ def load_metadata(path: str | os.PathLike) -> dict:
 def load(path: str | os.PathLike) -> Sequential:
     """Read a model written by ``save``. Every parameter's name, shape and dtype is checked against
     the stored architecture, and the values must be finite; anything else is a ``ValueError``
-    naming the file and the problem."""
+    naming the file and the problem.
+
+    Safe on untrusted files: nothing is unpickled; the zip directory and every ``.npy`` header are
+    checked before any data is read (compressed entries, sizes larger than the file and nesting
+    deeper than 128 levels are refused), and parameters are read in chunks straight into the new
+    model's arrays, so memory stays about 1x the model.
+    """
     with _open_archive(path) as (zf, p):
         doc = _read_architecture(zf, p)
         stored = {info.filename: info.file_size for info in zf.infolist()}
@@ -240,15 +474,12 @@ def load(path: str | os.PathLike) -> Sequential:
         missing, extra = sorted(set(expected) - found), sorted((found - set(expected)) | others)
         if missing or extra:
             raise _bad(p, f"its parameters do not match its architecture: missing {missing}, "
-                          f"unexpected {extra}")
-        state = {}
+                          f"unexpected {extra[:10]}{' ...' if len(extra) > 10 else ''}")
         for name, ref in expected.items():
-            arr = _read_entry(zf, p, name, ref.shape, ref.dtype)
-            if not np.all(np.isfinite(arr)):
+            _read_entry(zf, p, name, ref.shape, ref.dtype, into=ref)
+            if not np.all(np.isfinite(ref)):
                 raise _bad(p, f"parameter {name!r} contains non-finite values (NaN or inf)")
-            state[name] = arr
-    model.load_state_dict(state)
     return model
 
 
-__all__ = ["atomic_write", "load", "load_metadata", "save"]
+__all__ = ["atomic_write", "load", "load_metadata", "resolve_target", "save", "sweep_stale_temps"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_real
+from ._validate import check_mapping, check_real
 
 
 class Optimizer:
@@ -22,6 +22,8 @@ class Optimizer:
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         """Update every array of ``params`` in place from the matching entry of ``grads``."""
+        check_mapping(params, "params")
+        check_mapping(grads, "grads", keys="the parameters' names")
         if set(params) != set(grads):
             missing, extra = sorted(set(params) - set(grads)), sorted(set(grads) - set(params))
             raise ValueError(f"grads must have the keys of params; missing {missing}, unexpected {extra}")
@@ -30,6 +32,9 @@ class Optimizer:
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
                 raise TypeError(f"params[{name!r}] must be a floating NumPy array, got "
                                 f"{getattr(p, 'dtype', type(p).__name__)}")
+            if not p.flags.writeable:
+                raise ValueError(f"params[{name!r}] is read-only; the optimizer updates parameters in place "
+                                 "(pass a writable copy, np.array(p))")
             if not isinstance(g, np.ndarray) or g.shape != p.shape or g.dtype != p.dtype:
                 raise ValueError(f"grads[{name!r}] must match params[{name!r}]: expected shape {p.shape} "
                                  f"dtype {p.dtype}, got shape {getattr(g, 'shape', None)} dtype "

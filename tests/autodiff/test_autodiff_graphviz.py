@@ -49,7 +49,7 @@ def test_to_dot_summarises_large_tensors_and_escapes_names():
     t = ad.Tensor(np.ones((10, 10)), requires_grad=True, name='say "hi"')
     dot = ad.to_dot(t.sum(), max_elements=4)
     assert '100 values' in dot and 'say \\"hi\\"' in dot
-    with pytest.raises(TypeError, match="to_dot: expected a Tensor, got ndarray"):
+    with pytest.raises(TypeError, match="to_dot: root must be a Tensor, got ndarray"):
         ad.to_dot(np.ones(2))
 
 

@@ -190,7 +190,8 @@ def test_bridge_bad_input():
         ad.register_layer(int)
     with pytest.raises(ValueError, match=r"Linear: x must have shape \(N, 5\), got \(2, 3\)"):
         ad.layer_gradients(nn.Linear(5, 4, rng=0), np.ones((2, 3)), np.ones((2, 4)))
-    with pytest.raises(ValueError, match=r"dout must have the layer output's shape \(2, 3\), got \(3, 2\)"):
+    with pytest.raises(ValueError, match=r"dout must have the layer output's shape \(2, 3\) "
+                                         r"\(for x of shape \(2, 3\)\), got \(3, 2\)"):
         ad.layer_gradients(nn.ReLU(), np.ones((2, 3)), np.ones((3, 2)))
     with pytest.raises(ValueError, match=r"target labels must lie in \[0, 2\]"):
         ad.loss_gradient(nn.CrossEntropyLoss(), np.ones((2, 3)), np.array([0, 5]))

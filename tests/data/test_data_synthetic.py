@@ -101,9 +101,9 @@ def test_bad_n_samples(bad):
 
 
 def test_bad_arguments_name_themselves():
-    with pytest.raises(ValueError, match=r"n_samples must be at least the number of classes \(3\)"):
+    with pytest.raises(ValueError, match=r"n_samples must be at least the number of classes \(n_classes=3\)"):
         make_spiral(2)
-    with pytest.raises(ValueError, match="noise must be a finite number >= 0, got -0.1"):
+    with pytest.raises(ValueError, match=r"noise must be a finite number in \[0, 1e100\], got -0.1"):
         make_moons(10, noise=-0.1)
     with pytest.raises(ValueError, match="noise"):
         make_flower(10, noise=float("nan"))

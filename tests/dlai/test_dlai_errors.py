@@ -20,7 +20,7 @@ def test_shape_mismatches_name_the_argument_and_both_shapes():
     with pytest.raises(TypeError, match=r"cache must be the \(A_prev, W, b\) tuple"):
         dlai.linear_backward(dZ, cache[:2])
     dA, cache = testcases.linear_activation_backward_test_case()
-    msg = r"sigmoid_backward: dA must have the shape of Z \(1, 2\), got \(2, 1\)"
+    msg = r"sigmoid_backward: dA must have the shape of Z \(the activation cache\) \(1, 2\), got \(2, 1\)"
     with pytest.raises(ValueError, match=msg):
         dlai.linear_activation_backward(dA.T, cache, "sigmoid")
 

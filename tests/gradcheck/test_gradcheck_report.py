@@ -170,9 +170,11 @@ def test_check_model_rejects_bad_arguments():
     with pytest.raises(ValueError, match="complex"):
         check_model(model, CrossEntropyLoss(), X, y, method="complex")
     # data the forward refuses is the caller's mistake, raised as such, not blamed on the loss
-    with pytest.raises(ValueError, match=r"target labels must lie in \[0, 2\]"):
+    with pytest.raises(ValueError, match=r"y does not fit the loss .*: CrossEntropyLoss: y labels must lie "
+                                         r"in \[0, 2\]"):
         check_model(model, CrossEntropyLoss(), X, np.full(6, 7))
-    with pytest.raises(ValueError, match=r"target must have the input's shape \(6, 3\), got \(5, 3\)"):
+    with pytest.raises(ValueError, match=r"y does not fit the loss .*MSELoss: y must have the logits' shape "
+                                         r"\(6, 3\), got \(5, 3\)"):
         check_model(model, MSELoss(), X, np.zeros((5, 3)))
     with pytest.raises(ValueError, match=r"x must have shape \(N, 3\), got \(6, 2\)"):
         check_model(model, CrossEntropyLoss(), X[:, :2], y)

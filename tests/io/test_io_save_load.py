@@ -3,7 +3,6 @@
 import io
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
@@ -114,10 +113,10 @@ def test_save_names_a_bad_destination_and_an_autodiff_model(tmp_path, monkeypatc
         save(MLP([2, 3, 2], rng=0), tmp_path / "m.npz")
     assert list(tmp_path.iterdir()) == []
 
-    def read_only(*args, **kwargs):  # what mkstemp raises in a directory we may not write to
-        raise PermissionError(13, "Permission denied", str(tmp_path / ".m.npz.x.tmp"))
+    def read_only(*args, **kwargs):  # what os.open raises in a directory we may not write to
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".m.npz.1-abcdef01.tmp"))
 
-    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(chainrule.io, "_create_temp", read_only)
     with pytest.raises(PermissionError, match=r"cannot write '.*m\.npz': Permission denied"):
         save(_model(), tmp_path / "m.npz")
 

@@ -120,7 +120,8 @@ def test_get_activation_rejects_unknown_name():
 # --- Sequential and mlp -----------------------------------------------------------------------
 
 def test_sequential_rejects_non_layers_and_reused_instances():
-    with pytest.raises(TypeError, match=r"Sequential: argument 1 must be a chainrule Layer, got str"):
+    with pytest.raises(TypeError,
+                       match=r"Sequential: layers\[1\] \(argument 1\) must be a chainrule Layer, got str"):
         nn.Sequential(nn.Linear(2, 2, rng=0), "relu")
     relu = nn.ReLU()
     with pytest.raises(ValueError, match=r"argument 3 is the same ReLU object as argument 1"):
@@ -170,13 +171,15 @@ Z = np.zeros((4, 3))
 @pytest.mark.parametrize("target, message", [
     (np.array([0, 1, 3, 2]), r"target labels must lie in \[0, 2\], got values in \[0, 3\]"),
     (np.array([0, -1, 2, 2]), r"target labels must lie in \[0, 2\], got values in \[-1, 2\]"),
-    (np.array([0, 1, 2]), r"integer target must have shape \(4,\), got \(3,\)"),
+    (np.array([0, 1, 2]), r"integer target must have shape \(4,\) for logits of shape \(4, 3\), got \(3,\)"),
     (np.array([[0], [1], [2], [0]]), r"target must be integer labels of shape \(4,\) or class "
-                                     r"probabilities of shape \(4, 3\); got dtype int64, shape \(4, 1\); "
+                                     r"probabilities of shape \(4, 3\) for logits of shape \(4, 3\); "
+                                     r"got dtype int64, shape \(4, 1\); "
                                      r"for labels of shape \(N, 1\) pass target.ravel\(\)"),
     (np.array([0.0, 1.0, 2.0, 0.0]), r"got dtype float64, shape \(4,\); for float class labels pass "
                                      r"target.astype\(int\)"),
-    (np.full((4, 2), 0.5), r"class probabilities of shape \(4, 3\); got dtype float64, shape \(4, 2\)"),
+    (np.full((4, 2), 0.5), r"class probabilities of shape \(4, 3\) for logits of shape \(4, 3\); got dtype "
+                           r"float64, shape \(4, 2\)"),
     (np.full((3, 3), 0.5), r"got dtype float64, shape \(3, 3\)"),
     (np.full((4, 3), 1.5), r"probability target values must lie in \[0, 1\], got values in \[1.5, 1.5\]"),
     (np.full((4, 3), np.nan), r"probability target values must lie in \[0, 1\], got values in \[nan, nan\]"),
@@ -218,7 +221,7 @@ def test_bce_rejects_bad_input(logits, target, error, message):
 
 
 @pytest.mark.parametrize("logits, target, error, message", [
-    (np.zeros((4, 2)), np.zeros((4, 1)), ValueError, r"MSELoss: target must have the input's shape \(4, 2\), "
+    (np.zeros((4, 2)), np.zeros((4, 1)), ValueError, r"MSELoss: target must have the logits' shape \(4, 2\), "
                                                      r"got \(4, 1\)"),
     (np.zeros(4), np.zeros((4, 1)), ValueError, r"shape \(4,\), got \(4, 1\)"),
     (np.zeros(4), np.array(list("abcd")), TypeError, r"MSELoss: target must be numeric, got dtype <U1"),

@@ -219,12 +219,13 @@ def test_bad_inputs_name_the_argument():
          r"X is empty: expected shape \(N, D\) with N, D >= 1, got \(0, 2\)"),
         (dict(X=X[:, 0], y=y), ValueError, r"X must be 2-D, got shape \(30,\)"),
         (dict(X=np.where(X > 0.5, np.nan, X), y=y), ValueError, "X contains .* non-finite"),
-        (dict(X=X, y=y[:-1]), ValueError, r"y must have one entry per sample: expected first dimension 30"),
+        (dict(X=X, y=y[:-1]), ValueError,
+         r"y must have one entry per sample \(per row of X\): expected first dimension 30"),
         (dict(X=X, y=y + 1), ValueError, r"y labels must lie in \[0, 2\] for a model with 3 outputs, "
                                          r"got values in \[1, 3\]"),
         (dict(X=X, y=y.astype(float)), TypeError, "integer class labels"),
         (dict(X=np.zeros((30, 5)), y=y), ValueError,
-         r"X of shape \(30, 5\) does not fit the model: .*x must have shape \(N, 2\)"),
+         r"X of shape \(30, 5\) does not fit the model: .*X must have shape \(N, 2\)"),
     ]
     for kw, exc, match in cases:
         with pytest.raises(exc, match=match):
@@ -237,7 +238,8 @@ def test_bad_inputs_name_the_argument():
         fit(model, ce, X, y, optimizer=None, epochs=1)
     with pytest.raises(TypeError, match="loss must be a chainrule Loss"):
         fit(model, "ce", X, y, optimizer=opt, epochs=1)
-    with pytest.raises(ValueError, match="validation_data.0. must have 2 features"):
+    with pytest.raises(ValueError,
+                       match=r"validation_data.0. of shape \(3, 3\) does not fit the model: .*\(N, 2\)"):
         fit(model, ce, X, y, optimizer=opt, epochs=1, validation_data=(np.zeros((3, 3)), y[:3]))
     bce = nn.BCEWithLogitsLoss()
     with pytest.raises(ValueError, match="BCEWithLogitsLoss needs a model with one output"):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._validate import check_bool, to_array
 from ..nn import functional as F
 from ..nn.losses import check_cross_entropy_target
 from .ops import ArrayLike, as_tensor, exp
@@ -44,6 +45,7 @@ def _expand_reduced(g: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.
 def sum(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Sum over ``axis``; every summed element receives the upstream gradient unchanged."""
     a = as_tensor(a)
+    keepdims = check_bool(keepdims, "sum: keepdims")
     axes = _axes(axis, a.ndim, "sum")
     out = np.sum(a.data, axis=axes, keepdims=keepdims)
 
@@ -55,8 +57,12 @@ def sum(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # n
 def mean(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis``; each element receives g / (number of elements averaged)."""
     a = as_tensor(a)
+    keepdims = check_bool(keepdims, "mean: keepdims")
     axes = _axes(axis, a.ndim, "mean")
     count = int(np.prod([a.shape[ax] for ax in axes]))
+    if count == 0:  # NumPy would return NaN with a warning: the mean of nothing is undefined
+        raise ValueError(f"mean: a of shape {a.shape} has no elements along axis {axis!r}; the mean of "
+                         "an empty set is undefined")
     out = np.mean(a.data, axis=axes, keepdims=keepdims)
 
     def vjp(g):
@@ -68,7 +74,10 @@ def logsumexp(a: ArrayLike, axis: Axis = -1, keepdims: bool = False) -> Tensor:
     """log(sum(exp(a))) over ``axis`` (an int, a tuple or None for all), max-shifted so it never
     overflows; d/da = exp(a - logsumexp(a)), the softmax over those axes."""
     a = as_tensor(a)
+    keepdims = check_bool(keepdims, "logsumexp: keepdims")
     axes = _axes(axis, a.ndim, "logsumexp")
+    if any(a.shape[ax] == 0 for ax in axes):
+        raise ValueError(f"logsumexp: a of shape {a.shape} is empty along axis {axis!r}")
     out = F.logsumexp(a.data, axis=axes, keepdims=True)
 
     def vjp(g):
@@ -82,6 +91,8 @@ def log_softmax(a: ArrayLike, axis: int = -1) -> Tensor:
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"log_softmax: axis must be a single int, got {axis!r}")
     (ax,) = _axes(axis, a.ndim, "log_softmax")
+    if a.shape[ax] == 0:
+        raise ValueError(f"log_softmax: a of shape {a.shape} is empty along axis {axis}")
     out = F.log_softmax(a.data, axis=ax)
 
     def vjp(g):
@@ -101,12 +112,18 @@ def cross_entropy(logits: ArrayLike, target: np.ndarray) -> Tensor:
     (checked as ``CrossEntropyLoss`` checks them).
     VJP: (softmax(logits) * sum(t) - t) / N, i.e. (softmax - onehot) / N for labels.
     """
-    z = as_tensor(logits)
+    z = as_tensor(logits, name="logits")
     if z.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (N, C), got {z.shape}")
     n, c = z.shape
+    if n == 0 or c == 0:  # the mean over no examples is undefined: NumPy would give NaN
+        raise ValueError(f"cross_entropy: logits must have at least one row and one class, got shape "
+                         f"{z.shape}")
     t = check_cross_entropy_target(target.data if isinstance(target, Tensor) else target, n, c, z.dtype,
                                    "cross_entropy")
+    # The vjp closes over t: keep our own copy, not the caller's label array (changed in place later,
+    # it would change the gradient silently).
+    t = t.copy()
     logp = F.log_softmax(z.data, axis=1)
     if t.ndim == 1:
         rows = np.arange(n)
@@ -128,6 +145,11 @@ def cross_entropy(logits: ArrayLike, target: np.ndarray) -> Tensor:
 def reshape(a: ArrayLike, shape: int | Sequence[int]) -> Tensor:
     """A view with a new shape (same number of elements); the gradient is reshaped back."""
     a = as_tensor(a)
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if isinstance(shape, bool) or isinstance(dims, (str, bytes)) or not isinstance(dims, (tuple, list)) \
+            or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) for d in dims):
+        raise TypeError(f"reshape: shape must be an int or a tuple of ints, got {type(shape).__name__} "
+                        f"{shape!r:.60}")
     try:
         out = a.data.reshape(shape)
     except ValueError as err:
@@ -141,8 +163,14 @@ def transpose(a: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
     a = as_tensor(a)
     inverse = None
     if axes is not None:
+        if isinstance(axes, (str, bytes)) or not isinstance(axes, (tuple, list)):
+            raise TypeError(f"transpose: axes must be None or a tuple of ints, got {type(axes).__name__} "
+                            f"{axes!r:.60}")
         axes = tuple(axes)
-        if len(axes) != a.ndim or _axes(axes, a.ndim, "transpose", unique=False) != tuple(range(a.ndim)):
+        if any(isinstance(ax, bool) or not isinstance(ax, (int, np.integer)) for ax in axes):
+            raise TypeError(f"transpose: axes must be a tuple of ints, got {axes!r:.60}")
+        if len(axes) != a.ndim or \
+                _axes(axes, a.ndim, "transpose: axes", unique=False) != tuple(range(a.ndim)):
             raise ValueError(f"transpose: axes must be a permutation of {tuple(range(a.ndim))}, "
                              f"got {axes}")
         inverse = tuple(int(i) for i in np.argsort([int(ax) % a.ndim for ax in axes]))
@@ -166,9 +194,16 @@ def getitem(a: ArrayLike, index: object) -> Tensor:
         index = index.data
     elif isinstance(index, tuple):
         index = tuple(p.data if isinstance(p, Tensor) else p for p in index)
+    if isinstance(index, list):
+        index = to_array(index, "getitem: index")
+    # The vjp closes over the index: copy index arrays, which the caller may change in place later.
+    if isinstance(index, np.ndarray):
+        index = index.copy()
+    elif isinstance(index, tuple):
+        index = tuple(p.copy() if isinstance(p, np.ndarray) else p for p in index)
     try:
         out = a.data[index]
-    except IndexError as err:
+    except (IndexError, OverflowError, TypeError, ValueError) as err:
         raise IndexError(f"getitem: index {index!r} is invalid for a tensor of shape {a.shape}: "
                          f"{err}") from err
     fancy = _has_integer_array(index)
@@ -185,13 +220,25 @@ def getitem(a: ArrayLike, index: object) -> Tensor:
 
 def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     """Join tensors along ``axis``; the gradient is split back into the pieces."""
-    parts = tuple(as_tensor(t) for t in tensors)
+    if isinstance(tensors, (str, bytes, Tensor, np.ndarray)) or not isinstance(tensors, Sequence):
+        raise TypeError(f"concatenate: tensors must be a list or tuple of tensors/arrays, got "
+                        f"{type(tensors).__name__}")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"concatenate: axis must be an int, got {type(axis).__name__} {axis!r:.40} "
+                        "(NumPy's axis=None, flattening first, is not supported: reshape the tensors)")
+    parts = tuple(as_tensor(t, name=f"tensors[{i}]") for i, t in enumerate(tensors))
     if not parts:
-        raise ValueError("concatenate: need at least one tensor, got an empty sequence")
+        raise ValueError("concatenate: tensors must hold at least one tensor, got an empty sequence")
+    if any(p.ndim == 0 for p in parts):
+        raise ValueError(f"concatenate: tensors must have at least one axis, got shapes "
+                         f"{[p.shape for p in parts]}")
+    if not -parts[0].ndim <= axis < parts[0].ndim:
+        raise ValueError(f"concatenate: axis {axis} is out of range for tensors with {parts[0].ndim} "
+                         "dimension(s)")
     try:
         out = np.concatenate([p.data for p in parts], axis=axis)
     except ValueError as err:
-        raise ValueError(f"concatenate: shapes {[p.shape for p in parts]} cannot be joined along "
+        raise ValueError(f"concatenate: tensors of shapes {[p.shape for p in parts]} cannot be joined along "
                          f"axis {axis}: {err}") from err
     bounds = np.cumsum([p.shape[axis] for p in parts])[:-1]
 

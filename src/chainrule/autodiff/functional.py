@@ -70,6 +70,11 @@ def value_and_grad(f: Callable[..., Any],
     tuple of such gradients. ``f`` must return a one-element Tensor; its value is returned as a
     float.
     """
+    if not callable(f):
+        raise TypeError(f"f must be a function returning a one-element Tensor, got {type(f).__name__}")
+    if isinstance(argnums, bool) or not isinstance(argnums, (int, np.integer, tuple, list)):
+        raise TypeError(f"argnums must be an int or a tuple of ints, got {type(argnums).__name__} "
+                        f"{argnums!r:.40}")
     @wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> tuple[float, Any]:
         nums = _argnums(argnums, len(args))
@@ -78,11 +83,18 @@ def value_and_grad(f: Callable[..., Any],
             call_args[i] = _leaves(args[i], f"argument {i} of {getattr(f, '__name__', 'f')}")
         name = getattr(f, "__name__", "f")
         with enable_grad():
-            out = f(*call_args, **kwargs)
+            try:
+                out = f(*call_args, **kwargs)
+            except TypeError as exc:
+                if exc.__traceback__ is not None and exc.__traceback__.tb_next is None:
+                    # Raised by the call itself (wrong number of arguments), not inside f.
+                    raise TypeError(f"f ({name}) cannot be called with {len(args)} argument(s): "
+                                    f"{exc}") from exc
+                raise
             if not isinstance(out, Tensor):
                 # A number here most often means the graph was cut (float(t), t.item(), t.data,
                 # np.sum(t.data)); answering zeros would be a silent wrong gradient.
-                raise TypeError(f"{name} must return a Tensor computed from its arguments, got "
+                raise TypeError(f"f ({name}) must return a Tensor computed from its arguments, got "
                                 f"{type(out).__name__}; float(), .item() or .data cut the graph (for a "
                                 "constant function return Tensor(value), whose gradient is zeros)")
             if out.size != 1:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import check_choice, check_positive_int
 from ..io import atomic_write
 from .tensor import Tensor
 
@@ -57,7 +58,9 @@ def to_dot(root: Tensor, *, max_elements: int = 4, rankdir: str = "LR") -> str:
     been computed); larger ones show their size. ``rankdir`` is Graphviz's layout direction.
     """
     if not isinstance(root, Tensor):
-        raise TypeError(f"to_dot: expected a Tensor, got {type(root).__name__}")
+        raise TypeError(f"to_dot: root must be a Tensor, got {type(root).__name__}")
+    max_elements = check_positive_int(max_elements, "to_dot: max_elements")
+    check_choice(rankdir, ("LR", "TB", "RL", "BT"), "to_dot: rankdir")
     lines = ["digraph chainrule {", f"  rankdir={rankdir};", '  node [fontname="Helvetica"];']
     nodes = _nodes(root)
     ids = {id(n): f"t{i}" for i, n in enumerate(nodes)}

@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from .._validate import as_float_array
+from .._validate import as_float_array, check_layer_like, check_loss_like, to_array
 from ..nn import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
@@ -42,7 +42,7 @@ from ..nn import (
 )
 from ..nn.losses import check_cross_entropy_target, check_same_shape_target, check_unit_interval
 from .array_ops import cross_entropy, mean, softmax
-from .ops import leaky_relu, relu, sigmoid, softplus, tanh
+from .ops import as_tensor, leaky_relu, relu, sigmoid, softplus, tanh
 from .tensor import Tensor, grad_or_zeros
 
 Rule = Callable[..., Tensor]
@@ -105,13 +105,14 @@ def layer_gradients(layer: Layer, x: np.ndarray,
     """dL/dx and dL/dparams for upstream gradient ``dout`` = dL/d(layer(x)), by reverse mode over
     the layer's forward. x: the layer's input (N, ...); dout: its output's shape. The layer's
     parameters and cached state are left untouched."""
+    check_layer_like(layer, "layer")
     xt = Tensor(as_float_array(x, "x"), requires_grad=True)
     params = {k: Tensor(v, requires_grad=True) for k, v in layer.params.items()}
     y = graph(layer, xt, params)
-    dout = np.asarray(dout)
+    dout = to_array(dout, "layer_gradients: dout")
     if dout.shape != y.shape:
-        raise ValueError(f"layer_gradients: dout must have the layer output's shape {y.shape}, "
-                         f"got {dout.shape}")
+        raise ValueError(f"layer_gradients: dout must have the layer output's shape {y.shape} (for x of "
+                         f"shape {xt.shape}), got {dout.shape}")
     if y.requires_grad:
         y.backward(dout)
     return grad_or_zeros(xt), {k: grad_or_zeros(t) for k, t in params.items()}
@@ -119,11 +120,13 @@ def layer_gradients(layer: Layer, x: np.ndarray,
 
 def loss_graph(loss: Loss, logits: Tensor, target: np.ndarray) -> Tensor:
     """The loss's forward as a one-element Tensor of ``logits``."""
-    return rule_for(loss)(loss, logits, np.asarray(target))
+    check_loss_like(loss, "loss")
+    return rule_for(loss)(loss, as_tensor(logits, name="logits"), to_array(target, "target"))
 
 
 def loss_gradient(loss: Loss, logits: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     """(loss value, dL/dlogits) by reverse mode over the loss's forward."""
+    check_loss_like(loss, "loss")
     z = Tensor(as_float_array(logits, "logits"), requires_grad=True)
     value = loss_graph(loss, z, target)
     value.backward()
@@ -133,8 +136,24 @@ def loss_gradient(loss: Loss, logits: np.ndarray, target: np.ndarray) -> tuple[f
 def model_gradients(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     """dL/dparam for every parameter of ``model`` (keys as in ``model.params``), where
     L = loss(model(X), y), computed by reverse mode over the forward rules."""
+    check_layer_like(model, "model")
+    check_loss_like(loss, "loss")
     params = {k: Tensor(v, requires_grad=True) for k, v in model.params.items()}
-    out = loss_graph(loss, graph(model, Tensor(as_float_array(X, "X")), params), y)
+    X = as_float_array(X, "X")
+    try:
+        logits = graph(model, Tensor(X), params)
+    except (ValueError, TypeError) as exc:
+        if type(exc) not in (ValueError, TypeError):
+            raise
+        raise type(exc)(f"X of shape {X.shape} does not fit the model: {exc}") from exc
+    try:
+        out = loss_graph(loss, logits, y)
+    except (ValueError, TypeError) as exc:
+        if type(exc) not in (ValueError, TypeError):
+            raise
+        raise type(exc)(f"y does not fit the loss for the model's output of shape {logits.shape} (X has "
+                        f"{X.shape[0] if X.ndim else 0} rows): "
+                        f"{str(exc).replace('target', 'y')}") from exc
     if out.requires_grad:
         out.backward()
     return {k: grad_or_zeros(t) for k, t in params.items()}

@@ -46,10 +46,13 @@ class AutodiffModule(Layer):
         raise NotImplementedError(f"{type(self).__name__} must implement graph(x, params) -> Tensor")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._x = Tensor(self._check_input(x), requires_grad=True)
-        self._tensors = {k: Tensor(v, requires_grad=True) for k, v in self.params.items()}
+        # Named, so that backward's in-place check says which array changed after forward.
+        self._x = Tensor(self._check_input(x), requires_grad=True, name=f"{type(self).__name__}.forward: x")
+        self._tensors = {k: Tensor(v, requires_grad=True, name=f"{type(self).__name__}.params[{k!r}]")
+                         for k, v in self.params.items()}
         self._out = self.graph(self._x, self._tensors)
-        return self._out.data
+        # A copy: the output's vjp may read it (tanh, exp), so the caller must not get the graph's array.
+        return self._out.data.copy()
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._backprop(dout)

@@ -15,27 +15,33 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import check_real
 from ..nn import functional as F
 from .tensor import Tensor
 
 ArrayLike = Tensor | np.ndarray | float | int
 
 
-def as_tensor(x: ArrayLike, like: Tensor | None = None) -> Tensor:
+def as_tensor(x: ArrayLike, like: Tensor | None = None, name: str = "a") -> Tensor:
     """``x`` as a Tensor (constant unless it already is one). A Python number takes the floating
-    dtype of ``like``, so ``2 * w`` stays float32 for a float32 ``w`` (as in NumPy)."""
+    dtype of ``like``, so ``2 * w`` stays float32 for a float32 ``w`` (as in NumPy). ``name`` is the
+    operand's name in error messages."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (int, float)) and not isinstance(x, bool) and like is not None \
             and like.dtype.kind == "f":
         return Tensor(np.asarray(x, dtype=like.dtype))
-    return Tensor(x)
+    try:
+        return Tensor(x)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name} must be a Tensor, a real numeric array or a number: "
+                        f"{str(exc).replace('Tensor: data', name)}") from None
 
 
 def _lift2(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
     a_t = a if isinstance(a, Tensor) else None
     b_t = b if isinstance(b, Tensor) else None
-    return as_tensor(a, b_t), as_tensor(b, a_t)
+    return as_tensor(a, b_t, "a"), as_tensor(b, a_t, "b")
 
 
 def _broadcast(op: str, fn, a: Tensor, b: Tensor) -> np.ndarray:
@@ -43,14 +49,18 @@ def _broadcast(op: str, fn, a: Tensor, b: Tensor) -> np.ndarray:
         return fn(a.data, b.data)
     except ValueError as err:
         if op == "matmul" and (a.ndim == 0 or b.ndim == 0):
-            raise ValueError(f"matmul: operands must have at least one axis, got shapes {a.shape} "
-                             f"and {b.shape} (use * to scale by a number)") from err
+            raise ValueError(f"matmul: a and b must have at least one axis, got shapes a {a.shape} "
+                             f"and b {b.shape} (use * to scale by a number)") from err
         if op == "matmul":
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
-                             f"(the last axis of the first must equal the "
-                             f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the second)") from err
-        raise ValueError(f"{op}: operands with shapes {a.shape} and {b.shape} do not broadcast "
-                         "together (NumPy rules: trailing axes must be equal or 1)") from err
+            raise ValueError(f"matmul: a of shape {a.shape} and b of shape {b.shape} are not aligned "
+                             f"(the last axis of a must equal the "
+                             f"{'only' if b.ndim == 1 else 'second-to-last'} axis of b)") from err
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ValueError(f"{op}: a of shape {a.shape} and b of shape {b.shape} do not broadcast "
+                             "together (NumPy rules: trailing axes must be equal or 1)") from err
+        raise ValueError(f"{op}: {err} (a has dtype {a.dtype}, b has dtype {b.dtype})") from err
 
 
 def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -137,12 +147,20 @@ def neg(a: ArrayLike) -> Tensor:
 
 def sub(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a - b, as a + (-b)."""
+    a, b = _lift2(a, b)
     return add(a, neg(b))
 
 
 def div(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a / b, as a * b ** -1."""
     a, b = _lift2(a, b)
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"div: a of shape {a.shape} and b of shape {b.shape} do not broadcast together "
+                         "(NumPy rules: trailing axes must be equal or 1)") from None
+    if b.dtype.kind != "f":  # integers to the power -1 are an error in NumPy; a / b is a float anyway
+        b = Tensor(b.data.astype(np.result_type(a.dtype, np.float64) if a.dtype.kind != "f" else a.dtype))
     return mul(a, power(b, -1))
 
 
@@ -232,4 +250,5 @@ def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
 
 def leaky_relu(a: ArrayLike, negative_slope: float = 0.01) -> Tensor:
     """a for a > 0, else negative_slope * a; built as relu(a) - negative_slope * relu(-a)."""
+    negative_slope = check_real(negative_slope, "leaky_relu: negative_slope")
     return sub(relu(a), mul(negative_slope, relu(neg(a))))

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from .._validate import check_bool, to_array
+
 Vjp = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
 
 _grad_enabled = True
@@ -70,7 +72,7 @@ class Tensor:
     ``name`` (an optional label shown by ``to_dot``).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "parents", "op", "name", "_vjp", "_retain",
+    __slots__ = ("data", "grad", "requires_grad", "parents", "op", "name", "_vjp", "_retain", "_saved",
                  "__weakref__")
     # Tensors are compared by identity in containers; `==` itself compares values (see __eq__).
     __hash__ = object.__hash__
@@ -103,12 +105,15 @@ class Tensor:
     def __init__(self, data: object, requires_grad: bool = False, name: str | None = None) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        arr = data if isinstance(data, np.ndarray) else np.asarray(data)
+        arr = data if isinstance(data, np.ndarray) else to_array(data, "Tensor: data")
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: data must be a real numeric array, got dtype {arr.dtype}")
+        requires_grad = check_bool(requires_grad, "Tensor: requires_grad")
         if requires_grad and arr.dtype.kind != "f":
-            raise TypeError(f"Tensor: only floating arrays can require a gradient, got dtype "
+            raise TypeError(f"Tensor: data must be a floating array to require a gradient, got dtype "
                             f"{arr.dtype}; convert with .astype(np.float64) first")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Tensor: name must be a str or None, got {type(name).__name__}")
         self.data: np.ndarray = arr
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
@@ -117,6 +122,7 @@ class Tensor:
         self.name = name
         self._vjp: Vjp | None = None
         self._retain = False
+        self._saved: tuple[tuple[Tensor, int], ...] = ()
 
     @classmethod
     def _from_op(cls, data: np.ndarray, parents: tuple[Tensor, ...], vjp: Vjp, op: str) -> Tensor:
@@ -125,8 +131,13 @@ class Tensor:
         out.data, out.grad, out.name, out.op, out._retain = data, None, None, op, False
         if _grad_enabled and any(p.requires_grad for p in parents):
             out.requires_grad, out.parents, out._vjp = True, parents, vjp
+            # Leaves hold the caller's arrays (no copy): remember what their values were, so that
+            # backward() can refuse to differentiate at values changed in place since (see _check_saved).
+            out._saved = tuple((p, _fingerprint(p.data)) for i, p in enumerate(parents)
+                               if p._vjp is None and all(q is not p for q in parents[:i])
+                               and _values_needed(op, parents, i))
         else:
-            out.requires_grad, out.parents, out._vjp = False, (), None
+            out.requires_grad, out.parents, out._vjp, out._saved = False, (), None, ()
         return out
 
     # ---- array-like surface -------------------------------------------------------------------
@@ -214,7 +225,14 @@ class Tensor:
                                  f"the upstream gradient, backward(gradient) with shape {self.shape}")
             seed = np.ones_like(self.data)
         else:
-            seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            given = to_array(gradient.data if isinstance(gradient, Tensor) else gradient,
+                             "backward(): gradient")
+            if given.dtype.kind == "c":
+                raise TypeError(f"backward(): gradient must be real, got dtype {given.dtype}; a complex "
+                                "gradient would lose its imaginary part")
+            if given.dtype.kind not in "biuf":
+                raise TypeError(f"backward(): gradient must be a real numeric array, got dtype {given.dtype}")
+            seed = np.array(given, dtype=self.dtype)
             if seed.shape != self.shape:
                 raise ValueError(f"backward(): gradient must have the tensor's shape {self.shape}, "
                                  f"got {seed.shape}")
@@ -332,6 +350,7 @@ def _run_backward(root: Tensor, seed: np.ndarray) -> None:
             _store_grad(node, g, handed_out)
         if node._vjp is None:
             continue
+        _check_saved(node)
         for parent, pg in zip(node.parents, node._vjp(g), strict=True):
             if pg is None or not parent.requires_grad:
                 continue
@@ -346,6 +365,48 @@ def _run_backward(root: Tensor, seed: np.ndarray) -> None:
             else:
                 grads[key] = np.asarray(grads[key] + pg)  # 0-d sums come back as NumPy scalars
                 owned.add(key)
+
+
+# Operations whose vjp uses only shapes, never operand values; and those (products) whose vjp uses
+# one operand's values only for the *other* operand's gradient. Skipping their checksums is what
+# keeps the check to a few percent of a training step (the first layer's W is never needed).
+_SHAPE_ONLY_OPS = frozenset({"+", "sum", "mean", "reshape", "transpose", "getitem", "concatenate"})
+_PRODUCT_OPS = frozenset({"*", "@"})
+
+
+def _values_needed(op: str, parents: tuple[Tensor, ...], i: int) -> bool:
+    if op in _SHAPE_ONLY_OPS:
+        return False
+    if op in _PRODUCT_OPS:
+        return any(p.requires_grad for j, p in enumerate(parents) if j != i)
+    return True
+
+
+def _fingerprint(arr: np.ndarray) -> int:
+    """A one-pass checksum of ``arr``'s bytes (the wrapping sum of its 8-, 4-, 2- or 1-byte words).
+    Any in-place change of the values changes it, except a pure rearrangement of the same values
+    (an in-place sort or shuffle), which a sum cannot see. It costs one read of the array, about a
+    third of a copy, which is why it is used instead of copying every caller array."""
+    if not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr)
+    size = arr.dtype.itemsize
+    words = arr.reshape(-1).view({8: np.uint64, 4: np.uint32, 2: np.uint16}.get(size, np.uint8)) \
+        if size in (1, 2, 4, 8) else arr.reshape(-1).view(np.uint8)
+    return int(np.add.reduce(words, dtype=np.uint64))
+
+
+def _check_saved(node: Tensor) -> None:
+    """``RuntimeError`` if an operand array of ``node`` was modified in place after it was recorded
+    (NumPy arrays have no version counter; this is chainrule's equivalent of PyTorch's check)."""
+    for leaf, fingerprint in node._saved:
+        if _fingerprint(leaf.data) != fingerprint:
+            kind = "leaf" if leaf.requires_grad else "constant"
+            what = f"tensor {leaf.name!r}" if leaf.name else \
+                f"a {kind} tensor of shape {leaf.shape} and dtype {leaf.dtype}"
+            raise RuntimeError(
+                f"backward(): the array of {what}, an operand of {node.op!r}, was modified in place after "
+                "the forward pass recorded it, so its gradient would be computed from the new values. "
+                "Redo the forward pass after changing the array, or wrap a copy (Tensor(a.copy()))")
 
 
 def _store_grad(node: Tensor, g: np.ndarray, handed_out: set[int]) -> None:

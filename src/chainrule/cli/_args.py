@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
 
@@ -33,6 +34,17 @@ positive_float = checked(float, lambda v: math.isfinite(v) and v > 0, "a finite 
 nonneg_float = checked(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
 open_unit = checked(float, lambda v: 0 < v < 1, "a number in (0, 1)")
 half_open_unit = checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+def output_dir(text: str) -> Path:
+    """An argparse ``type`` for an output folder: any non-empty path ('' would silently mean the
+    current directory)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a folder path, got {text!r} (write . for the current "
+                                         "folder)")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"expected a folder path, got {text!r} with a NUL character")
+    return Path(text)
 
 
 def add_mlp_arguments(group: argparse._ActionsContainer, *, hidden: list[int]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 import time
@@ -17,7 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from .._validate import available_memory
 from ..data import DATASETS, load_dataset, train_test_split
+from ..data.split import n_test_samples, stratified_test_counts
 from ..io import atomic_write, save
 from ..nn import CrossEntropyLoss, mlp
 from ..optim import SGD, Adam
@@ -27,6 +30,7 @@ from ._args import (
     half_open_unit,
     nonneg_float,
     open_unit,
+    output_dir,
     positive_float,
     positive_int,
     seed,
@@ -73,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="seed of the data, the split, the initial weights and the shuffling "
                             "(default: %(default)s)")
     out = p.add_argument_group("output")
-    out.add_argument("--out", type=Path, default=Path("runs/train"), metavar="DIR",
+    out.add_argument("--out", type=output_dir, default=Path("runs/train"), metavar="DIR",
                      help="output folder, created if missing; its files are overwritten "
                           "(default: %(default)s)")
     out.add_argument("--no-plots", action="store_true",
@@ -100,6 +104,10 @@ def _n_classes(dataset: str) -> int:
     return int(load_dataset(dataset, n_samples=100, rng=0)[1].max()) + 1
 
 
+def _n_features(dataset: str) -> int:
+    return int(load_dataset(dataset, n_samples=100, rng=0)[0].shape[1])
+
+
 def _split(cfg: dict, n_samples: int) -> tuple[np.ndarray, ...] | None:
     """The dataset's stratified train/test split with ``n_samples`` points, or None when a class has
     no point in one of the parts (or the dataset/split refuses that many points)."""
@@ -116,17 +124,76 @@ def _split(cfg: dict, n_samples: int) -> tuple[np.ndarray, ...] | None:
     return parts
 
 
+def _workable(cfg: dict, n: int) -> bool:
+    """Whether ``n`` points of a built-in dataset (``n // k`` per class, the first ``n % k`` classes
+    one more) split with every class in both parts: the split's own arithmetic, no data generated."""
+    k = cfg["n_classes"]
+    if n < max(k, 2):
+        return False
+    try:
+        n_test = n_test_samples(cfg["test_size"], n)
+    except ValueError:
+        return False
+    counts = np.array([n // k + (j < n % k) for j in range(k)], dtype=np.int64)
+    take = stratified_test_counts(counts, n_test)
+    return bool(np.all(take >= 1) and np.all(counts - take >= 1))
+
+
+def smallest_workable_n_samples(cfg: dict) -> int | None:
+    """The smallest sample count above ``cfg["n_samples"]`` whose stratified split keeps every class
+    in both parts, by arithmetic: each part needs at least k points, so ``ceil(t n) >= k`` (t n > k - 1)
+    and ``n - ceil(t n) >= k`` ((1 - t) n >= k); from that bound on, the split's rounding settles
+    within a few multiples of k samples (each checked in O(k), without generating data)."""
+    k, t = cfg["n_classes"], cfg["test_size"]
+    lower = max(cfg["n_samples"] + 1, 2 * k, math.floor((k - 1) / t), math.floor(k / (1 - t)) - 1)
+    return next((n for n in range(lower, lower + 4 * k + 64) if _workable(cfg, n)), None)
+
+
 def _data(cfg: dict) -> tuple[np.ndarray, ...]:
     """The split for ``cfg``; a ValueError naming --n-samples and the smallest that works when a
     class would be missing from the training or the test part."""
-    parts = _split(cfg, cfg["n_samples"])
+    parts = _split(cfg, cfg["n_samples"]) if _workable(cfg, cfg["n_samples"]) else None
     if parts is not None:
         return parts
-    minimum = next((n for n in range(cfg["n_samples"] + 1, 100_000) if _split(cfg, n) is not None), None)
+    minimum = smallest_workable_n_samples(cfg)
     need = f"at least {minimum}" if minimum is not None else "more"
     raise ValueError(f"--n-samples {cfg['n_samples']} is too small for the {cfg['n_classes']} classes of "
                      f"{cfg['dataset']} with --test-size {cfg['test_size']}: every class needs a point in "
                      f"both the training and the test part; use --n-samples {need}")
+
+
+def _gb(nbytes: float) -> str:
+    return f"{nbytes / 1e9:.3g} GB" if nbytes >= 1e8 else f"{nbytes / 1e6:.3g} MB"
+
+
+def memory_estimate(cfg: dict, n_features: int) -> dict[str, int]:
+    """Rough peak bytes of a ``train`` run by cause: the data (float64 generation, labels, the split's
+    copies and the cast, and the activations of every point at once in ``evaluate``), the model
+    (parameters, gradients and two optimizer moments), and a training batch's activations."""
+    item = np.dtype(cfg["dtype"]).itemsize
+    n = cfg["n_samples"]
+    sizes = [n_features, *cfg["hidden"], cfg["n_classes"]]
+    return {"data": n * (n_features * 8 + 8) * 4 + n * max(sizes) * item * 3,
+            "model": sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False)) * item * 4,
+            "activations": cfg["batch_size"] * max(sizes) * item * 3}
+
+
+def check_memory(cfg: dict, n_features: int, available: int | None = None) -> None:
+    """A ValueError naming the option to lower when the run would need more memory than is
+    available, raised before anything large is allocated."""
+    available = available_memory() if available is None else available
+    need = memory_estimate(cfg, n_features)
+    total = sum(need.values())
+    if available is None or total <= available:
+        return
+    blame = max(need, key=need.get)
+    option = {"data": f"--n-samples {cfg['n_samples']}",
+              "model": f"--hidden {' '.join(map(str, cfg['hidden']))}",
+              "activations": f"--batch-size {cfg['batch_size']} with --hidden "
+                             f"{' '.join(map(str, cfg['hidden']))}"}[blame]
+    detail = ", ".join(f"{k} {_gb(v)}" for k, v in need.items())
+    raise ValueError(f"{option} needs about {_gb(total)} of memory ({detail}), more than the "
+                     f"{_gb(available)} available; lower it")
 
 
 def _train(cfg: dict, quiet: bool):
@@ -220,11 +287,14 @@ def run(args: argparse.Namespace) -> int:
         return _fail(args, problem, 2)
     try:
         cfg = _config(args)
+        check_memory(cfg, _n_features(cfg["dataset"]))  # before generating data or building the model
         model, history, final, data, sizes = _train(cfg, args.quiet)
     except TrainingDiverged as exc:
         return _fail(args, str(exc), 1, epoch=exc.epoch, step=exc.step)
     except (ValueError, TypeError) as exc:
         return _fail(args, str(exc), 2)
+    except MemoryError:  # the estimate is rough: still answer in one line (and in JSON)
+        return _fail(args, "ran out of memory; lower --n-samples, --hidden or --batch-size", 1)
     try:
         files, note = _write_outputs(args.out, model, history, final, data, cfg, sizes, not args.no_plots)
     except OSError as exc:

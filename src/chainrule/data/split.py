@@ -6,10 +6,12 @@ import math
 
 import numpy as np
 
-from .._validate import as_rng
+from .._validate import as_rng, check_bool, to_array
 
 
-def _n_test(test_size: object, n: int) -> int:
+def n_test_samples(test_size: object, n: int) -> int:
+    """The test part's size for ``test_size`` (a fraction or a count) of ``n`` samples; a ValueError
+    when either part would be empty."""
     if isinstance(test_size, bool) or not isinstance(test_size, (int, float, np.integer, np.floating)):
         raise TypeError(f"test_size must be a float in (0, 1) or an int count, "
                         f"got {type(test_size).__name__}")
@@ -27,14 +29,23 @@ def _n_test(test_size: object, n: int) -> int:
     return k
 
 
-def _stratified_test_indices(y: np.ndarray, n_test: int, gen: np.random.Generator) -> np.ndarray:
-    """Pick ``n_test`` indices with each class's share as close to its overall share as possible
-    (largest-remainder rounding, so the total is exact)."""
-    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-    quota = counts * n_test / len(y)
+def stratified_test_counts(counts: np.ndarray, n_test: int) -> np.ndarray:
+    """How many of each class (``counts`` per class, in class order) a stratified split puts in the
+    test part of ``n_test``: each class's share as close to its overall share as possible
+    (largest-remainder rounding, so the total is exact). Pure arithmetic: the CLI uses it to find a
+    workable sample count without generating any data."""
+    counts = np.asarray(counts, dtype=np.int64)
+    quota = counts * n_test / counts.sum()
     take = np.floor(quota).astype(np.int64)
     order = np.argsort(-(quota - take), kind="stable")
     take[order[: n_test - int(take.sum())]] += 1
+    return take
+
+
+def _stratified_test_indices(y: np.ndarray, n_test: int, gen: np.random.Generator) -> np.ndarray:
+    """Pick ``n_test`` indices, ``stratified_test_counts`` of each class."""
+    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    take = stratified_test_counts(counts, n_test)
     picked = [gen.permutation(np.flatnonzero(inverse == c))[: take[c]] for c in range(len(classes))]
     return np.concatenate(picked)
 
@@ -49,7 +60,8 @@ def train_test_split(X: np.ndarray, y: np.ndarray, *, test_size: float | int = 0
     ``stratify=True`` each class of ``y`` keeps its proportion in both parts. Both parts come out
     shuffled; dtypes are kept. Same ``rng`` seed, same split.
     """
-    X, y = np.asarray(X), np.asarray(y)
+    X, y = to_array(X, "X"), to_array(y, "y")
+    stratify = check_bool(stratify, "stratify")
     if X.ndim == 0 or y.ndim == 0:
         raise ValueError(f"X and y must have a sample axis, got shapes {X.shape} and {y.shape}")
     n = X.shape[0]
@@ -58,7 +70,7 @@ def train_test_split(X: np.ndarray, y: np.ndarray, *, test_size: float | int = 0
                          f"got {y.shape[0]} (y.shape={y.shape})")
     if n < 2:
         raise ValueError(f"need at least 2 samples to split, got {n}")
-    n_test = _n_test(test_size, n)
+    n_test = n_test_samples(test_size, n)
     gen = as_rng(rng)
     if stratify:
         if y.ndim != 1:

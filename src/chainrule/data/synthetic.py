@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_rng, check_positive_int, check_real
+from .._validate import as_rng, check_allocation, check_positive_int, check_real
 
 Generator = np.random.Generator | int | None
 
@@ -19,13 +19,16 @@ Generator = np.random.Generator | int | None
 def _class_sizes(n_samples: object, n_classes: int) -> list[int]:
     n = check_positive_int(n_samples, "n_samples")
     if n < n_classes:
-        raise ValueError(f"n_samples must be at least the number of classes ({n_classes}) so that every "
-                         f"class has a point, got {n}")
+        raise ValueError(f"n_samples must be at least the number of classes (n_classes={n_classes}) so that "
+                         f"every class has a point, got {n}")
+    check_allocation((n, 2), np.float64, f"n_samples={n}")
     return [n // n_classes + (j < n % n_classes) for j in range(n_classes)]
 
 
 def _check_noise(noise: object) -> float:
-    return check_real(noise, "noise", 0.0, expected="be a finite number >= 0")
+    # Bounded so that the points stay finite (noise * randn, then sin/cos, never overflow).
+    return check_real(noise, "noise", 0.0, 1e100, high_open=False,
+                      expected="be a finite number in [0, 1e100]")
 
 
 def _stack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

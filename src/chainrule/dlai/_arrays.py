@@ -33,7 +33,7 @@ def num_layers(parameters: Mapping[str, np.ndarray], name: str = "parameters") -
     """L for a dict holding exactly ``W1, b1, ..., WL, bL``; ValueError naming what is wrong."""
     if not isinstance(parameters, Mapping):
         raise TypeError(f"{name} must be a dict with keys 'W1', 'b1', ..., got {type(parameters).__name__}")
-    unknown = sorted(k for k in parameters if not (isinstance(k, str) and _PARAM.match(k)))
+    unknown = sorted((k for k in parameters if not (isinstance(k, str) and _PARAM.match(k))), key=repr)
     if unknown:
         raise ValueError(f"{name} may only hold 'W<l>' and 'b<l>' entries (l = 1, 2, ...), got {unknown}")
     L = max((int(_PARAM.match(k).group(2)) for k in parameters), default=0)
@@ -67,13 +67,23 @@ def course_parameters(parameters: Mapping[str, np.ndarray], name: str = "paramet
     return L, out
 
 
-def labels(Y: object, m: int, name: str = "Y") -> np.ndarray:
-    """Y as a float (1, m) array of 0/1 labels; a 1-D (m,) vector is accepted and made a row."""
+def check_examples(A: np.ndarray, name: str) -> np.ndarray:
+    """``A`` (rows, m) if it has at least one example (column): the course's 1/m averages are
+    undefined for m = 0, and would give a ZeroDivisionError or a silent NaN."""
+    if A.ndim == 2 and A.shape[1] == 0:
+        raise ValueError(f"{name} has no examples: expected shape (n, m) with m >= 1 columns, got {A.shape}")
+    return A
+
+
+def labels(Y: object, m: int, name: str = "Y", of: str = "X") -> np.ndarray:
+    """Y as a float (1, m) array of 0/1 labels; a 1-D (m,) vector is accepted and made a row.
+    ``of`` names the array whose m columns (examples) Y must match."""
     Y = as_course_array(Y, name, ndim=(1, 2))
     if Y.ndim == 1:
         Y = Y.reshape(1, -1)
     if Y.shape != (1, m):
-        raise ValueError(f"{name} must have shape (1, {m}) (one label per example), got {Y.shape}")
+        raise ValueError(f"{name} must have shape (1, {m}) (one label per example: {of} has {m} "
+                         f"column(s)), got {Y.shape}")
     if not np.all((Y == 0) | (Y == 1)):
         raise ValueError(f"{name} must hold 0/1 labels, got values {np.unique(Y)[:10].tolist()}")
     return Y

@@ -24,7 +24,8 @@ def _backward(activation: str, dA: np.ndarray, cache: np.ndarray, name: str) -> 
     Z = as_course_array(cache, f"{name}: cache (Z)", ndim=None)
     dA = as_course_array(dA, f"{name}: dA", ndim=None)
     if dA.shape != Z.shape:
-        raise ValueError(f"{name}: dA must have the shape of Z {Z.shape}, got {dA.shape}")
+        raise ValueError(f"{name}: dA must have the shape of Z (the activation cache) {Z.shape}, "
+                         f"got {dA.shape}")
     return activation_backward(dA, Z, activation)
 
 

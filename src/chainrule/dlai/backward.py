@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from .._validate import check_mapping
 from ..optim import SGD
-from ._arrays import as_course_array, common_float, course_parameters
+from ._arrays import as_course_array, check_examples, common_float, course_parameters
 from .activations import activation_backward, activation_pair
 from .forward import Cache, LinearCache, affine_layer, cost_derivative, linear_arrays
 
@@ -33,6 +34,7 @@ def linear_backward(dZ: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, np.
     """
     A_prev, W, b = linear_arrays(*_unpack(cache, 3, "(A_prev, W, b)", "linear_backward"), "linear_backward")
     dZ = as_course_array(dZ, "linear_backward: dZ")
+    check_examples(A_prev, "linear_backward: A_prev (in the cache)")
     m = A_prev.shape[1]
     if dZ.shape != (W.shape[0], m):
         raise ValueError(f"linear_backward: dZ must have shape ({W.shape[0]}, {m}) (rows of W, columns of "
@@ -136,9 +138,7 @@ def update_parameters(parameters: Mapping[str, np.ndarray], grads: Mapping[str, 
         and not isinstance(learning_rate, bool)
     if not real or not np.isfinite(learning_rate) or learning_rate <= 0:
         raise ValueError(f"update_parameters: learning_rate must be a positive number, got {learning_rate!r}")
-    if not isinstance(grads, Mapping):
-        raise TypeError(f"update_parameters: grads must be a dict with keys 'dW1', 'db1', ..., "
-                        f"got {type(grads).__name__}")
+    check_mapping(grads, "update_parameters: grads", keys="gradient names such as 'dW1'")
     new = {k: np.array(v, copy=True) for k, v in params.items()}
     named: dict[str, np.ndarray] = {}
     for k, p in new.items():
@@ -150,5 +150,14 @@ def update_parameters(parameters: Mapping[str, np.ndarray], grads: Mapping[str, 
             raise ValueError(f"update_parameters: grads['d{k}'] must have the shape of {k} {p.shape}, "
                              f"got {g.shape}")
         named[k] = g.astype(p.dtype, copy=False)
-    SGD(learning_rate).step(new, named)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the parameter
+        SGD(learning_rate).step(new, named)
+    bad = [k for k, v in new.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise NonFiniteUpdate(f"update_parameters: the step made {', '.join(bad)} non-finite (NaN or inf); "
+                              f"learning_rate={learning_rate!r} is too large for these gradients")
     return new
+
+
+class NonFiniteUpdate(ValueError):
+    """``update_parameters`` would return NaN/inf parameters (the learning rate is too large)."""

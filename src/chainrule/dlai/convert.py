@@ -12,7 +12,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._validate import check_choice
 from ..nn import Linear, Sequential, get_activation
+from ..nn.activations import ACTIVATIONS
 from ._arrays import course_parameters
 from .forward import affine_layer
 
@@ -23,6 +25,9 @@ def to_sequential(parameters: Mapping[str, np.ndarray], activation: str = "relu"
     followed by ``output`` (``"sigmoid"``, the course's; ``None`` leaves logits, for
     ``BCEWithLogitsLoss``). Feed it rows: ``model.forward(X.T)`` gives ``AL.T``."""
     L, params = course_parameters(parameters)
+    check_choice(activation, tuple(ACTIVATIONS), "to_sequential: activation")
+    if output is not None:
+        check_choice(output, tuple(ACTIVATIONS), "to_sequential: output")
     dtype = np.result_type(*params.values())
     layers = []
     for layer in range(1, L + 1):

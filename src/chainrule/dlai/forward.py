@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..nn import Linear
-from ._arrays import as_course_array, check_layer, common_float, course_parameters, labels
+from ._arrays import as_course_array, check_examples, check_layer, common_float, course_parameters, labels
 from .activations import ACTIVATIONS, activation_pair
 
 LinearCache = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -34,12 +34,12 @@ def affine_layer(W: np.ndarray, b: np.ndarray, *, copy: bool = False) -> Linear:
     return layer
 
 
-def linear_arrays(A: object, W: object, b: object, name: str) -> LinearCache:
+def linear_arrays(A: object, W: object, b: object, name: str, a_name: str = "A") -> LinearCache:
     """Validated (A, W, b) in one float dtype: W (n_l, n_prev), A (n_prev, m), b (n_l, 1)."""
-    A = as_course_array(A, f"{name}: A")
+    A = as_course_array(A, f"{name}: {a_name}")
     W = as_course_array(W, f"{name}: W")
     b = as_course_array(b, f"{name}: b", ndim=None)
-    _check_rows(A, W, f"{name}: A")
+    _check_rows(A, W, f"{name}: {a_name}")
     check_layer(W, b, "", name)
     return common_float(A, W, b)
 
@@ -63,7 +63,8 @@ def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
     Returns A (n_l, m) and ``cache = ((A_prev, W, b), Z)``.
     """
     activation_pair(activation, "linear_activation_forward")
-    return affine_activation(*linear_arrays(A_prev, W, b, "linear_forward"), activation)
+    return affine_activation(*linear_arrays(A_prev, W, b, "linear_activation_forward", a_name="A_prev"),
+                             activation)
 
 
 def affine_activation(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, activation: str
@@ -110,14 +111,14 @@ def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
     this keeps it at the course's printed 1.189e-07. (``log1p(-AL)`` would gain nothing here: both
     have an absolute error below 1e-16 per example.)
     """
-    AL = as_course_array(AL, "compute_cost: AL")
+    AL = check_examples(as_course_array(AL, "compute_cost: AL"), "compute_cost: AL")
     if AL.shape[0] != 1:
         raise ValueError(f"compute_cost: AL must have shape (1, m), got {AL.shape}")
     if np.any((AL < 0) | (AL > 1)):
         raise ValueError(f"compute_cost: AL must hold probabilities in [0, 1] (the sigmoid output), got "
                          f"values in [{AL.min():.6g}, {AL.max():.6g}]")
     m = AL.shape[1]
-    Y = labels(Y, m, "compute_cost: Y")
+    Y = labels(Y, m, "compute_cost: Y", of="AL")
     with np.errstate(divide="ignore", invalid="ignore"):
         logprobs = (np.where(Y > 0, np.multiply(-np.log(AL), Y), 0.0)
                     + np.where(Y < 1, np.multiply(-np.log(1 - AL), 1 - Y), 0.0))

@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from .._validate import as_float_array, check_mapping, check_real
 from ..gradcheck.report import GradientReport
-from ._arrays import as_course_array, labels, layer_keys, num_layers
+from ._arrays import as_course_array, check_examples, labels, layer_keys, num_layers
 from .activations import relu_backward
 from .backward import linear_backward
 from .forward import L_model_forward, compute_cost
@@ -51,8 +52,12 @@ def vector_to_dictionary(theta: np.ndarray, shapes: Mapping[str, tuple[int, ...]
     ``shapes``: name -> shape (or an array of that shape, e.g. the original ``parameters``), in the
     order W1, b1, W2, ...; by default the course's 4-5-3-1 network (``COURSE_SHAPES``).
     """
-    shapes = COURSE_SHAPES if shapes is None else shapes
-    sizes = {k: tuple(np.shape(v)) if isinstance(v, np.ndarray) else tuple(v) for k, v in shapes.items()}
+    shapes = COURSE_SHAPES if shapes is None else check_mapping(shapes, "shapes", keys="parameter names")
+    try:
+        sizes = {k: tuple(np.shape(v)) if isinstance(v, np.ndarray) else tuple(v) for k, v in shapes.items()}
+    except TypeError:
+        raise TypeError(f"shapes must map names to shape tuples or arrays, got "
+                        f"{dict(shapes)!r:.80}") from None
     keys = layer_keys(num_layers(sizes, "shapes"))
     theta = as_course_array(theta, "theta", ndim=(1, 2))
     total = sum(int(np.prod(sizes[k])) for k in keys)
@@ -71,6 +76,7 @@ def gradients_to_vector(gradients: Mapping[str, np.ndarray]) -> np.ndarray:
 
     Other entries (dZ{l}, dA{l}) are ignored, as in the course.
     """
+    check_mapping(gradients, "gradients", keys="gradient names such as 'dW1'")
     layers = {int(m.group(2)) for k in gradients if isinstance(k, str) and (m := _GRAD.match(k))}
     L = max(layers, default=0)
     keys = layer_keys(L, "d")
@@ -82,12 +88,13 @@ def gradients_to_vector(gradients: Mapping[str, np.ndarray]) -> np.ndarray:
 
 def forward_propagation(x: float, theta: float) -> float:
     """The 1-D model J(theta) = theta * x."""
-    return theta * x
+    return check_real(theta, "theta") * check_real(x, "x")
 
 
 def backward_propagation(x: float, theta: float) -> float:
     """dJ/dtheta of J(theta) = theta * x, which is x."""
-    return x
+    check_real(theta, "theta")
+    return check_real(x, "x")
 
 
 def forward_propagation_n(X: np.ndarray, Y: np.ndarray,
@@ -97,6 +104,8 @@ def forward_propagation_n(X: np.ndarray, Y: np.ndarray,
     X (n_x, m), Y (1, m) or (m,). Returns ``(cost, cache)`` with
     ``cache = (Z1, A1, W1, b1, ..., ZL, AL, WL, bL)``.
     """
+    X = as_course_array(X, "forward_propagation_n: X")
+    labels(Y, X.shape[1], "forward_propagation_n: Y")
     AL, caches = L_model_forward(X, parameters)
     outputs = [linear_cache[0] for linear_cache, _ in caches[1:]] + [AL]  # A_l is layer l+1's A_prev
     cache = tuple(v for ((_, W, b), Z), A in zip(caches, outputs, strict=True) for v in (Z, A, W, b))
@@ -105,12 +114,20 @@ def forward_propagation_n(X: np.ndarray, Y: np.ndarray,
 
 def backward_propagation_n(X: np.ndarray, Y: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     """Gradients of ``forward_propagation_n``'s cost: dZ{l}, dW{l}, db{l} and dA{l} (l < L)."""
+    X = as_course_array(X, "backward_propagation_n: X")
     if not isinstance(cache, tuple) or not cache or len(cache) % 4:
         shown = f" of length {len(cache)}" if isinstance(cache, tuple) else ""
         raise TypeError("backward_propagation_n: cache must be the (Z1, A1, W1, b1, ...) tuple from "
                         f"forward_propagation_n (4 entries per layer), got {type(cache).__name__}{shown}")
     L = len(cache) // 4
-    AL = cache[4 * L - 3]
+    AL, W1 = cache[4 * L - 3], cache[2]
+    if np.ndim(AL) != 2 or np.ndim(W1) != 2:
+        raise ValueError(f"backward_propagation_n: cache must hold a 2-D AL (1, m) and W1 (n_1, n_x), got "
+                         f"AL of shape {np.shape(AL)} and W1 of shape {np.shape(W1)}")
+    if X.shape[0] != np.shape(W1)[1] or X.shape[1] != np.shape(AL)[1]:
+        raise ValueError(f"backward_propagation_n: X must have shape ({np.shape(W1)[1]}, "
+                         f"{np.shape(AL)[1]}) to match W1 {np.shape(W1)} and AL {np.shape(AL)} from the "
+                         f"cache, got {X.shape}")
     Y = labels(Y, np.shape(AL)[1], "backward_propagation_n: Y")
     gradients: dict[str, np.ndarray] = {}
     # Sigmoid output with the cross-entropy cost: the two derivatives fuse into AL - Y.
@@ -185,6 +202,9 @@ def gradient_check(x: float, theta: float, epsilon: float = 1e-7, *,
     """
     from ..gradcheck import check_gradients
 
+    check_real(epsilon, "epsilon", 0.0, 1.0, low_open=True, expected="be a number in (0, 1)")
+    as_float_array(x, "x")
+    as_float_array(theta, "theta")
     grad = backward(x, theta)
     report = check_gradients(lambda t: forward(x, t), theta, grad, eps=epsilon)
     result = report.parameters["theta"]
@@ -215,6 +235,9 @@ def gradient_check_n(parameters: Mapping[str, np.ndarray], gradients: Mapping[st
     """
     from ..gradcheck import check_gradients
 
+    check_real(epsilon, "epsilon", 0.0, 1.0, low_open=True, expected="be a number in (0, 1)")
+    check_mapping(gradients, "gradients", keys="gradient names such as 'dW1'")
+    check_examples(as_course_array(X, "gradient_check_n: X"), "gradient_check_n: X")
     L = num_layers(parameters)
     keys = layer_keys(L, "d")
     missing = [k for k in keys if k not in gradients]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validate import check_choice, check_float_dtype, check_positive_int
+from .._validate import check_allocation, check_choice, check_float_dtype, check_positive_int, check_seed
 
 RandomSource = np.random.Generator | np.random.RandomState
 
@@ -35,7 +35,7 @@ def random_source(rng: int | RandomSource | None) -> RandomSource:
     if rng is None:
         return np.random.default_rng()
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.RandomState(int(rng))
+        return np.random.RandomState(check_seed(rng, "rng", limit=2**32))
     raise TypeError(f"rng must be an int seed, a numpy.random.Generator, a RandomState or None, "
                     f"got {type(rng).__name__}")
 
@@ -50,6 +50,8 @@ def initialize_parameters(n_x: int, n_h: int, n_y: int, *, rng: int | RandomSour
     """Parameters of the 2-layer net: W1 (n_h, n_x) and W2 (n_y, n_h) as ``randn * 0.01``, b1 (n_h, 1)
     and b2 (n_y, 1) zeros. ``rng=1`` is the course's ``np.random.seed(1)``."""
     sizes = [check_positive_int(v, k) for v, k in ((n_x, "n_x"), (n_h, "n_h"), (n_y, "n_y"))]
+    check_allocation((sizes[1], sizes[0]), check_float_dtype(dtype), f"W1 of shape (n_h, n_x) = {(n_h, n_x)}")
+    check_allocation((sizes[2], sizes[1]), check_float_dtype(dtype), f"W2 of shape (n_y, n_h) = {(n_y, n_h)}")
     return initialize_parameters_deep(sizes, init="course", rng=rng, dtype=dtype)
 
 
@@ -70,6 +72,9 @@ def initialize_parameters_deep(layer_dims: Sequence[int], *, init: str = "course
                          f"got {list(layer_dims)}")
     scale = SCALES[check_choice(init, tuple(SCALES), "init")]
     dtype = check_float_dtype(dtype)
+    for layer in range(1, len(dims)):
+        check_allocation((dims[layer], dims[layer - 1]), dtype,
+                         f"W{layer} of layer_dims[{layer - 1}:{layer + 1}] = {dims[layer - 1:layer + 1]}")
     rs = random_source(rng)
     parameters: dict[str, np.ndarray] = {}
     for layer in range(1, len(dims)):

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive_int
-from ._arrays import as_course_array, labels
-from .backward import model_backward, update_parameters
+from .._validate import as_float_array, check_bool, check_positive_int
+from ._arrays import as_course_array, check_examples, labels
+from .backward import NonFiniteUpdate, model_backward, update_parameters
 from .forward import L_model_forward, compute_cost, model_forward
 from .init import RandomSource, initialize_parameters, initialize_parameters_deep
 
@@ -31,8 +31,11 @@ def _saturated(AL: np.ndarray) -> bool:
 
 
 def _data(X: object, Y: object, layers_dims: Sequence[int], name: str) -> tuple[np.ndarray, np.ndarray]:
-    X = as_course_array(X, f"{name}: X")
+    X = check_examples(as_course_array(X, f"{name}: X"), f"{name}: X")
     Y = labels(Y, X.shape[1], f"{name}: Y")
+    if isinstance(layers_dims, (str, bytes)) or not isinstance(layers_dims, Sequence):
+        raise TypeError(f"{name}: layers_dims must be a list of layer sizes [n_x, ..., 1], got "
+                        f"{type(layers_dims).__name__}")
     dims = list(layers_dims)
     if len(dims) < 2 or dims[0] != X.shape[0] or dims[-1] != 1:
         raise ValueError(f"{name}: layers_dims must start with n_x = {X.shape[0]} (the rows of X) and end "
@@ -44,10 +47,19 @@ def _train(X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray], lear
            num_iterations: int, print_cost: bool) -> tuple[dict[str, np.ndarray], list[float]]:
     """Both models' loop: forward, cost, backward, update; (parameters, costs every 100 iterations)."""
     num_iterations = check_positive_int(num_iterations, "num_iterations")
+    print_cost = check_bool(print_cost, "print_cost")
     costs: list[float] = []
     last_good = parameters
     for i in range(num_iterations):
-        AL, caches = model_forward(X, parameters)
+        try:
+            AL, caches = model_forward(X, parameters)
+        except ValueError as exc:
+            if i == 0 or "non-finite" not in str(exc):
+                raise
+            warnings.warn(f"iteration {i}: the forward pass overflowed ({exc}): learning_rate="
+                          f"{learning_rate!r} is too large; training stopped and the last finite "
+                          "parameters are returned", RuntimeWarning, stacklevel=3)
+            return last_good, costs
         cost = compute_cost(AL, Y)
         if not np.isfinite(cost):
             warnings.warn(f"the cost became {cost} at iteration {i}; training stopped and the parameters "
@@ -65,7 +77,12 @@ def _train(X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray], lear
             if print_cost:
                 print(f"Cost after iteration {i}: {cost:f}")
         grads = model_backward(AL, Y, caches)
-        last_good, parameters = parameters, update_parameters(parameters, grads, learning_rate)
+        try:
+            last_good, parameters = parameters, update_parameters(parameters, grads, learning_rate)
+        except NonFiniteUpdate as exc:
+            warnings.warn(f"iteration {i}: {exc}; training stopped and the last finite parameters are "
+                          "returned", RuntimeWarning, stacklevel=3)
+            return parameters, costs
     return parameters, costs
 
 
@@ -123,7 +140,7 @@ def _plotted(result: tuple[dict[str, np.ndarray], list[float]], learning_rate: f
 def predict(X: np.ndarray, y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
     """Predict 0/1 labels (AL > 0.5) for X (n_x, m), print the accuracy against y (1, m), and return
     the predictions p (1, m), as the course's ``predict`` does (``print_mislabeled_images`` takes p)."""
-    X = as_course_array(X, "predict: X")
+    X = check_examples(as_course_array(X, "predict: X"), "predict: X")
     y = labels(y, X.shape[1], "predict: y")
     AL, _ = L_model_forward(X, parameters)
     p = (AL > 0.5).astype(np.float64)
@@ -134,7 +151,8 @@ def predict(X: np.ndarray, y: np.ndarray, parameters: Mapping[str, np.ndarray]) 
 def accuracy(p: np.ndarray, y: np.ndarray) -> float:
     """Fraction of the m predictions p (1, m) equal to the labels y (1, m)."""
     p = as_course_array(p, "accuracy: p", ndim=(1, 2)).reshape(1, -1)
-    y = labels(y, p.shape[1], "accuracy: y")
+    check_examples(p, "accuracy: p")
+    y = labels(y, p.shape[1], "accuracy: y", of="p")
     return float(np.mean(p == y))
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from .._validate import as_rng, check_positive_int
+from .._validate import as_float_array, as_rng, check_array_tree, check_positive_int
 from . import numerical as num
 from .diagnose import NON_FINITE, Context, Evidence, diagnose, diagnose_shape, element_tolerance, find_kinks
 from .inputs import SCALAR_NAME, PrecisionWarning, as_cost_value, float_values, match_grads, resolve_options
@@ -37,6 +37,15 @@ UNRESOLVED = 0.1
 
 def relative_difference(a: np.ndarray, n: np.ndarray) -> float:
     """||a - n|| / (||a|| + ||n||), formula 2 of the course; 0 when both are zero."""
+    a, n = as_float_array(a, "a", finite=False), as_float_array(n, "n", finite=False)
+    if a.shape != n.shape:
+        raise ValueError(f"relative_difference: a and n must have the same shape, got a {a.shape} and "
+                         f"n {n.shape}")
+    # Divide by the largest magnitude first: the norms of values near 1e300 would overflow to inf
+    # and give inf / inf = NaN, although the ratio itself is well defined.
+    scale = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(n), initial=0.0)))
+    if np.isfinite(scale) and scale > 0:
+        a, n = a / scale, n / scale
     denom = float(np.linalg.norm(a) + np.linalg.norm(n))
     return float(np.linalg.norm(a - n) / denom) if denom > 0 else 0.0
 
@@ -267,8 +276,12 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
     ``failed``, and per parameter ``difference``, ``pattern``, ``factor``, ``hint``, ``worst``.
     Elements whose difference quotient straddles a kink are excluded and counted in ``kinks``.
     """
-    if not callable(cost):
-        raise TypeError(f"cost must be callable, got {type(cost).__name__}")
+    if not callable(cost) or hasattr(cost, "params"):
+        raise TypeError(f"cost must be a function params -> float, got {type(cost).__name__} (for a layer "
+                        "use check_layer, for a model check_model)")
+    check_array_tree(params, "params")
+    if not isinstance(params, Mapping):  # with dict params, a list of grads is named as a structure error
+        check_array_tree(grads, "grads")
     eps = resolve_options(method, eps, threshold, sample, directions)
     if batch_size is not None:
         check_positive_int(batch_size, "batch_size")

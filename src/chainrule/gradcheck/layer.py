@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from .._validate import as_float_array, as_rng
+from .._validate import as_float_array, as_rng, check_layer_like, check_loss_like
 from ..nn import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from ..nn.module import Layer, Loss
 from .check import DEFAULT_THRESHOLD, run_checks
@@ -37,7 +37,7 @@ _OWN_DERIVATIVE = {Sigmoid: "sigmoid needs y(1 - y)", Tanh: "tanh needs 1 - y²"
 
 
 def _real_method(method: str) -> None:
-    if method == "complex":
+    if isinstance(method, str) and method == "complex":
         raise ValueError("method 'complex' is for costs written to accept complex input; chainrule's "
                          "layers compare and clip, so layer and model checks support 'central' and "
                          "'directional'")
@@ -186,10 +186,13 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
     layer's place in a model (None: checked on its own). A backward that writes into its ``dout``
     argument fails with pattern "inplace": in a real graph that corrupts the upstream gradients.
     """
+    check_layer_like(layer, "layer")
     _real_method(method)
     eps = resolve_options(method, eps, threshold, sample, 4)
     gen = as_rng(rng)
     notes: list[str] = []
+    if dout is not None:
+        dout = as_float_array(dout, "dout", finite=False)
     work = _private_copy(layer, type(layer).__name__, notes)
     x64 = np.array(as_float_array(x, "x"), dtype=np.float64)
     _nothing_to_check(x64, "x")
@@ -237,6 +240,7 @@ def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float
                method: str = "central", threshold: float = DEFAULT_THRESHOLD, sample: int | None = None,
                rng: np.random.Generator | int | None = 0) -> LayerResult:
     """Check a loss's ``backward()`` against central differences in the logits (entry "logits")."""
+    check_loss_like(loss, "loss")
     _real_method(method)
     eps = resolve_options(method, eps, threshold, sample, 4)
     work = copy.deepcopy(loss)

@@ -3,7 +3,8 @@
 Every activation maps x of any shape (float32 or float64) to y of the same shape and dtype;
 ``backward(dout)`` takes dout of that shape and dtype and returns a new array dx, never modifying
 ``dout`` in place (Deep Learning from Scratch's ``Relu.backward`` does, which corrupts the
-upstream gradient whenever dout is shared).
+upstream gradient whenever dout is shared). Nor does a layer keep a reference to an array the
+caller holds (its input, or the output it returns): ``y *= 2`` after forward does not change dx.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ class Identity(Layer):
         self.x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x = self._check_input(x)
-        return self.x
+        # backward needs only x's shape and dtype: keep an empty-strided stand-in, not the caller's array.
+        x = self._check_input(x)
+        self.x = np.broadcast_to(np.zeros((), x.dtype), x.shape)
+        return x.copy()
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.x)
@@ -84,7 +87,7 @@ class Sigmoid(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = F.sigmoid(self._check_input(x))
-        return self.out
+        return self.out.copy()  # the caller may modify y in place; backward needs the original
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)
@@ -101,7 +104,7 @@ class Tanh(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = np.tanh(self._check_input(x))
-        return self.out
+        return self.out.copy()  # the caller may modify y in place; backward needs the original
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)
@@ -122,10 +125,11 @@ class Softmax(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._check_input(x)
-        if x.ndim < 1:
-            raise ValueError(f"Softmax.forward: x must have at least 1 dimension, got shape {x.shape}")
+        if x.ndim < 1 or x.shape[-1] == 0:
+            raise ValueError(f"Softmax.forward: x must have at least 1 dimension and a non-empty last axis, "
+                             f"got shape {x.shape}")
         self.out = F.softmax(x, axis=-1)
-        return self.out
+        return self.out.copy()  # the caller may modify y in place; backward needs the original
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)

@@ -45,7 +45,7 @@ INITIALIZERS: dict[str, Initializer] = {"course": course, "xavier": xavier, "glo
 
 def get_initializer(init: str | Initializer) -> Initializer:
     """The initializer named ``init`` (see ``INITIALIZERS``), or ``init`` itself if it is callable."""
-    if callable(init):
+    if callable(init) and not hasattr(init, "forward"):  # a layer is callable too, but not an initializer
         return init
     if not isinstance(init, str) or init not in INITIALIZERS:
         raise ValueError(f"unknown init {init!r}; expected one of {', '.join(map(repr, INITIALIZERS))} "

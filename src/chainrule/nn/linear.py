@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_rng, check_float_dtype, check_positive_int
+from .._validate import as_rng, check_allocation, check_float_dtype, check_positive_int
 from .init import Initializer, get_initializer
 from .module import Layer
 
@@ -24,7 +24,14 @@ class Linear(Layer):
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
         dtype = check_float_dtype(dtype)
-        W = np.asarray(get_initializer(init)(self.in_features, self.out_features, as_rng(rng), dtype))
+        check_allocation((self.in_features, self.out_features), dtype,
+                         f"Linear(in_features={self.in_features}, out_features={self.out_features})")
+        initializer, gen = get_initializer(init), as_rng(rng)
+        try:
+            W = np.asarray(initializer(self.in_features, self.out_features, gen, dtype))
+        except TypeError as exc:
+            raise TypeError(f"init must be an initializer name or a function (fan_in, fan_out, rng, dtype) "
+                            f"-> W; calling {init!r} failed: {exc}") from exc
         if W.shape != (self.in_features, self.out_features):
             raise ValueError(f"init returned W of shape {W.shape}, expected "
                              f"{(self.in_features, self.out_features)}")
@@ -44,7 +51,9 @@ class Linear(Layer):
         if x.dtype != W.dtype:
             raise TypeError(f"Linear.forward: x must have the layer's dtype {W.dtype}, got {x.dtype} "
                             f"(convert with x.astype(np.{W.dtype}))")
-        self.x = x
+        # A copy, not the caller's array: backward must not see an x changed in place since (it
+        # would give a wrong dW silently). It costs one pass over x, a few percent of the matmul.
+        self.x = x.copy()
         y = x @ W
         y += self.params["b"]  # in place: one (N, out) array per call, not two
         return y

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_float_array
+from .._validate import check_float_array, to_array
 from . import functional as F
 from .module import Loss
 
@@ -32,10 +32,14 @@ def check_cross_entropy_target(t: np.ndarray, n: int, c: int, dtype: np.dtype,
     """The cross-entropy target for logits (n, c): integer labels (n,) in [0, c) as intp, or class
     probabilities (n, c) in [0, 1] as ``dtype``. ``name`` starts the messages. Shared with
     ``autodiff.cross_entropy`` and the autodiff rule of ``CrossEntropyLoss``."""
-    t = np.asarray(t)
-    if t.dtype.kind in "iub" and t.ndim == 1:
+    t = to_array(t, f"{name}: target")
+    if t.dtype.kind == "b" and t.ndim == 1:  # as fit: True/False are not class indices by accident
+        raise TypeError(f"{name}: target labels must be integers, got dtype bool; for two classes "
+                        "pass target.astype(int)")
+    if t.dtype.kind in "iu" and t.ndim == 1:
         if t.shape != (n,):
-            raise ValueError(f"{name}: integer target must have shape ({n},), got {t.shape}")
+            raise ValueError(f"{name}: integer target must have shape ({n},) for logits of shape ({n}, {c}), "
+                             f"got {t.shape}")
         if n and (t.min() < 0 or t.max() >= c):
             raise ValueError(f"{name}: target labels must lie in [0, {c - 1}], "
                              f"got values in [{t.min()}, {t.max()}]")
@@ -49,13 +53,14 @@ def check_cross_entropy_target(t: np.ndarray, n: int, c: int, dtype: np.dtype,
     elif t.ndim == 1 and t.dtype.kind == "f":
         hint = "; for float class labels pass target.astype(int)"
     raise ValueError(f"{name}: target must be integer labels of shape ({n},) or class "
-                     f"probabilities of shape ({n}, {c}); got dtype {t.dtype}, shape {t.shape}{hint}")
+                     f"probabilities of shape ({n}, {c}) for logits of shape ({n}, {c}); got dtype "
+                     f"{t.dtype}, shape {t.shape}{hint}")
 
 
 def check_same_shape_target(t: np.ndarray, z: np.ndarray, name: str, whose: str) -> np.ndarray:
     """A numeric target of exactly ``z``'s shape (never broadcast), as ``z``'s dtype. ``whose``
     names ``z`` in the message ("the logits'", "the input's"). Shared with the autodiff rules."""
-    t = np.asarray(t)
+    t = to_array(t, f"{name}: target")
     if t.dtype.kind not in "biuf":
         raise TypeError(f"{name}: target must be numeric, got dtype {t.dtype}")
     if t.shape != z.shape:
@@ -90,7 +95,8 @@ class CrossEntropyLoss(Loss):
             loss = np.sum(log_s[:, 0] - (z[np.arange(n), t] - m[:, 0])) / n
         else:
             loss = -np.sum(t * ((z - m) - log_s)) / n
-        self.cache = (e, s, t)
+        # t may be the caller's array (labels are not copied when already intp): keep our own copy.
+        self.cache = (e, s, t.copy())
         return float(loss)
 
     def backward(self) -> np.ndarray:
@@ -115,15 +121,15 @@ class BCEWithLogitsLoss(Loss):
         z = _check_logits(logits, "BCEWithLogitsLoss")
         t = check_same_shape_target(target, z, "BCEWithLogitsLoss", "the logits'")
         check_unit_interval(t, "BCEWithLogitsLoss: target")
-        self.cache = (z, t)
+        # Cache the gradient's numerator, our own array, rather than the caller's z and t.
+        grad = F.sigmoid(z)
+        grad -= t
+        self.cache = grad
         return float(np.mean(F.softplus(z) - z * t))
 
     def backward(self) -> np.ndarray:
-        z, t = self._cached()
-        grad = F.sigmoid(z)
-        grad -= t
-        grad /= z.size
-        return grad
+        grad = self._cached()
+        return grad / grad.size
 
 
 class MSELoss(Loss):
@@ -134,7 +140,7 @@ class MSELoss(Loss):
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
         y = _check_logits(logits, "MSELoss")
-        diff = y - check_same_shape_target(target, y, "MSELoss", "the input's")
+        diff = y - check_same_shape_target(target, y, "MSELoss", "the logits'")
         self.cache = diff
         return float(np.mean(diff * diff))
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_float_array, check_float_dtype
+from .._validate import check_float_array, check_float_dtype, check_mapping, to_array
 
 __all__ = ["Layer", "Loss", "check_float_dtype"]
 
@@ -89,7 +89,7 @@ class Layer:
     def zero_grad(self) -> None:
         """Set every gradient to zeros of its parameter's shape and dtype."""
         for name, p in self.params.items():
-            zeros = np.zeros_like(p)
+            zeros = np.zeros(p.shape, p.dtype)  # calloc: no page is touched until written
             self.grads[name] = zeros
             if self.grads.get(name) is not zeros:
                 raise TypeError(f"{type(self).__name__}.zero_grad: writing into self.grads did not reach "
@@ -106,6 +106,7 @@ class Layer:
         Everything is checked before anything is written, so a bad ``state`` leaves the layer as it was.
         """
         own = self.params
+        check_mapping(state, "load_state_dict: state")
         missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
         if missing or extra:
             raise ValueError(f"load_state_dict: parameter names differ; missing {missing}, "
@@ -133,7 +134,7 @@ class Layer:
 
         A dtype mismatch is an error rather than a silent promotion, so float32 training stays float32.
         """
-        dout = np.asarray(dout)
+        dout = to_array(dout, f"{type(self).__name__}.backward: dout")
         if dout.shape != expected:
             raise ValueError(f"{type(self).__name__}.backward: dout must have the forward output's "
                              f"shape {expected}, got {dout.shape}")

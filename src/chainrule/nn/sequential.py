@@ -6,7 +6,7 @@ from collections.abc import ItemsView, Iterator, MutableMapping, Sequence, Value
 
 import numpy as np
 
-from .._validate import as_rng, check_choice, check_float_dtype, check_positive_int
+from .._validate import as_rng, check_allocation, check_choice, check_float_dtype, check_positive_int
 from .activations import ACTIVATIONS, get_activation
 from .init import Initializer
 from .linear import Linear
@@ -95,7 +95,7 @@ class Sequential(Layer):
         super().__init__()
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
-                raise TypeError(f"Sequential: argument {i} must be a chainrule Layer, "
+                raise TypeError(f"Sequential: layers[{i}] (argument {i}) must be a chainrule Layer, "
                                 f"got {type(layer).__name__}")
         seen: dict[int, int] = {}
         for i, layer in enumerate(layers):
@@ -183,7 +183,8 @@ def mlp(sizes: Sequence[int], activation: str = "relu", *, output: str | None = 
     same seed gives the same network; ``dtype`` (float32/float64) applies to every parameter.
     The model maps x (N, sizes[0]) to (N, sizes[-1]).
     """
-    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__") or \
+            (isinstance(sizes, np.ndarray) and sizes.ndim != 1):
         raise TypeError(f"sizes must be a sequence of layer sizes such as [2, 100, 3], got {sizes!r}")
     sizes = list(sizes)
     if len(sizes) < 2:
@@ -191,10 +192,13 @@ def mlp(sizes: Sequence[int], activation: str = "relu", *, output: str | None = 
     for i, size in enumerate(sizes):
         check_positive_int(size, f"sizes[{i}]")
     check_choice(activation, tuple(ACTIVATIONS), "activation")
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        check_allocation((fan_in, fan_out), check_float_dtype(dtype),
+                         f"sizes[{i}:{i + 2}] = [{fan_in}, {fan_out}]")
     if output is not None and (not isinstance(output, str) or output not in ACTIVATIONS):
         raise ValueError(f"unknown output activation {output!r}; expected None or one of "
                          f"{', '.join(map(repr, ACTIVATIONS))}")
-    if init == "auto":
+    if isinstance(init, str) and init == "auto":
         init = "he" if activation in ("relu", "leaky_relu") else "xavier"
     dtype = check_float_dtype(dtype)
     gen = as_rng(rng)

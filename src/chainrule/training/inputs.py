@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .._validate import as_float_array
+from .._validate import as_float_array, check_layer_like, check_loss_like, to_array
 from ..nn.losses import BCEWithLogitsLoss, CrossEntropyLoss
 from ..nn.module import Loss
 
@@ -36,13 +36,30 @@ def _model_dtype(model) -> np.dtype | None:
     return dtypes.pop() if dtypes else None
 
 
+def _input_features(model) -> int | None:
+    """The number of input features the model takes, when its first layer with parameters says so
+    (a Linear's ``in_features``); None when it cannot be known without running it."""
+    for layer in getattr(model, "layers", [model]):
+        features = getattr(layer, "in_features", None)
+        if isinstance(features, int):
+            return features
+        if getattr(layer, "params", None):
+            return None
+    return None
+
+
 def _prepare_X(model, X: object, name: str, *, cast: bool = False) -> np.ndarray:
     """X as a finite 2-D array (N >= 1, D >= 1) in the model's dtype (see the package docstring):
     floating X of another dtype is cast only with ``cast=True`` (inference), else a ValueError."""
-    kind = np.asarray(X).dtype.kind
+    check_layer_like(model, "model")
+    kind = to_array(X, name).dtype.kind
     X = as_float_array(X, name, ndim=2)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} is empty: expected shape (N, D) with N, D >= 1, got {X.shape}")
+    features = _input_features(model)
+    if features is not None and X.shape[1] != features:
+        raise ValueError(f"{name} of shape {X.shape} does not fit the model: its first layer takes "
+                         f"{features} features, so {name} must have shape (N, {features})")
     dtype = _model_dtype(model)
     if dtype is not None and X.dtype != dtype:
         if kind in "biu" or cast:
@@ -61,11 +78,12 @@ def _prepare_X(model, X: object, name: str, *, cast: bool = False) -> np.ndarray
 def _prepare_target(loss: Loss, y: object, out: np.ndarray, name: str) -> np.ndarray:
     """``y`` checked against the loss and the model's output ``out`` (N, ...) (an array or a
     template with its shape and dtype) and shaped for ``loss``."""
-    y = np.asarray(y)
+    check_loss_like(loss, "loss")
+    y = to_array(y, name)
     n = out.shape[0]
     if y.ndim == 0 or y.shape[0] != n:
-        raise ValueError(f"{name} must have one entry per sample: expected first dimension {n}, "
-                         f"got shape {y.shape}")
+        raise ValueError(f"{name} must have one entry per sample (per row of X): expected first dimension "
+                         f"{n}, got shape {y.shape}")
     if isinstance(loss, CrossEntropyLoss):
         if out.ndim != 2:
             raise ValueError(f"CrossEntropyLoss needs model outputs of shape (N, C), the model gives "
