@@ -26,6 +26,11 @@ class Identity(Layer):
         self.x = self._check_input(x)
         return self.x
 
+    elementwise = True
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        return x
+
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.x)
         return self._check_dout(dout, self.x.shape, self.x.dtype).copy()
@@ -42,6 +47,11 @@ class ReLU(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._check_input(x)
         self.mask, self.dtype = x > 0, x.dtype  # a bool mask costs 1 byte per element, less than x or y
+        return np.maximum(x, 0)
+
+    elementwise = True
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
@@ -66,6 +76,11 @@ class LeakyReLU(Layer):
         self.mask, self.dtype = x > 0, x.dtype
         return np.where(self.mask, x, x * self.negative_slope)
 
+    elementwise = True
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, x, x * self.negative_slope)
+
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.mask)
         dout = self._check_dout(dout, self.mask.shape, self.dtype)
@@ -86,6 +101,11 @@ class Sigmoid(Layer):
         self.out = F.sigmoid(self._check_input(x))
         return self.out
 
+    elementwise = True
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        return F.sigmoid(x)
+
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)
         y = self.out
@@ -102,6 +122,11 @@ class Tanh(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = np.tanh(self._check_input(x))
         return self.out
+
+    elementwise = True
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        return np.tanh(x)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)
@@ -126,6 +151,9 @@ class Softmax(Layer):
             raise ValueError(f"Softmax.forward: x must have at least 1 dimension, got shape {x.shape}")
         self.out = F.softmax(x, axis=-1)
         return self.out
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        return F.softmax(x, axis=-1)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)

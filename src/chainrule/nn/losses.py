@@ -103,6 +103,23 @@ class CrossEntropyLoss(Loss):
         # The sum over t allows targets whose rows do not add up to 1, exactly as PyTorch.
         return (e * (t.sum(axis=1, keepdims=True) / s) - t) / n
 
+    def row_losses(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Batched-check opt-in: each row's -sum_c t_c log softmax(z)_c, as ``forward`` computes it."""
+        z, t = logits, np.asarray(target)
+        if z.shape[-1] <= 64:  # NumPy reduces a short last axis slowly: a few vector maxima instead
+            m = z[..., :1].copy()
+            for c in range(1, z.shape[-1]):
+                np.maximum(m, z[..., c:c + 1], out=m)
+        else:
+            m = z.max(axis=-1, keepdims=True)
+        e = z - m
+        np.exp(e, out=e)
+        log_s = np.log(e @ np.ones(z.shape[-1], z.dtype))
+        if t.ndim == z.ndim - 1:  # class labels
+            labels = np.broadcast_to(t.astype(np.intp, copy=False)[..., None], (*z.shape[:-1], 1))
+            return log_s - (np.take_along_axis(z, labels, axis=-1)[..., 0] - m[..., 0])
+        return -np.sum(t.astype(z.dtype, copy=False) * ((z - m) - log_s[..., None]), axis=-1)
+
 
 class BCEWithLogitsLoss(Loss):
     """Sigmoid + binary cross-entropy, fused: mean of max(z,0) - z t + log(1 + exp(-|z|)).
@@ -125,6 +142,14 @@ class BCEWithLogitsLoss(Loss):
         grad /= z.size
         return grad
 
+    def row_losses(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Batched-check opt-in: each row's sum of softplus(z) - z t."""
+        terms = F.softplus(logits) - logits * target
+        return terms.reshape(*logits.shape[:2], -1).sum(axis=-1)
+
+    def row_normaliser(self, shape: tuple[int, ...]) -> float:
+        return float(np.prod(shape))
+
 
 class MSELoss(Loss):
     """Mean squared error over all elements (as PyTorch): mean((y - t)²).
@@ -141,6 +166,14 @@ class MSELoss(Loss):
     def backward(self) -> np.ndarray:
         diff = self._cached()
         return diff * (2 / diff.size)
+
+    def row_losses(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Batched-check opt-in: each row's sum of squared differences."""
+        diff = logits - target
+        return (diff * diff).reshape(*logits.shape[:2], -1).sum(axis=-1)
+
+    def row_normaliser(self, shape: tuple[int, ...]) -> float:
+        return float(np.prod(shape))
 
 
 LOSSES: dict[str, type[Loss]] = {
