@@ -179,6 +179,10 @@ class _LossEnd:
             return self.f0 + (new - self.rows[batch.rows]) / self.norm
         return self.loss.row_losses(_dense(batch, z), self.target[None]).sum(axis=1) / self.norm
 
+    def costs_outer(self, a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Costs at logits z + a[k] (outer) b[k]: a (K, N), b (K, C)."""
+        return self.f0 + self.loss.row_changes_outer(z, a, b, self.target).sum(axis=1) / self.norm
+
 
 class _DotEnd:
     """``sum(dout * y)``, the scalar of a layer's isolated check, at the top of the chain."""
@@ -199,6 +203,10 @@ class _DotEnd:
         else:
             change = (batch.values - y[None]) * d[None]
         return self.f0 + change.reshape(len(change), -1).sum(axis=1)
+
+    def costs_outer(self, a: np.ndarray, b: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Costs at outputs y + a[k] (outer) b[k]: sum_n a_n (dout_n . b)."""
+        return self.f0 + np.sum(a * (b @ self.dout.T), axis=1)
 
 
 class ElementCosts:
@@ -224,6 +232,7 @@ class ElementCosts:
         self.f0 = self.end.f0
         self.kinked = [isinstance(layer, (ReLU, LeakyReLU)) for layer in layers]
         self.input_name = input_name
+        self.outer = not isinstance(self.end, _LossEnd) or _outer_ok(self.end.loss)
         self.params = params
         self.names = ([input_name] if input_name else []) + list(params)
 
@@ -311,11 +320,25 @@ class ElementCosts:
                    else self.layers[self.params[name][0]].params[self.params[name][1]]).ravel()[flat]
         batch = _concat(self._origin(name, flat, current + steps), self._origin(name, flat, current - steps))
         crossed = np.zeros(2 * len(flat), bool)
+        last = len(self.layers) - 1
         for q in range(start, len(self.layers)):
             if self.kinked[q]:
                 crossed |= _crossed(batch, self.acts[q])
-            batch = _forward(self.layers[q], batch, self.acts[q], self.acts[q + 1])
+            layer, a_in, a_out = self.layers[q], self.acts[q], self.acts[q + 1]
+            if (q == last and isinstance(batch, _Cols) and self.outer and a_out.ndim == 2
+                    and _opted(layer, "input_change", Layer)):
+                # a column moved below the top affine layer: its output moves by an outer product,
+                # which the cost takes without building K copies of the output
+                a = batch.values - a_in[:, batch.cols].T
+                b = np.asarray(layer.input_change(batch.cols, np.ones(len(batch.cols))), dtype=np.float64)
+                return np.asarray(self.end.costs_outer(a, b, a_out), dtype=np.float64), crossed
+            batch = _forward(layer, batch, a_in, a_out)
         return np.asarray(self.end.costs(batch, self.acts[-1]), dtype=np.float64), crossed
+
+
+def _outer_ok(loss: Loss) -> bool:
+    """The loss's row_changes_outer is Loss's generic one, or written for the forward in use."""
+    return _owner(type(loss), "row_changes_outer") is Loss or _opted(loss, "row_changes_outer", Loss)
 
 
 def _chain(layer: Layer) -> tuple[list[Layer], dict[str, tuple[int, str]]] | None:

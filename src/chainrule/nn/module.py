@@ -221,5 +221,16 @@ class Loss:
         mean over examples, the element count for a mean over elements)."""
         return float(shape[0])
 
+    def row_changes_outer(self, logits: np.ndarray, a: np.ndarray, b: np.ndarray,
+                          target: np.ndarray) -> np.ndarray:
+        """How each row's loss changes when logits (M, C) move by the outer product a[k] b[k]
+        (a (K, M), b (K, C): a Linear's output after one of its inputs moved): (K, M).
+
+        The default evaluates ``row_losses`` at the moved logits; a loss may compute the change
+        directly (cheaper, and free of the cancellation of two nearly equal losses)."""
+        z = logits[None] + a[:, :, None] * b[:, None, :]
+        base = self.row_losses(logits[None], target[None])
+        return self.row_losses(z, target[None]) - base
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
