@@ -132,6 +132,31 @@ def test_nested_sequentials_and_kink_crossings_equal_the_loop():
     assert crossings > 0
 
 
+@pytest.mark.parametrize("act", [ReLU, LeakyReLU, Tanh, Sigmoid, Identity])
+@pytest.mark.parametrize("eps", [EPS, 1e-2])
+def test_three_layers_taken_at_once_equal_the_loop(act, eps):
+    """Linear -> activation -> Linear from a moved column (the series path), with a ReLU-family input
+    within eps of its kink (those copies go layer by layer), and with steps too large for the series."""
+    rng = np.random.default_rng(8)
+    model = Sequential(Linear(3, 5, rng=1), Tanh(), Linear(5, 6, rng=2), act(), Linear(6, 4, rng=3))
+    X, y = rng.standard_normal((N, 3)), rng.integers(0, 4, N)
+    z = np.tanh(X @ model[0].params["W"] + model[0].params["b"]) @ model[2].params["W"]
+    model[2].params["b"][1] = -z[2, 1] + 1e-3 * eps  # layer 3's input (2, 1) sits eps / 1000 from 0
+    costs = batched.model_costs(model, CrossEntropyLoss(), X, y)
+    assert costs._sandwich(2)
+    probe = _probe_chain(model, X)
+    loss = CrossEntropyLoss()
+    for name in ("0.W", "0.b"):
+        arr = model.params[name]
+        got = costs(name, np.arange(arr.size), np.full(arr.size, eps))
+        ref = _loop(lambda: loss.forward(model.forward(X), y), arr, eps=eps, probe=probe)
+        (bp, bm, bc), (rp, rm, rc) = got, ref
+        assert np.max(np.abs(bp - rp)) <= 1e-14 and np.max(np.abs(bm - rm)) <= 1e-14
+        np.testing.assert_array_equal(bc, rc)
+        if act in (ReLU, LeakyReLU) and eps == EPS:
+            assert rc.any()  # the kink was crossed, and the batched path saw it
+
+
 @pytest.mark.parametrize("make", [lambda: Linear(4, 3, rng=0), *ACTIVATIONS,
                                   lambda: Sequential(Linear(4, 5, rng=0), Sigmoid(), Linear(5, 4, rng=1))],
                          ids=["Linear", *(a.__name__ for a in ACTIVATIONS), "Sequential"])

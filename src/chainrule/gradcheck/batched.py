@@ -232,6 +232,7 @@ class ElementCosts:
         self.f0 = self.end.f0
         self.kinked = [isinstance(layer, (ReLU, LeakyReLU)) for layer in layers]
         self.input_name = input_name
+        self._cache: dict[tuple, object] = {}
         self.outer = not isinstance(self.end, _LossEnd) or _outer_ok(self.end.loss)
         self.params = params
         self.names = ([input_name] if input_name else []) + list(params)
@@ -264,20 +265,20 @@ class ElementCosts:
             layer = self.layers[start - 1]
             two_d = two_d and self.acts[start - 1].ndim == 2
             kind = "cols" if two_d and _opted(layer, "perturbed_columns", Layer) else "dense"
-        largest = 0
-        for q in range(start, len(self.layers) + 1):
+        largest, q = 0, start
+        while q <= len(self.layers):
             a = self.acts[q]
             size = {"cells": 1, "cols": n, "rows": a.size // max(n, 1), "dense": a.size}[kind]
             largest = max(largest, size)
             if q == len(self.layers):
                 break
             layer = self.layers[q]
-            if kind == "dense" or (_opted(layer, "elementwise", Layer) and layer.elementwise):
+            if kind == "cols" and self._sandwich(q):  # three layers at once, dense only after them
+                kind, q = "dense", q + 3
                 continue
-            if kind == "rows" or kind == "cells":
-                kind = "rows"
-            else:
-                kind = "dense"
+            if not (kind == "dense" or (_opted(layer, "elementwise", Layer) and layer.elementwise)):
+                kind = "rows" if kind in ("rows", "cells") else "dense"
+            q += 1
         largest = max(largest, self.acts[-1].size)  # the loss densifies a column batch
         return max(1, min(self.budget, _FAST_CHUNK) // (2 * 8 * 4 * largest))
 
@@ -319,9 +320,13 @@ class ElementCosts:
         current = (self.acts[0] if name == self.input_name
                    else self.layers[self.params[name][0]].params[self.params[name][1]]).ravel()[flat]
         batch = _concat(self._origin(name, flat, current + steps), self._origin(name, flat, current - steps))
-        crossed = np.zeros(2 * len(flat), bool)
+        return self._continue(batch, start, np.zeros(2 * len(flat), bool))
+
+    def _continue(self, batch: Batch, start: int, crossed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Carry ``batch`` (the input of layer ``start``) up to the cost."""
         last = len(self.layers) - 1
-        for q in range(start, len(self.layers)):
+        q = start
+        while q < len(self.layers):
             if self.kinked[q]:
                 crossed |= _crossed(batch, self.acts[q])
             layer, a_in, a_out = self.layers[q], self.acts[q], self.acts[q + 1]
@@ -332,7 +337,96 @@ class ElementCosts:
                 a = batch.values - a_in[:, batch.cols].T
                 b = np.asarray(layer.input_change(batch.cols, np.ones(len(batch.cols))), dtype=np.float64)
                 return np.asarray(self.end.costs_outer(a, b, a_out), dtype=np.float64), crossed
+            if isinstance(batch, _Cols) and self._sandwich(q):
+                through = self._through_sandwich(batch, q)
+                if through is None:  # moved too far for the series, or near a kink: layer by layer
+                    return self._in_pieces(batch, q, crossed)
+                batch, q = through, q + 3
+                continue
             batch = _forward(layer, batch, a_in, a_out)
+            q += 1
+        return np.asarray(self.end.costs(batch, self.acts[-1]), dtype=np.float64), crossed
+
+    def _sandwich(self, q: int) -> bool:
+        """Layers q, q+1, q+2 are affine, elementwise with Taylor coefficients, affine (2-D)."""
+        if q + 2 >= len(self.layers) or any(a.ndim != 2 for a in self.acts[q:q + 4]):
+            return False
+        first, act, second = self.layers[q:q + 3]
+        return (_opted(first, "input_change", Layer) and _opted(second, "input_change", Layer)
+                and _opted(act, "elementwise", Layer) and act.elementwise and _opted(act, "taylor", Layer))
+
+    def _through_sandwich(self, batch: _Cols, q: int) -> _Dense | None:
+        """A column batch through affine -> elementwise f -> affine, without K copies of the middle.
+
+        Input column j moving by a[n] moves the first layer's output by d = a[n] W1[j, :], tiny;
+        f(z + d) = f(z) + sum_p c_p d^p to rounding (c_p its Taylor coefficients, |d| small), so the
+        second layer's output moves by sum_p a[n]^p T_p[j, n, :] with T_p = (W1^p) (c_p W2): tables
+        computed once per layer, a few multiply-adds per example and output per copy."""
+        first, act, second = self.layers[q:q + 3]
+        a_in, z1, y1, z2 = self.acts[q:q + 4]
+        a = batch.values - a_in[:, batch.cols].T  # (K, N)
+        rows = self._rows(q)  # W1: (D, C1)
+        reach = np.abs(a).max(axis=1) * np.abs(rows).max(axis=1)[batch.cols]
+        top = float(reach.max()) if len(reach) else 0.0
+        order = next((p for p in range(1, 5) if top ** p < 1e-17), None)
+        if order is None or (self.kinked[q + 1] and top >= np.abs(z1).min()):
+            return None
+        tables = self._tables(q, order)
+        if tables is None:
+            return None
+        out = np.repeat(z2[None], len(a), axis=0)
+        power = np.ones_like(a)
+        for p in range(order):
+            power *= a
+            out += power[:, :, None] * tables[p][batch.cols]
+        return _Dense(out)
+
+    def _rows(self, q: int) -> np.ndarray:
+        key = ("rows", q)
+        if key not in self._cache:
+            d = self.acts[q].shape[1]
+            rows = self.layers[q].input_change(np.arange(d), np.ones(d))
+            self._cache[key] = np.asarray(rows, dtype=np.float64)
+        return self._cache[key]
+
+    def _tables(self, q: int, order: int) -> list[np.ndarray] | None:
+        """T_p[j, n, :] = sum_c W1[j, c]^p c_p[n, c] W2[c, :] for p = 1..order, kept for the next chunks."""
+        key = ("tables", q, order)
+        if key in self._cache:
+            return self._cache[key]
+        first, act, second = self.layers[q:q + 3]
+        z1, y1 = self.acts[q + 1], self.acts[q + 2]
+        rows = self._rows(q)
+        (d, c1), (n, c2) = rows.shape, self.acts[q + 3].shape
+        if 8 * order * d * n * c2 > self.budget // 4:
+            return None
+        coeffs = act.taylor(z1, y1, order)
+        if coeffs is None or len(coeffs) != order:
+            return None
+        w2 = np.asarray(second.input_change(np.arange(c1), np.ones(c1)), dtype=np.float64)  # (C1, C2)
+        tables, power = [], np.ones_like(rows)
+        for p in range(order):
+            power *= rows
+            mixed = np.asarray(coeffs[p], dtype=np.float64).T[:, :, None] * w2[:, None, :]  # (C1, N, C2)
+            tables.append((power @ mixed.reshape(c1, n * c2)).reshape(d, n, c2))
+        self._cache[key] = tables
+        return tables
+
+    def _in_pieces(self, batch: _Cols, q: int, crossed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``batch`` layer by layer from q, in pieces small enough for the budget's dense copies."""
+        piece = max(1, min(self.budget, _FAST_CHUNK) // (8 * 4 * max(a.size for a in self.acts[q:])))
+        costs = np.empty(len(batch.cols))
+        for lo in range(0, len(batch.cols), piece):
+            part = slice(lo, lo + piece)
+            cut = _Cols(batch.cols[part], batch.values[part])
+            costs[part], crossed[part] = self._continue_plain(cut, q, crossed[part].copy())
+        return costs, crossed
+
+    def _continue_plain(self, batch: Batch, q: int, crossed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        for r in range(q, len(self.layers)):
+            if self.kinked[r]:
+                crossed |= _crossed(batch, self.acts[r])
+            batch = _forward(self.layers[r], batch, self.acts[r], self.acts[r + 1])
         return np.asarray(self.end.costs(batch, self.acts[-1]), dtype=np.float64), crossed
 
 

@@ -31,6 +31,9 @@ class Identity(Layer):
     def forward_rows(self, x: np.ndarray) -> np.ndarray:
         return x
 
+    def taylor(self, x: np.ndarray, y: np.ndarray, order: int) -> list[np.ndarray]:
+        return [np.ones_like(x)] + [np.zeros_like(x)] * (order - 1)
+
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.x)
         return self._check_dout(dout, self.x.shape, self.x.dtype).copy()
@@ -53,6 +56,9 @@ class ReLU(Layer):
 
     def forward_rows(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0)
+
+    def taylor(self, x: np.ndarray, y: np.ndarray, order: int) -> list[np.ndarray]:
+        return [(x > 0).astype(x.dtype)] + [np.zeros_like(x)] * (order - 1)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.mask)
@@ -81,6 +87,9 @@ class LeakyReLU(Layer):
     def forward_rows(self, x: np.ndarray) -> np.ndarray:
         return np.where(x > 0, x, x * self.negative_slope)
 
+    def taylor(self, x: np.ndarray, y: np.ndarray, order: int) -> list[np.ndarray]:
+        return [np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype)] + [np.zeros_like(x)] * (order - 1)
+
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.mask)
         dout = self._check_dout(dout, self.mask.shape, self.dtype)
@@ -106,6 +115,13 @@ class Sigmoid(Layer):
     def forward_rows(self, x: np.ndarray) -> np.ndarray:
         return F.sigmoid(x)
 
+    def taylor(self, x: np.ndarray, y: np.ndarray, order: int) -> list[np.ndarray]:
+        """s = y(1 - y); the derivatives are s, s(1 - 2y), s(1 - 6y + 6y²), s(1 - 2y)(1 - 12y + 12y²)."""
+        s = y * (1 - y)
+        c = [s, s * (1 - 2 * y) / 2, s * (1 - 6 * y + 6 * y * y) / 6,
+             s * (1 - 2 * y) * (1 - 12 * y + 12 * y * y) / 24]
+        return c[:order] if order <= 4 else None
+
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)
         y = self.out
@@ -127,6 +143,12 @@ class Tanh(Layer):
 
     def forward_rows(self, x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
+
+    def taylor(self, x: np.ndarray, y: np.ndarray, order: int) -> list[np.ndarray]:
+        """s = 1 - y²; the derivatives are s, -2ys, s(6y² - 2), sy(16 - 24y²)."""
+        s = 1 - y * y
+        c = [s, -y * s, s * (3 * y * y - 1) / 3, s * y * (2 - 3 * y * y) / 3]
+        return c[:order] if order <= 4 else None
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)

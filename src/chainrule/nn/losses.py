@@ -3,6 +3,8 @@ returns a Python float; ``backward()`` returns dL/dlogits with the logits' shape
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._validate import check_float_array
@@ -129,21 +131,33 @@ class CrossEntropyLoss(Loss):
         term is below 1e-17 d), so sum_c e_c b_c^p for p = 1..4 is all the K copies need: four
         matrix products. Copies that move further are evaluated in full."""
         z, t = logits, np.asarray(target)
+        if len(a) == 0:
+            return np.empty((0, z.shape[0]))
         m = z.max(axis=-1, keepdims=True)
         e = np.exp(z - m)
         s = e.sum(axis=-1)
-        out = np.empty(a.shape)
-        near = np.abs(a).max(axis=1) * np.abs(b).max(axis=1) <= 1e-3
+        reach = np.abs(a).max(axis=1) * np.abs(b).max(axis=1)  # the largest |d| of each copy
+        near = reach <= 1e-3
         if not near.all():
+            out = np.empty(a.shape)
             far = ~near
             out[far] = super().row_changes_outer(z, a[far], b[far], t)
-        a, b = a[near], b[near]
-        bp, ap = b.copy(), a.copy()
-        sigma = np.zeros(a.shape)
-        for p in (1, 2, 3, 4):  # ap = a^p / p!, bp = b^p
-            sigma += ap * (bp @ e.T)
-            bp *= b
-            ap *= a / (p + 1)
+            out[near] = self.row_changes_outer(z, a[near], b[near], t)
+            return out
+        # terms up to d^P / P! where the next one falls below 1e-17 of d
+        top = float(reach.max()) if len(reach) else 0.0
+        terms = next((p for p in range(1, 5) if top ** p / math.factorial(p + 1) < 1e-17), 4)
+        powers = [b]
+        for p in range(2, terms + 1):
+            powers.append(powers[-1] * b / p)  # b^p / p!
+        k, m_rows = len(a), z.shape[0]
+        # (K, terms, M): sum_c e_c b_c^p / p!, one matrix product
+        moments = (np.stack(powers, axis=1).reshape(k * terms, -1) @ e.T).reshape(k, terms, m_rows)
+        sigma = moments[:, terms - 1].copy()
+        for p in range(terms - 2, -1, -1):  # Horner in a
+            sigma *= a
+            sigma += moments[:, p]
+        sigma *= a
         lse = np.log1p(sigma / s)
         if t.ndim == z.ndim - 1:  # class labels: the picked logit moves by a_n b_{t_n}
             moved = a * b[:, t.astype(np.intp, copy=False)]
@@ -151,8 +165,7 @@ class CrossEntropyLoss(Loss):
             tf = t.astype(z.dtype, copy=False)
             lse *= tf.sum(axis=-1)
             moved = a * (b @ tf.T)
-        out[near] = lse - moved
-        return out
+        return lse - moved
 
 
 class BCEWithLogitsLoss(Loss):

@@ -115,6 +115,13 @@ class Layer:
         ``forward_rows`` on the cached input."""
         return None
 
+    def taylor(self, x: np.ndarray, y: np.ndarray, order: int) -> list[np.ndarray] | None:
+        """For an elementwise layer: the Taylor coefficients f^(p)(x) / p! for p = 1..order at input
+        x with output y (each x's shape), so that f(x + d) = y + sum_p c_p d^p + O(d^(order+1)),
+        where a ReLU-family layer is exact away from its kink. None (the default): not provided, and
+        the batched check evaluates the layer on every perturbed copy instead."""
+        return None
+
     def input_change(self, cols: np.ndarray, dv: np.ndarray) -> np.ndarray:
         """For a layer affine in its input: the output change when input feature ``cols[k]``
         changes by ``dv[k]`` (shape (K,) for one example, (K, N) for every example): (K, C) or
