@@ -202,8 +202,8 @@ def head_to_head(label, sizes, n, args, full_loop):
                 ok = torch_gradcheck(f, params, fast=True)
             fast_runs.append(t)
         rows.append(("torch.autograd.gradcheck, fast mode (1 random projection)",
-                     statistics.median(r.cpu for r in fast_runs), statistics.median(r.wall for r in fast_runs),
-                     "", ok))
+                     statistics.median(r.cpu for r in fast_runs),
+                     statistics.median(r.wall for r in fast_runs), "", ok))
     width = max(len(r[0]) for r in rows)
     print(f"{'contender':<{width}}  {'CPU':>10}  {'wall':>10}  {'CPU / chainrule':>15}  verdict")
     for name, cpu, wall, note, ok in rows:

@@ -56,6 +56,11 @@ class _Dense:
 
 
 @dataclass
+class _Delta:
+    values: np.ndarray  # (K, N, ...): the change of whole arrays (kept apart from them for precision)
+
+
+@dataclass
 class _Cols:
     cols: np.ndarray  # (K,)
     values: np.ndarray  # (K, N): the new column
@@ -74,7 +79,7 @@ class _Cells:
     values: np.ndarray  # (K,): the new element
 
 
-Batch = _Dense | _Cols | _Rows | _Cells
+Batch = _Dense | _Delta | _Cols | _Rows | _Cells
 
 
 def _concat(a: Batch, b: Batch) -> Batch:
@@ -87,6 +92,8 @@ def _dense(batch: Batch, base: np.ndarray) -> np.ndarray:
     """The batch as K full arrays (K, N, ...)."""
     if isinstance(batch, _Dense):
         return batch.values
+    if isinstance(batch, _Delta):
+        return base[None] + batch.values
     k = len(batch.values)
     out = np.repeat(base[None], k, axis=0)
     ks = np.arange(k)
@@ -121,8 +128,8 @@ def _leaves(layer: Layer, prefix: str = "") -> list[tuple[str, Layer]]:
 
 def _forward(layer: Layer, batch: Batch, a_in: np.ndarray, a_out: np.ndarray) -> Batch:
     """The batch after ``layer``, whose unperturbed input and output are ``a_in`` and ``a_out``."""
-    if isinstance(batch, _Dense):
-        return _Dense(layer.forward_rows(batch.values))
+    if isinstance(batch, (_Dense, _Delta)):
+        return _Dense(layer.forward_rows(_dense(batch, a_in)))
     if _opted(layer, "elementwise", Layer) and layer.elementwise:
         return type(batch)(**{**vars(batch), "values": layer.forward_rows(batch.values)})
     affine = _opted(layer, "input_change", Layer) and a_out.ndim == 2
@@ -151,7 +158,7 @@ def _crossed(batch: Batch, a_in: np.ndarray) -> np.ndarray:
         before = a_in[batch.rows] > 0
     else:
         before = a_in[None] > 0
-    changed = (batch.values > 0) != before
+    changed = (_dense(batch, a_in) > 0) != before
     return changed.reshape(len(changed), -1).any(axis=1)
 
 
@@ -160,6 +167,7 @@ class _LossEnd:
 
     def __init__(self, loss: Loss, z: np.ndarray, target: np.ndarray) -> None:
         self.loss, self.target = loss, np.asarray(target)
+        self.changes = _owner(type(loss), "row_changes") is Loss or _opted(loss, "row_changes", Loss)
         self.f0 = float(loss.forward(z, target))
         self.norm = float(loss.row_normaliser(z.shape))
         self.rows = loss.row_losses(z[None], self.target[None])[0] if z.ndim >= 1 else None
@@ -177,6 +185,8 @@ class _LossEnd:
         if isinstance(batch, _Rows):
             new = self.loss.row_losses(batch.values[:, None], self.target[batch.rows][:, None])[:, 0]
             return self.f0 + (new - self.rows[batch.rows]) / self.norm
+        if isinstance(batch, _Delta) and self.changes:
+            return self.f0 + self.loss.row_changes(z, batch.values, self.target).sum(axis=1) / self.norm
         return self.loss.row_losses(_dense(batch, z), self.target[None]).sum(axis=1) / self.norm
 
     def costs_outer(self, a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -200,6 +210,8 @@ class _DotEnd:
             return self.f0 + np.sum((batch.values - y[:, batch.cols].T) * d[:, batch.cols].T, axis=1)
         if isinstance(batch, _Rows):
             change = (batch.values - y[batch.rows]) * d[batch.rows]
+        elif isinstance(batch, _Delta):
+            change = batch.values * d[None]
         else:
             change = (batch.values - y[None]) * d[None]
         return self.f0 + change.reshape(len(change), -1).sum(axis=1)
@@ -355,7 +367,7 @@ class ElementCosts:
         return (_opted(first, "input_change", Layer) and _opted(second, "input_change", Layer)
                 and _opted(act, "elementwise", Layer) and act.elementwise and _opted(act, "taylor", Layer))
 
-    def _through_sandwich(self, batch: _Cols, q: int) -> _Dense | None:
+    def _through_sandwich(self, batch: _Cols, q: int) -> _Delta | None:
         """A column batch through affine -> elementwise f -> affine, without K copies of the middle.
 
         Input column j moving by a[n] moves the first layer's output by d = a[n] W1[j, :], tiny;
@@ -374,12 +386,14 @@ class ElementCosts:
         tables = self._tables(q, order)
         if tables is None:
             return None
-        out = np.repeat(z2[None], len(a), axis=0)
-        power = np.ones_like(a)
-        for p in range(order):
-            power *= a
-            out += power[:, :, None] * tables[p][batch.cols]
-        return _Dense(out)
+        picked = tables[batch.cols]  # (K, order, N, C2)
+        a3 = a[:, :, None]
+        out = picked[:, order - 1].copy()
+        for p in range(order - 2, -1, -1):  # Horner in a
+            out *= a3
+            out += picked[:, p]
+        out *= a3
+        return _Delta(out)
 
     def _rows(self, q: int) -> np.ndarray:
         key = ("rows", q)
@@ -389,8 +403,9 @@ class ElementCosts:
             self._cache[key] = np.asarray(rows, dtype=np.float64)
         return self._cache[key]
 
-    def _tables(self, q: int, order: int) -> list[np.ndarray] | None:
-        """T_p[j, n, :] = sum_c W1[j, c]^p c_p[n, c] W2[c, :] for p = 1..order, kept for the next chunks."""
+    def _tables(self, q: int, order: int) -> np.ndarray | None:
+        """T[j, p - 1, n, :] = sum_c W1[j, c]^p c_p[n, c] W2[c, :] for p = 1..order (D, order, N, C2),
+        kept for the next chunks."""
         key = ("tables", q, order)
         if key in self._cache:
             return self._cache[key]
@@ -409,8 +424,8 @@ class ElementCosts:
             power *= rows
             mixed = np.asarray(coeffs[p], dtype=np.float64).T[:, :, None] * w2[:, None, :]  # (C1, N, C2)
             tables.append((power @ mixed.reshape(c1, n * c2)).reshape(d, n, c2))
-        self._cache[key] = tables
-        return tables
+        self._cache[key] = np.stack(tables, axis=1)
+        return self._cache[key]
 
     def _in_pieces(self, batch: _Cols, q: int, crossed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``batch`` layer by layer from q, in pieces small enough for the budget's dense copies."""

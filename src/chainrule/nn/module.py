@@ -228,6 +228,12 @@ class Loss:
         mean over examples, the element count for a mean over elements)."""
         return float(shape[0])
 
+    def row_changes(self, logits: np.ndarray, delta: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """How each row's loss changes when logits (M, ...) move by ``delta[k]`` (delta (K, M, ...)):
+        (K, M). The default evaluates ``row_losses`` at the moved logits."""
+        base = self.row_losses(logits[None], target[None])
+        return self.row_losses(logits[None] + delta, target[None]) - base
+
     def row_changes_outer(self, logits: np.ndarray, a: np.ndarray, b: np.ndarray,
                           target: np.ndarray) -> np.ndarray:
         """How each row's loss changes when logits (M, C) move by the outer product a[k] b[k]
