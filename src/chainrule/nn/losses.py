@@ -65,6 +65,21 @@ def check_same_shape_target(t: np.ndarray, z: np.ndarray, name: str, whose: str)
     return t.astype(z.dtype, copy=False)
 
 
+def _log1p(u: np.ndarray) -> np.ndarray:
+    """log(1 + u), from its series when every |u| <= 1e-3 (terms until the next falls below 1e-17 of
+    u), else np.log1p: the batched check's losses move by tiny amounts, millions of times."""
+    top = float(np.abs(u).max()) if u.size else 0.0
+    if top > 1e-3:
+        return np.log1p(u)
+    terms = next((p for p in range(1, 8) if top ** p / (p + 1) < 1e-17), 7)
+    out = np.full_like(u, (-1.0) ** (terms + 1) / terms)
+    for p in range(terms - 1, 0, -1):  # Horner: u (1 - u (1/2 - u (1/3 - ...)))
+        out *= u
+        out += (-1.0) ** (p + 1) / p
+    out *= u
+    return out
+
+
 class CrossEntropyLoss(Loss):
     """Softmax + cross-entropy, fused and computed with log-sum-exp.
 
@@ -142,7 +157,7 @@ class CrossEntropyLoss(Loss):
         else:
             grow = np.expm1(delta)
         grow *= e
-        lse = np.log1p(grow.sum(axis=-1) / s)
+        lse = _log1p(grow.sum(axis=-1) / s)
         if t.ndim == z.ndim - 1:
             labels = np.broadcast_to(t.astype(np.intp, copy=False)[None, :, None],
                                      (len(delta), z.shape[0], 1))
@@ -164,8 +179,8 @@ class CrossEntropyLoss(Loss):
         m = z.max(axis=-1, keepdims=True)
         e = np.exp(z - m)
         s = e.sum(axis=-1)
-        reach = np.abs(a).max(axis=1) * np.abs(b).max(axis=1)  # the largest |d| of each copy
-        near = reach <= 1e-3
+        top = float(np.abs(a).max() * np.abs(b).max())  # no copy moves a logit further
+        near = np.abs(a).max(axis=1) * np.abs(b).max(axis=1) <= 1e-3 if top > 1e-3 else np.ones(len(a), bool)
         if not near.all():
             out = np.empty(a.shape)
             far = ~near
@@ -173,7 +188,6 @@ class CrossEntropyLoss(Loss):
             out[near] = self.row_changes_outer(z, a[near], b[near], t)
             return out
         # terms up to d^P / P! where the next one falls below 1e-17 of d
-        top = float(reach.max()) if len(reach) else 0.0
         terms = next((p for p in range(1, 5) if top ** p / math.factorial(p + 1) < 1e-17), 4)
         powers = [b]
         for p in range(2, terms + 1):
@@ -186,7 +200,8 @@ class CrossEntropyLoss(Loss):
             sigma *= a
             sigma += moments[:, p]
         sigma *= a
-        lse = np.log1p(sigma / s)
+        sigma /= s
+        lse = _log1p(sigma)
         if t.ndim == z.ndim - 1:  # class labels: the picked logit moves by a_n b_{t_n}
             moved = a * b[:, t.astype(np.intp, copy=False)]
         else:
