@@ -192,7 +192,7 @@ def head_to_head(label, sizes, n, args, full_loop):
             # the biases and the last weight matrix only, then per element for all of them
             few = [p.detach().clone().requires_grad_(i % 2 == 1 or i == len(params) - 2)
                    for i, p in enumerate(params)]
-            counted = sum(p.numel() for p in few[1:])
+            counted = sum(p.numel() for p in few if p.requires_grad)
             with Timer() as t:
                 ok = torch_gradcheck(f, few, fast=False)
             rows.append(("torch.autograd.gradcheck, slow mode", t.cpu * total / counted,
