@@ -11,12 +11,23 @@ A perturbation batch travels up the chain in the cheapest form that still holds 
 * ``_Cells``: one element per copy (an input or logit element moved),
 * ``_Cols``: one column per copy (a Linear's output after moving one of its weights or biases),
 * ``_Rows``: one row per copy (a Linear's output after moving one input element),
-* ``_Dense``: whole (N, ...) arrays per copy, once every row is touched.
+* ``_Dense``: whole (N, ...) arrays per copy, once every row is touched,
+* ``_Delta``: the change of whole arrays, kept apart from them so the cost sees it exactly.
+
+Two shortcuts keep a moved column from ever becoming K dense copies of a wide layer: at the top
+Linear the logits move by an outer product a[k] b[k], which the loss takes directly
+(``Loss.row_changes_outer``: cross-entropy by a series in the tiny move, MSE exactly); and through
+Linear -> elementwise f -> Linear the second output moves by sum_p a^p T_p[j] with tables built once
+from f's Taylor coefficients (``Layer.taylor``). Both are exact to rounding: the series are cut
+where the next term falls below 1e-17 of the first, copies that move further (a large eps) or that
+could cross a ReLU kink are evaluated layer by layer.
 
 Layers opt in through the layer protocol (``Layer.forward_rows``, ``elementwise``,
-``perturbed_columns``, ``input_change``; ``Loss.row_losses``, ``row_normaliser``); the built-in
-Linear, activations and losses do. A chain with any other layer, or a subclass that overrides
-``forward`` without redeclaring them, gets ``None`` here and is checked element by element.
+``perturbed_columns``, ``input_change``, ``taylor``; ``Loss.row_losses``, ``row_normaliser``,
+``row_changes``, ``row_changes_outer``); the built-in Linear, activations and losses do. A chain
+with any other layer, a loss or layer whose batched forward disagrees with its forward at θ, tied
+weights, or a subclass that overrides ``forward`` without redeclaring the methods gets ``None``
+here and is checked element by element.
 
 The factories return an ``ElementCosts``: ``costs(name, indices, steps) -> (f_plus, f_minus,
 crossed)``, each (K,), for flat ``indices`` of parameter ``name`` moved by ``steps``; ``crossed``
