@@ -81,6 +81,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="check only K random elements per parameter (default: all)")
     check.add_argument("--autodiff", action="store_true",
                        help="also show the gradients of chainrule.autodiff, a third witness")
+    check.add_argument("--no-progress", action="store_true",
+                       help="no progress bar (shown on stderr for checks taking over 2 s in a terminal)")
     p.add_argument("--json", action="store_true", help="print the report as one line of JSON")
     # what --demo ignores (the course's network and data are fixed): given with --demo, an error
     p.set_defaults(func=run, model_only={opt: p.get_default(_dest(opt)) for opt in _MODEL_ONLY})
@@ -89,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # what PATH.py:NAME accepts of the model options
 _TARGET_OPTIONS = ("--seed", "--method", "--sample", "--autodiff")
 _MODEL_ONLY = ("--dataset", "--n-samples", "--hidden", "--activation", "--loss", "--dtype", "--seed",
-               "--method", "--sample", "--autodiff")
+               "--method", "--sample", "--autodiff", "--no-progress")
 # A point whose ReLU input lies this close to 0 sits on the kink for central differences (and
 # would leave gradients unchecked, e.g. a spiral's points at the origin with zero biases).
 _KINK_MARGIN = 1e-3
@@ -139,7 +141,7 @@ def _model_report(args: argparse.Namespace):
         warnings.simplefilter("ignore", PrecisionWarning)
         return check_model(model, loss, X.astype(args.dtype), target, eps=args.eps, method=args.method,
                            threshold=args.threshold, sample=args.sample, rng=args.seed,
-                           autodiff=args.autodiff)
+                           autodiff=args.autodiff, progress=False if args.no_progress else None)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._validate import as_float_array, as_rng, check_array_tree, check_positive_int
 from . import numerical as num
+from . import progress
 from .diagnose import NON_FINITE, Context, Evidence, diagnose, diagnose_shape, element_tolerance, find_kinks
 from .inputs import SCALAR_NAME, PrecisionWarning, as_cost_value, float_values, match_grads, resolve_options
 from .report import GradientReport, ParameterResult, WorstElement
@@ -57,7 +58,8 @@ def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dic
                kink_masks: Mapping[str, np.ndarray] | None = None,
                probe: Callable[[], bytes] | None = None,
                notes: list[str] | None = None, scale: float = 0.0,
-               complex_ok: bool = True) -> tuple[dict[str, ParameterResult], float]:
+               complex_ok: bool = True, element_costs: num.ElementCosts | None = None
+               ) -> tuple[dict[str, ParameterResult], float]:
     """Check every name of ``values`` against ``grads``; returns the results and the overall
     difference: formula 2 over every checked, non-kink element, or NaN when a gradient has the
     wrong shape (a difference over the others alone would look like a pass) or no element at all
@@ -69,9 +71,12 @@ def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dic
     (a cost computed in float32) are appended to ``notes``. ``scale`` is the size of the cost's
     largest terms (``numerical.noise_scale``), which widens the error bars of a cost far smaller than
     what it is computed from; ``complex_ok`` False keeps hints from suggesting method='complex'.
+    ``element_costs`` (``gradcheck.batched``), if given, supplies the perturbed costs of the central
+    differences for every name of ``values`` in batches instead of one ``evaluate`` per element.
     """
     estimates = _estimate(evaluate, values, method=method, eps=eps, sample=sample, rng=rng,
-                          directions=directions, probe=probe, notes=notes, scale=scale)
+                          directions=directions, probe=probe, notes=notes, scale=scale,
+                          element_costs=element_costs)
     evidence, kinks = _evidence(estimates, values, grads, threshold, kink_masks or {})
     elementwise = {k: e for k, e in evidence.items() if isinstance(estimates[k], num.Estimate)}
     results: dict[str, ParameterResult] = {}
@@ -116,15 +121,19 @@ def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dic
 
 def _estimate(evaluate: num.Evaluate, values: dict[str, np.ndarray], *, method: str, eps: float,
               sample: int | None, rng: np.random.Generator, directions: int,
-              probe: Callable[[], bytes] | None, notes: list[str] | None, scale: float = 0.0
-              ) -> dict[str, num.Estimate | num.Projections]:
+              probe: Callable[[], bytes] | None, notes: list[str] | None, scale: float = 0.0,
+              element_costs: num.ElementCosts | None = None) -> dict[str, num.Estimate | num.Projections]:
     """The numerical estimate of every parameter; the cost values seen tell whether it computes in
     float32, in which case the error bars are widened."""
     costs: list[float] = []
+    bar = progress.current()
+    per_evaluation = 0.5 if method == "central" else 1.0 if method == "complex" else 0.0
 
     def recorded(vals: dict[str, np.ndarray]) -> complex:
         value = evaluate(vals)
         costs.append(complex(value).real)
+        if bar is not None and per_evaluation:
+            bar.advance(per_evaluation)
         return value
 
     f0 = as_cost_value(recorded(values), complex_ok=method == "complex").real
@@ -137,6 +146,11 @@ def _estimate(evaluate: num.Evaluate, values: dict[str, np.ndarray], *, method: 
         idx = num.sample_indices(arr.size, sample, rng)
         if method == "complex":
             estimates[name] = num.complex_step(recorded, values, name, idx, eps)
+        elif element_costs is not None:
+            tick = bar.advance if bar is not None else None
+            estimates[name], seen = num.central_from_costs(element_costs, arr.shape, name, idx, eps, f0,
+                                                           scale, tick=tick)
+            costs.extend(seen.tolist())
         else:
             estimates[name] = num.central(recorded, values, name, idx, eps, f0, probe, state0, scale)
     if method != "complex" and num.rounded_to_float32(costs):

@@ -19,10 +19,12 @@ import numpy as np
 from .._validate import as_float_array, as_rng, check_layer_like, check_loss_like
 from ..nn import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from ..nn.module import Layer, Loss
+from .batched import layer_costs, loss_costs
 from .check import DEFAULT_THRESHOLD, run_checks
 from .diagnose import Context
 from .inputs import PrecisionWarning, as_cost_value, resolve_options
 from .numerical import noise_scale
+from .progress import session as check_progress
 from .report import LayerResult
 
 INPUT, LOGITS = "x", "logits"
@@ -34,6 +36,10 @@ _CANDIDATES = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": Lea
 _OWN_DERIVATIVE = {Sigmoid: "sigmoid needs y(1 - y)", Tanh: "tanh needs 1 - y²",
                    LeakyReLU: "LeakyReLU needs 1 where x > 0, else its negative_slope",
                    ReLU: "ReLU needs 1 where x > 0, else 0", Identity: "Identity needs 1"}
+
+
+def _count(size: int, sample: int | None) -> int:
+    return size if sample is None else min(size, sample)
 
 
 def _real_method(method: str) -> None:
@@ -174,7 +180,8 @@ def upstream(gen: np.random.Generator, shape: tuple[int, ...], x: np.ndarray) ->
 def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
                 index: int | str | None = None,
                 eps: float | None = None, method: str = "central", threshold: float = DEFAULT_THRESHOLD,
-                sample: int | None = None, rng: np.random.Generator | int | None = 0) -> LayerResult:
+                sample: int | None = None, rng: np.random.Generator | int | None = 0, batched: bool = True,
+                progress: bool | None = None) -> LayerResult:
     """Check one layer's backward in isolation at input ``x`` (N, ...).
 
     The scalar checked is ``sum(dout * layer.forward(x))``, whose gradients are exactly what
@@ -185,6 +192,7 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
     Results are keyed "x" (the input gradient) and the layer's parameter names. ``index`` is the
     layer's place in a model (None: checked on its own). A backward that writes into its ``dout``
     argument fails with pattern "inplace": in a real graph that corrupts the upstream gradients.
+    ``batched`` and ``progress`` as in ``check_model``.
     """
     check_layer_like(layer, "layer")
     _real_method(method)
@@ -221,12 +229,14 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
         return float(np.sum(d * work.forward(vals[INPUT])))
 
     context, kinks = _context(work, x64, d, eps)
-    results, diff = run_checks(
-        evaluate, values, grads, method=method, eps=eps, threshold=threshold, sample=sample, rng=gen,
-        batch_size=x64.shape[0] if x64.ndim else None,
-        contexts={INPUT: context} if context else None,
-        kink_masks={INPUT: kinks} if kinks is not None else None,
-        scale=noise_scale(d * y) if d.shape == y.shape else 0.0, complex_ok=False)
+    costs = layer_costs(work, x64, d, INPUT) if batched and method == "central" else None
+    with check_progress(sum(_count(v.size, sample) for v in values.values()), progress, name):
+        results, diff = run_checks(
+            evaluate, values, grads, method=method, eps=eps, threshold=threshold, sample=sample, rng=gen,
+            batch_size=x64.shape[0] if x64.ndim else None,
+            contexts={INPUT: context} if context else None,
+            kink_masks={INPUT: kinks} if kinks is not None else None,
+            scale=noise_scale(d * y) if d.shape == y.shape else 0.0, complex_ok=False, element_costs=costs)
     if not np.array_equal(given, d):
         res = results[INPUT]
         res.passed, res.pattern, res.factor = False, "inplace", None
@@ -238,8 +248,10 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
 
 def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float | None = None,
                method: str = "central", threshold: float = DEFAULT_THRESHOLD, sample: int | None = None,
-               rng: np.random.Generator | int | None = 0) -> LayerResult:
-    """Check a loss's ``backward()`` against central differences in the logits (entry "logits")."""
+               rng: np.random.Generator | int | None = 0, batched: bool = True,
+               progress: bool | None = None) -> LayerResult:
+    """Check a loss's ``backward()`` against central differences in the logits (entry "logits");
+    ``batched`` and ``progress`` as in ``check_model``."""
     check_loss_like(loss, "loss")
     _real_method(method)
     eps = resolve_options(method, eps, threshold, sample, 4)
@@ -255,7 +267,9 @@ def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float
     def evaluate(vals: dict[str, np.ndarray]) -> float:
         return as_cost_value(work.forward(vals[LOGITS], target))
 
-    results, diff = run_checks(evaluate, {LOGITS: z}, grads, method=method, eps=eps, threshold=threshold,
-                               sample=sample, rng=as_rng(rng), batch_size=z.shape[0] if z.ndim else None,
-                               scale=noise_scale(z), complex_ok=False)
+    costs = loss_costs(work, z, target, LOGITS) if batched and method == "central" else None
+    with check_progress(_count(z.size, sample), progress, name):
+        results, diff = run_checks(evaluate, {LOGITS: z}, grads, method=method, eps=eps, threshold=threshold,
+                                   sample=sample, rng=as_rng(rng), batch_size=z.shape[0] if z.ndim else None,
+                                   scale=noise_scale(z), complex_ok=False, element_costs=costs)
     return LayerResult("loss", name, all(r.passed for r in results.values()), diff, results)

@@ -27,6 +27,7 @@ import numpy as np
 from .._validate import as_float_array, as_rng, to_array
 from ..nn import LeakyReLU, ReLU, Sequential
 from ..nn.module import Layer, Loss
+from .batched import model_costs
 from .check import DEFAULT_THRESHOLD, run_checks
 from .inputs import PrecisionWarning, as_cost_value, resolve_options
 from .layer import (
@@ -39,6 +40,7 @@ from .layer import (
     upstream,
 )
 from .numerical import noise_scale
+from .progress import session as check_progress
 from .report import GradientReport, LayerResult, ParameterResult
 
 
@@ -57,7 +59,8 @@ def _parameters_elsewhere(model: Layer) -> list[str]:
 def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autodiff: bool = False,
                 eps: float | None = None, method: str = "central", threshold: float = DEFAULT_THRESHOLD,
                 sample: int | None = None, rng: np.random.Generator | int | None = 0,
-                directions: int = 4, layers: bool = True) -> GradientReport:
+                directions: int = 4, layers: bool = True, batched: bool = True,
+                progress: bool | None = None) -> GradientReport:
     """Check a ``Sequential`` (or a single layer) with its loss on data ``X`` (N, ...), ``y``.
 
     Returns a ``GradientReport`` whose ``parameters`` are keyed like ``model.params`` ("0.W"),
@@ -68,8 +71,10 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
     ``method`` is "central" or "directional" (layers always use central differences);
     ``layers=False`` skips the isolated checks. A forward pass that refuses ``X`` or ``y`` raises
     (bad input); a backward that raises is a finding, recorded in ``error``. Central differences
-    cost two forward passes per parameter element: for large models pass ``sample=k`` (k elements
-    per parameter) or use ``method="directional"``.
+    cost two forward passes per parameter element; a model built of layers that support it (Linear,
+    the activations, the built-in losses: see ``gradcheck.batched``) gets them in batches, which
+    ``batched=False`` turns off (the reference loop). ``progress``: a progress bar for checks
+    projected to take over 2 s (None: in a terminal or notebook, not under pytest; True/False).
     """
     if not isinstance(model, Layer):
         raise TypeError(f"model must be a chainrule Layer or Sequential, got {type(model).__name__}")
@@ -99,14 +104,19 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
     evaluate, probe = _probed_cost(work, wloss, X64, y)
     results: dict[str, ParameterResult] = {}
     difference = float("nan")
-    if not error and values:
-        results, difference = run_checks(evaluate, values, grads, method=method, eps=eps, threshold=threshold,
-                                         sample=sample, rng=gen, directions=directions, batch_size=len(X64),
-                                         probe=probe, scale=noise_scale(work.forward(X64)), complex_ok=False)
     layer_results, loss_result, blame, seen = None, None, None, None
+    with check_progress(_workload(work, X64, sample, layers, method), progress, "check_model"):
+        if not error and values:
+            costs = model_costs(work, wloss, X64, y) if batched and method == "central" else None
+            results, difference = run_checks(evaluate, values, grads, method=method, eps=eps,
+                                             threshold=threshold, sample=sample, rng=gen,
+                                             directions=directions, batch_size=len(X64), probe=probe,
+                                             scale=noise_scale(work.forward(X64)), complex_ok=False,
+                                             element_costs=costs)
+        if layers:
+            layer_results, loss_result, seen = _isolated(work, wloss, X64, y, eps=eps, threshold=threshold,
+                                                         sample=sample, rng=gen, batched=batched)
     if layers:
-        layer_results, loss_result, seen = _isolated(work, wloss, X64, y, eps=eps, threshold=threshold,
-                                                     sample=sample, rng=gen)
         blame = next((lr.index for lr in layer_results if not lr.passed), None)
         if blame is None and not loss_result.passed:
             blame = "loss"
@@ -153,6 +163,27 @@ def _backprop(work: Layer, wloss: Loss, X64: np.ndarray, y: np.ndarray
     missing = [k for k in work.params if k not in grads]
     return grads, (f"backward did not fill the gradients of {missing}{_key_hint(grads, missing)}"
                    if missing else None)
+
+
+def _workload(work: Layer, X64: np.ndarray, sample: int | None, layers: bool, method: str) -> int:
+    """Elements a check_model run perturbs (for its progress bar): every parameter, then every
+    layer's input and parameters and the logits."""
+    def count(size: int) -> int:
+        return size if sample is None else min(size, sample)
+
+    if method != "central":
+        return 0
+    total = sum(count(v.size) for v in work.params.values())
+    if layers:
+        x = X64
+        try:
+            for layer in (work.layers if isinstance(work, Sequential) else [work]):
+                total += count(x.size) + sum(count(v.size) for v in layer.params.values())
+                x = np.asarray(layer.forward(x))
+            total += count(x.size)
+        except Exception:  # a forward that fails is the checks' to report; the bar only estimates
+            pass
+    return total
 
 
 def _model_notes(results: dict[str, ParameterResult], layer_results: list[LayerResult] | None,

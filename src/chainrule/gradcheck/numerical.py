@@ -135,6 +135,38 @@ def central(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, indice
     return Estimate(numerical, noise, jump, crossed)
 
 
+ElementCosts = Callable[[str, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def central_from_costs(element_costs: ElementCosts, shape: tuple[int, ...], name: str, indices: np.ndarray,
+                       eps: float, f0: float, scale: float = 0.0,
+                       tick: Callable[[int], None] | None = None) -> tuple[Estimate, np.ndarray]:
+    """``central`` from perturbed costs computed elsewhere (``gradcheck.batched``): the same
+    quotient, jump and error bar per element, and the cost values seen (for ``rounded_to_float32``).
+    ``element_costs(name, indices, steps) -> (f_plus, f_minus, crossed)``, see ``gradcheck.batched``;
+    ``tick(n)`` is called after every n elements (a progress bar)."""
+    indices = np.asarray(indices, dtype=np.int64)
+    fp, fm = np.empty(len(indices)), np.empty(len(indices))
+    moved = np.zeros(len(indices), bool)
+    step = max(len(indices), 1) if tick is None else 16384
+    for lo in range(0, len(indices), step):
+        part = slice(lo, lo + step)
+        fp[part], fm[part], moved[part] = element_costs(name, indices[part], np.full(len(indices[part]),
+                                                                                    float(eps)))
+        if tick is not None:
+            tick(len(indices[part]))
+    numerical = np.full(shape, np.nan)
+    noise = np.zeros(shape)
+    jump = np.zeros(shape)
+    crossed = np.zeros(shape, bool)
+    numerical.flat[indices] = (fp - fm) / (2 * eps)
+    jump.flat[indices] = np.abs((fp - f0) / eps - (f0 - fm) / eps)
+    largest = np.maximum(np.maximum(np.abs(fp), np.abs(fm)), max(abs(f0), scale))
+    noise.flat[indices] = NOISE_ULPS * U * largest / eps
+    crossed.flat[indices] = moved
+    return Estimate(numerical, noise, jump, crossed), np.concatenate([fp, fm])
+
+
 def complex_step(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, indices: np.ndarray,
                  h: float) -> Estimate:
     """Complex-step derivative ``Im f(θ + i h e_k) / h``: no subtraction, so no cancellation.

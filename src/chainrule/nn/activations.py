@@ -29,6 +29,14 @@ class Identity(Layer):
         self.x = np.broadcast_to(np.zeros((), x.dtype), x.shape)
         return x.copy()
 
+    elementwise = True
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def taylor(self, x: np.ndarray, y: np.ndarray, order: int) -> list[np.ndarray]:
+        return [np.ones_like(x)] + [np.zeros_like(x)] * (order - 1)
+
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.x)
         return self._check_dout(dout, self.x.shape, self.x.dtype).copy()
@@ -46,6 +54,14 @@ class ReLU(Layer):
         x = self._check_input(x)
         self.mask, self.dtype = x > 0, x.dtype  # a bool mask costs 1 byte per element, less than x or y
         return np.maximum(x, 0)
+
+    elementwise = True
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(x, 0)
+
+    def taylor(self, x: np.ndarray, y: np.ndarray, order: int) -> list[np.ndarray]:
+        return [(x > 0).astype(x.dtype)] + [np.zeros_like(x)] * (order - 1)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.mask)
@@ -69,6 +85,14 @@ class LeakyReLU(Layer):
         self.mask, self.dtype = x > 0, x.dtype
         return np.where(self.mask, x, x * self.negative_slope)
 
+    elementwise = True
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, x, x * self.negative_slope)
+
+    def taylor(self, x: np.ndarray, y: np.ndarray, order: int) -> list[np.ndarray]:
+        return [np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype)] + [np.zeros_like(x)] * (order - 1)
+
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.mask)
         dout = self._check_dout(dout, self.mask.shape, self.dtype)
@@ -89,6 +113,18 @@ class Sigmoid(Layer):
         self.out = F.sigmoid(self._check_input(x))
         return self.out.copy()  # the caller may modify y in place; backward needs the original
 
+    elementwise = True
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        return F.sigmoid(x)
+
+    def taylor(self, x: np.ndarray, y: np.ndarray, order: int) -> list[np.ndarray]:
+        """s = y(1 - y); the derivatives are s, s(1 - 2y), s(1 - 6y + 6y²), s(1 - 2y)(1 - 12y + 12y²)."""
+        s = y * (1 - y)
+        c = [s, s * (1 - 2 * y) / 2, s * (1 - 6 * y + 6 * y * y) / 6,
+             s * (1 - 2 * y) * (1 - 12 * y + 12 * y * y) / 24]
+        return c[:order] if order <= 4 else None
+
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)
         y = self.out
@@ -105,6 +141,17 @@ class Tanh(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = np.tanh(self._check_input(x))
         return self.out.copy()  # the caller may modify y in place; backward needs the original
+
+    elementwise = True
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        return np.tanh(x)
+
+    def taylor(self, x: np.ndarray, y: np.ndarray, order: int) -> list[np.ndarray]:
+        """s = 1 - y²; the derivatives are s, -2ys, s(6y² - 2), sy(16 - 24y²)."""
+        s = 1 - y * y
+        c = [s, -y * s, s * (3 * y * y - 1) / 3, s * y * (2 - 3 * y * y) / 3]
+        return c[:order] if order <= 4 else None
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)
@@ -130,6 +177,9 @@ class Softmax(Layer):
                              f"got shape {x.shape}")
         self.out = F.softmax(x, axis=-1)
         return self.out.copy()  # the caller may modify y in place; backward needs the original
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        return F.softmax(x, axis=-1)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self._require(self.out)

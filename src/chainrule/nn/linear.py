@@ -58,6 +58,27 @@ class Linear(Layer):
         y += self.params["b"]  # in place: one (N, out) array per call, not two
         return y
 
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        """Batched-check opt-in: x (..., in_features) -> (..., out_features), one matrix product."""
+        y = x.reshape(-1, self.in_features) @ self.params["W"]
+        y += self.params["b"]
+        return y.reshape(*x.shape[:-1], self.out_features)
+
+    def perturbed_columns(self, name: str, flat: np.ndarray, delta: np.ndarray, x: np.ndarray,
+                          y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Moving W[i, j] by d adds d * x[:, i] to output column j; moving b[j] adds d to it."""
+        if name == "W":
+            i, j = np.divmod(flat, self.out_features)
+            return j, y[:, j].T + delta[:, None] * x[:, i].T
+        if name == "b":
+            return flat, y[:, flat].T + delta[:, None]
+        return None
+
+    def input_change(self, cols: np.ndarray, dv: np.ndarray) -> np.ndarray:
+        """Moving input feature i by dv adds dv * W[i, :] to the output row(s)."""
+        rows = self.params["W"][cols]  # (K, out)
+        return dv[..., None] * (rows if dv.ndim == 1 else rows[:, None, :])
+
     def backward(self, dout: np.ndarray) -> np.ndarray:
         return self._param_grads(dout) @ self.params["W"].T
 

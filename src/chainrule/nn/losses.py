@@ -3,6 +3,8 @@ returns a Python float; ``backward()`` returns dL/dlogits with the logits' shape
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._validate import check_float_array, to_array
@@ -68,6 +70,21 @@ def check_same_shape_target(t: np.ndarray, z: np.ndarray, name: str, whose: str)
     return t.astype(z.dtype, copy=False)
 
 
+def _log1p(u: np.ndarray) -> np.ndarray:
+    """log(1 + u), from its series when every |u| <= 1e-3 (terms until the next falls below 1e-17 of
+    u), else np.log1p: the batched check's losses move by tiny amounts, millions of times."""
+    top = float(np.abs(u).max()) if u.size else 0.0
+    if top > 1e-3:
+        return np.log1p(u)
+    terms = next((p for p in range(1, 8) if top ** p / (p + 1) < 1e-17), 7)
+    out = np.full_like(u, (-1.0) ** (terms + 1) / terms)
+    for p in range(terms - 1, 0, -1):  # Horner: u (1 - u (1/2 - u (1/3 - ...)))
+        out *= u
+        out += (-1.0) ** (p + 1) / p
+    out *= u
+    return out
+
+
 class CrossEntropyLoss(Loss):
     """Softmax + cross-entropy, fused and computed with log-sum-exp.
 
@@ -109,6 +126,96 @@ class CrossEntropyLoss(Loss):
         # The sum over t allows targets whose rows do not add up to 1, exactly as PyTorch.
         return (e * (t.sum(axis=1, keepdims=True) / s) - t) / n
 
+    def row_losses(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Batched-check opt-in: each row's -sum_c t_c log softmax(z)_c, as ``forward`` computes it."""
+        z, t = logits, np.asarray(target)
+        if z.shape[-1] <= 64:  # NumPy reduces a short last axis slowly: a few vector maxima instead
+            m = z[..., :1].copy()
+            for c in range(1, z.shape[-1]):
+                np.maximum(m, z[..., c:c + 1], out=m)
+        else:
+            m = z.max(axis=-1, keepdims=True)
+        e = z - m
+        np.exp(e, out=e)
+        log_s = np.log(e @ np.ones(z.shape[-1], z.dtype))
+        if t.ndim == z.ndim - 1:  # class labels
+            labels = np.broadcast_to(t.astype(np.intp, copy=False)[..., None], (*z.shape[:-1], 1))
+            return log_s - (np.take_along_axis(z, labels, axis=-1)[..., 0] - m[..., 0])
+        return -np.sum(t.astype(z.dtype, copy=False) * ((z - m) - log_s[..., None]), axis=-1)
+
+    def row_changes(self, logits: np.ndarray, delta: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Row changes for logits z + delta[k]: log-sum-exp moves by log1p(sum_c e_c (exp(d_c) - 1) /
+        sum_c e_c), e = exp(z - max z), with exp(d) - 1 from its series while |d| <= 1e-3 (no K copies
+        of exp, and no cancellation between two nearly equal losses); larger moves use expm1."""
+        z, t = logits, np.asarray(target)
+        if z.ndim != 2 or len(delta) == 0:
+            return super().row_changes(logits, delta, target)
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        s = e.sum(axis=-1)
+        top = float(np.abs(delta).max())
+        if top <= 1e-3:
+            terms = next((p for p in range(1, 5) if top ** p / math.factorial(p + 1) < 1e-17), 4)
+            grow = delta / terms + 1 if terms > 1 else np.ones_like(delta)  # d (1 + d/2 (1 + d/3 (...)))
+            for p in range(terms - 1, 1, -1):
+                grow *= delta / p
+                grow += 1
+            grow *= delta
+        else:
+            grow = np.expm1(delta)
+        grow *= e
+        lse = _log1p(grow.sum(axis=-1) / s)
+        if t.ndim == z.ndim - 1:
+            labels = np.broadcast_to(t.astype(np.intp, copy=False)[None, :, None],
+                                     (len(delta), z.shape[0], 1))
+            return lse - np.take_along_axis(delta, labels, axis=-1)[..., 0]
+        tf = t.astype(z.dtype, copy=False)
+        return lse * tf.sum(axis=-1) - np.sum(tf * delta, axis=-1)
+
+    def row_changes_outer(self, logits: np.ndarray, a: np.ndarray, b: np.ndarray,
+                          target: np.ndarray) -> np.ndarray:
+        """Row changes for logits z + a[k] b[k] without exponentiating K copies of z.
+
+        With e = exp(z - max z) and d = a_n b_c, log-sum-exp moves by log1p(sum_c e_c (exp(d_c) - 1)
+        / sum_c e_c), and exp(d) - 1 = d + d²/2 + d³/6 + d⁴/24 to rounding when |d| <= 1e-3 (the next
+        term is below 1e-17 d), so sum_c e_c b_c^p for p = 1..4 is all the K copies need: four
+        matrix products. Copies that move further are evaluated in full."""
+        z, t = logits, np.asarray(target)
+        if len(a) == 0:
+            return np.empty((0, z.shape[0]))
+        m = z.max(axis=-1, keepdims=True)
+        e = np.exp(z - m)
+        s = e.sum(axis=-1)
+        top = float(np.abs(a).max() * np.abs(b).max())  # no copy moves a logit further
+        near = np.abs(a).max(axis=1) * np.abs(b).max(axis=1) <= 1e-3 if top > 1e-3 else np.ones(len(a), bool)
+        if not near.all():
+            out = np.empty(a.shape)
+            far = ~near
+            out[far] = super().row_changes_outer(z, a[far], b[far], t)
+            out[near] = self.row_changes_outer(z, a[near], b[near], t)
+            return out
+        # terms up to d^P / P! where the next one falls below 1e-17 of d
+        terms = next((p for p in range(1, 5) if top ** p / math.factorial(p + 1) < 1e-17), 4)
+        powers = [b]
+        for p in range(2, terms + 1):
+            powers.append(powers[-1] * b / p)  # b^p / p!
+        k, m_rows = len(a), z.shape[0]
+        # (K, terms, M): sum_c e_c b_c^p / p!, one matrix product
+        moments = (np.stack(powers, axis=1).reshape(k * terms, -1) @ e.T).reshape(k, terms, m_rows)
+        sigma = moments[:, terms - 1].copy()
+        for p in range(terms - 2, -1, -1):  # Horner in a
+            sigma *= a
+            sigma += moments[:, p]
+        sigma *= a
+        sigma /= s
+        lse = _log1p(sigma)
+        if t.ndim == z.ndim - 1:  # class labels: the picked logit moves by a_n b_{t_n}
+            moved = a * b[:, t.astype(np.intp, copy=False)]
+        else:
+            tf = t.astype(z.dtype, copy=False)
+            lse *= tf.sum(axis=-1)
+            moved = a * (b @ tf.T)
+        return lse - moved
+
 
 class BCEWithLogitsLoss(Loss):
     """Sigmoid + binary cross-entropy, fused: mean of max(z,0) - z t + log(1 + exp(-|z|)).
@@ -131,6 +238,14 @@ class BCEWithLogitsLoss(Loss):
         grad = self._cached()
         return grad / grad.size
 
+    def row_losses(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Batched-check opt-in: each row's sum of softplus(z) - z t."""
+        terms = F.softplus(logits) - logits * target
+        return terms.reshape(*logits.shape[:2], -1).sum(axis=-1)
+
+    def row_normaliser(self, shape: tuple[int, ...]) -> float:
+        return float(np.prod(shape))
+
 
 class MSELoss(Loss):
     """Mean squared error over all elements (as PyTorch): mean((y - t)²).
@@ -147,6 +262,22 @@ class MSELoss(Loss):
     def backward(self) -> np.ndarray:
         diff = self._cached()
         return diff * (2 / diff.size)
+
+    def row_losses(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Batched-check opt-in: each row's sum of squared differences."""
+        diff = logits - target
+        return (diff * diff).reshape(*logits.shape[:2], -1).sum(axis=-1)
+
+    def row_changes_outer(self, logits: np.ndarray, a: np.ndarray, b: np.ndarray,
+                          target: np.ndarray) -> np.ndarray:
+        """(diff + d)² - diff² = (2 diff + d) d with d = a_n b_c, summed over the row: exact."""
+        if logits.ndim != 2:
+            return super().row_changes_outer(logits, a, b, target)
+        diff = logits - target
+        return 2 * a * (b @ diff.T) + a * a * np.sum(b * b, axis=1)[:, None]
+
+    def row_normaliser(self, shape: tuple[int, ...]) -> float:
+        return float(np.prod(shape))
 
 
 LOSSES: dict[str, type[Loss]] = {

@@ -86,6 +86,48 @@ class Layer:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
+    # Opt-in to the batched gradient check (``chainrule.gradcheck.batched``), which evaluates the
+    # perturbed costs of many parameter elements at once. A layer that keeps these defaults is
+    # checked element by element, as before. A subclass that overrides ``forward`` is checked element
+    # by element too, unless it also defines these methods in its own class body (its forward may
+    # compute something else than the one they were written for).
+
+    #: True when output element (n, i) depends on input element (n, i) alone (the activations), so a
+    #: perturbation confined to some elements stays confined to them.
+    elementwise: bool = False
+
+    def forward_rows(self, x: np.ndarray) -> np.ndarray:
+        """``forward`` of a stack of inputs, caching nothing: x (K, M, ...) -> (K, M, ...).
+
+        ``x[k]`` holds M rows (the batch, or a single perturbed row), so override it only when each
+        output row depends on its own input row and the parameters alone (Linear, the activations,
+        Softmax; not a batch normalisation in training mode). ``out[k]`` must equal
+        ``forward(x[k])`` to rounding. The default raises: the layer is not batched.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward_rows")
+
+    def perturbed_columns(self, name: str, flat: np.ndarray, delta: np.ndarray, x: np.ndarray,
+                          y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The outputs for K perturbations of ``params[name]`` when each one changes a single
+        output column: element ``flat[k]`` moved by ``delta[k]``, at input x (N, D) whose output is
+        y (N, C). Returns (cols (K,), values (K, N)): output column cols[k] becomes values[k].
+        None (the default): the batched check perturbs the parameter element by element and runs
+        ``forward_rows`` on the cached input."""
+        return None
+
+    def taylor(self, x: np.ndarray, y: np.ndarray, order: int) -> list[np.ndarray] | None:
+        """For an elementwise layer: the Taylor coefficients f^(p)(x) / p! for p = 1..order at input
+        x with output y (each x's shape), so that f(x + d) = y + sum_p c_p d^p + O(d^(order+1)),
+        where a ReLU-family layer is exact away from its kink. None (the default): not provided, and
+        the batched check evaluates the layer on every perturbed copy instead."""
+        return None
+
+    def input_change(self, cols: np.ndarray, dv: np.ndarray) -> np.ndarray:
+        """For a layer affine in its input: the output change when input feature ``cols[k]``
+        changes by ``dv[k]`` (shape (K,) for one example, (K, N) for every example): (K, C) or
+        (K, N, C). The default raises: the layer is not affine."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement input_change")
+
     def zero_grad(self) -> None:
         """Set every gradient to zeros of its parameter's shape and dtype."""
         for name, p in self.params.items():
@@ -169,6 +211,40 @@ class Loss:
 
     def __call__(self, logits: np.ndarray, target: np.ndarray) -> float:
         return self.forward(logits, target)
+
+    def row_losses(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Opt-in to the batched gradient check: the loss of a stack of logits, split by rows.
+
+        ``logits`` (K, M, ...): K stacked arrays of M rows; ``target`` (1, M, ...) the M matching
+        target rows shared by every k, or (K, M, ...) one set per k. Returns (K, M): each row's summed
+        terms, so that ``forward(z, t) == row_losses(z[None], t[None]).sum() / row_normaliser(z.shape)``
+        to rounding.
+        The default raises: the loss is not batched. A subclass that overrides ``forward`` is not
+        batched unless it defines this method in its own class body.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement row_losses")
+
+    def row_normaliser(self, shape: tuple[int, ...]) -> float:
+        """What the summed row losses of logits of ``shape`` are divided by (the batch size for a
+        mean over examples, the element count for a mean over elements)."""
+        return float(shape[0])
+
+    def row_changes(self, logits: np.ndarray, delta: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """How each row's loss changes when logits (M, ...) move by ``delta[k]`` (delta (K, M, ...)):
+        (K, M). The default evaluates ``row_losses`` at the moved logits."""
+        base = self.row_losses(logits[None], target[None])
+        return self.row_losses(logits[None] + delta, target[None]) - base
+
+    def row_changes_outer(self, logits: np.ndarray, a: np.ndarray, b: np.ndarray,
+                          target: np.ndarray) -> np.ndarray:
+        """How each row's loss changes when logits (M, C) move by the outer product a[k] b[k]
+        (a (K, M), b (K, C): a Linear's output after one of its inputs moved): (K, M).
+
+        The default evaluates ``row_losses`` at the moved logits; a loss may compute the change
+        directly (cheaper, and free of the cancellation of two nearly equal losses)."""
+        z = logits[None] + a[:, :, None] * b[:, None, :]
+        base = self.row_losses(logits[None], target[None])
+        return self.row_losses(z, target[None]) - base
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
