@@ -30,11 +30,11 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from ..dlai._arrays import as_course_array, course_parameters, labels, layer_keys
+from ..dlai.backward import L_model_backward as _L_model_backward
+from ..dlai.backward import linear_backward as _linear_backward
+from ..dlai.forward import L_model_forward, compute_cost, cost_derivative
 from ..nn import Layer, Sequential
-from ._arrays import as_course_array, course_parameters, labels, layer_keys
-from .backward import L_model_backward as _L_model_backward
-from .backward import linear_backward as _linear_backward
-from .forward import L_model_forward, compute_cost, cost_derivative
 from .learner import Mutation, NonFinite, Watched, bad_gradients, check_arguments, wrong_dA
 from .learner_layers import (
     _STEPS,
