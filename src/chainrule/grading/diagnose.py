@@ -44,7 +44,11 @@ from .learner_layers import (
     _CourseCost,
     _LearnerLinear,
 )
+from .probe import derivative_used
 from .verdict import BackwardCheck, StepVerdict, _course_hint, _mark_inplace
+
+# Failures the probe cannot explain better: the function's own error, NaN/inf, a wrong shape.
+_NOT_PROBED = ("non-finite", "shape", "inplace")
 
 
 def _label(function: str, step: str, yours: Mapping[str, Callable | None]) -> str:
@@ -136,10 +140,12 @@ def check_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.nd
             dA = wrong_dA(grads, reference, caches)
 
     layers: list[Layer] = []
+    dZ_of = {}
     for layer in range(1, L + 1):
         activation = "sigmoid" if layer == L else "relu"
+        dZ_of[layer] = _activation_step(layer, activation, lab, own.get(activation))
         layers.append(_LearnerLinear(params[f"W{layer}"], params[f"b{layer}"], lb, layer))
-        layers.append(_STEPS[activation](_activation_step(layer, activation, lab, own.get(activation))))
+        layers.append(_STEPS[activation](dZ_of[layer]))
     model = check_model(Sequential(*layers), _CourseCost(), X.T.copy(), Y.T.copy(), eps=eps, **options)
     steps = []
     for result in model.layers:
@@ -151,6 +157,11 @@ def check_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.nd
             else "linear_backward"
         hint = _course_hint(result, "activation" if is_activation else "linear")
         pattern = "non-finite" if f"{NonFinite.__name__}: " in hint else result.pattern
+        if is_activation and not result.passed and result.error is None and pattern not in _NOT_PROBED:
+            # before "scaled", "zero" or "mismatch", ask the step which derivative it applies
+            used = derivative_used(dZ_of[layer], step, (params[f"W{layer}"].shape[0], X.shape[1]))
+            if used is not None:
+                pattern, (derivative, hint) = "activation", used
         steps.append(StepVerdict(layer, step, function, result.passed, pattern, derivative, hint,
                                  _label(function, step, yours)))
     _mark_inplace(steps, found)

@@ -17,6 +17,8 @@ from ..gradcheck.report import GradientReport, LayerResult
 from .learner import Mutation
 
 _DERIVATIVES = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+# Whole-network patterns a wrong activation step produces downstream (relu's 1 where sigmoid's is 1/4).
+_CONSEQUENCES = ("scaled", "zero", "sign", "mismatch")
 
 
 @dataclass
@@ -43,6 +45,8 @@ class StepVerdict:
             return f"modified {' and '.join(arguments)} in place"
         if self.pattern == "activation" and self.derivative in _DERIVATIVES:
             return f"dZ uses the derivative of {self.derivative} where layer {self.layer} is {self.step}"
+        if self.pattern == "activation":
+            return self.hint
         if self.pattern in ("error", "non-finite"):
             return re.sub(r"^[A-Za-z]+: (your [a-z_]+ )?", "", self.hint).split(", from finite")[0]
         return f"{self.pattern}: {self.hint}"
@@ -134,7 +138,7 @@ class BackwardCheck:
         if self.error:
             lines.append(f"  {self.error}")
         if self.parameters is not None:
-            lines += [f"  d{name}: {p.pattern or 'unresolved'}: {p.hint}"
+            lines += [f"  d{name}: {self._parameter_line(p)}"
                       for name, p in self.parameters.parameters.items() if not (p.passed and p.resolved)]
         lines += [f"  grads['{key}'] {how}" for key, how in self.wrong_dA.items()]
         shown = {(s.layer, s.step) for s in self.steps if s.pattern == "inplace"}
@@ -149,6 +153,17 @@ class BackwardCheck:
                          "L_model_backward, or a linear_backward of your own that your "
                          "linear_activation_backward calls; pass it as linear_backward= to check it too)")
         return "\n".join(lines)
+
+    def _parameter_line(self, p) -> str:
+        """A wrong parameter of the whole network. Behind a step that applies another derivative, its
+        factor is that derivative's doing (relu's 1 where sigmoid's is 1/4 reads "4x"), not a bug
+        of its own such as a missing 1/m: say where it comes from instead of the pattern's hint."""
+        b = self.blame
+        if b is not None and b.pattern == "activation" and p.pattern in _CONSEQUENCES:
+            factor = f" x{p.factor:.4g}" if p.factor is not None and p.pattern != "zero" else ""
+            return (f"{p.pattern}{factor}, a consequence of layer {b.layer}'s {b.step} step "
+                    "(the first wrong step, below)")
+        return f"{p.pattern or 'unresolved'}: {p.hint}"
 
     def to_dict(self) -> dict:
         difference = self.difference if np.isfinite(self.difference) else None
