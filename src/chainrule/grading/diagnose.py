@@ -48,7 +48,7 @@ from .probe import derivative_used
 from .verdict import BackwardCheck, StepVerdict, _course_hint, _mark_inplace
 
 # Failures the probe cannot explain better: the function's own error, NaN/inf, a wrong shape.
-_NOT_PROBED = ("non-finite", "shape", "inplace")
+_NOT_PROBED = ("non-finite", "shape", "inplace", "masked")
 
 
 def _label(function: str, step: str, yours: Mapping[str, Callable | None]) -> str:
@@ -160,7 +160,9 @@ def check_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.nd
         if is_activation and not result.passed and result.error is None and pattern not in _NOT_PROBED:
             # before "scaled", "zero" or "mismatch", ask the step which derivative it applies
             used = derivative_used(dZ_of[layer], step, (params[f"W{layer}"].shape[0], X.shape[1]))
-            if used is not None:
+            if used is not None and used[0] == "masked":
+                pattern, hint = "masked", used[1]
+            elif used is not None:
                 pattern, (derivative, hint) = "activation", used
         steps.append(StepVerdict(layer, step, function, result.passed, pattern, derivative, hint,
                                  _label(function, step, yours)))

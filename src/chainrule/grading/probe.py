@@ -64,7 +64,8 @@ def derivative_used(dZ_of: Callable[[np.ndarray, np.ndarray], np.ndarray], activ
                     shape: tuple[int, int]) -> tuple[str, str] | None:
     """What ``dZ_of(dA, Z)`` (course layout, (n, m)) computes on a probe point, when it is the
     derivative of another activation than ``activation`` or a formula written on Z instead of A:
-    ``(label, explanation)``, label e.g. "relu" or "sigmoid on Z". None when it computes the right
+    ``(label, explanation)``, label e.g. "relu" or "sigmoid on Z" ("masked" for relu's mask left
+    out). None when it computes the right
     derivative, something no candidate explains, or fails on the probe (the check at the network's
     own point has then said what it could)."""
     dA, Z = probe_point(shape)
@@ -78,6 +79,8 @@ def derivative_used(dZ_of: Callable[[np.ndarray, np.ndarray], np.ndarray], activ
     own = DERIVATIVES.get(activation)
     if own is not None and _equal(got, dA * own(Z)):
         return None
+    if activation == "relu" and _equal(got, dA):
+        return "masked", "dZ = dA where Z <= 0 too: relu's mask is not applied (dZ[Z <= 0] = 0)"
     for name, derivative in DERIVATIVES.items():
         if name != activation and _equal(got, dA * derivative(Z)):
             return name, f"dZ uses the derivative of {name} where the layer is {activation}"
