@@ -160,7 +160,7 @@ class BackwardCheck:
         of its own such as a missing 1/m: say where it comes from instead of the pattern's hint."""
         b = self.blame
         if b is not None and b.pattern == "activation" and p.pattern in _CONSEQUENCES:
-            factor = f" x{p.factor:.4g}" if p.factor is not None and p.pattern != "zero" else ""
+            factor = f" x{p.factor:.4g}" if p.factor is not None and p.pattern == "scaled" else ""
             return (f"{p.pattern}{factor}, a consequence of layer {b.layer}'s {b.step} step "
                     "(the first wrong step, below)")
         return f"{p.pattern or 'unresolved'}: {p.hint}"
