@@ -31,6 +31,7 @@ from .source import LearnerSource, SourceError, extract
 
 __all__ = ["FunctionGrade", "GradeReport", "SourceError", "grade"]
 
+_RAN_PAST = "the grading process ran past"
 STATUSES = ("correct", "wrong", "error", "timeout", "missing", "not graded")
 
 
@@ -169,7 +170,7 @@ def _run_worker(source: LearnerSource, assignment: str, *, seed: int, seconds_pe
                 if done.returncode < 0 or "MemoryError" in tail[0]:
                     why += f"; the memory limit is {memory_mb} MB"
         except subprocess.TimeoutExpired:
-            why = f"the grading process ran past its {timeout:g} s limit and was stopped"
+            why = f"{_RAN_PAST} its {timeout:g} s limit and was stopped"
         events = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
     return events, why
 
@@ -210,8 +211,8 @@ def grade(path: str | os.PathLike, assignment: str, *, seed: int = 0, seconds_pe
             if points:  # a helper the course provides is only graded when the learner wrote one
                 functions.append(FunctionGrade(name, "missing", 0.0, points, [_missing(name, source)]))
         elif started and started[-1] == name and stopped:
-            functions.append(FunctionGrade(name, "timeout" if "limit" in stopped else "error", 0.0, points,
-                                           [f"{stopped} while grading it"]))
+            status = "timeout" if stopped.startswith(_RAN_PAST) else "error"
+            functions.append(FunctionGrade(name, status, 0.0, points, [f"{stopped} while grading it"]))
         elif stopped:
             functions.append(FunctionGrade(name, "not graded", 0.0, points,
                                            [f"{stopped} before it was graded"]))
