@@ -124,10 +124,12 @@ class BackwardCheck:
     def _repr_html_(self) -> str:
         import html
 
-        colour = "#1a7f37" if self.passed else "#cf222e"
+        from ..gradcheck.render_html import _BOX, _GREEN, _RED
+
+        colour = _GREEN if self.passed else _RED
         head, _, rest = str(self).partition("\n")
-        return (f'<div><b style="color:{colour}">{html.escape(head)}</b>'
-                f"<pre>{html.escape(rest)}</pre></div>")
+        return (f'<div style="{_BOX}"><b style="color:{colour}">{html.escape(head)}</b>'
+                f'<pre style="color:inherit;background:transparent">{html.escape(rest)}</pre></div>')
 
     def __str__(self) -> str:
         lines = [self.verdict,
