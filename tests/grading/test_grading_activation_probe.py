@@ -131,3 +131,11 @@ def test_the_probe_reads_each_derivative_off_the_function():
     # a function that fails on the probe, or that no candidate explains, leaves the verdict alone
     assert derivative_used(lambda dA, Z: 1 / 0, "relu", (2, 2)) is None
     assert derivative_used(lambda dA, Z: dA * 3.7, "relu", (2, 2)) is None
+
+
+def test_the_course_face_delegates_to_the_grading_engine():
+    import chainrule.grading
+
+    assert dlai.check_backward is chainrule.grading.check_backward
+    assert dlai.assert_backward is chainrule.grading.assert_backward
+    assert dlai.BackwardCheck is chainrule.grading.BackwardCheck

@@ -3,7 +3,9 @@
 A thin face over ``chainrule.grading.grade``. ``--format text`` (default) prints the verdicts,
 ``json`` the report as one JSON document, ``gradescope`` Gradescope's autograder results.json;
 ``--out PATH`` writes it to a file (atomically) instead of stdout. Exit code 0 when every function
-is correct, 1 when any is not, 2 on a usage error (unknown assignment, unreadable file).
+is correct, 1 when any is not, 2 on a usage error (unknown assignment, unreadable file). Every
+function is decided by exact comparisons with the reference, so the checks' "undecided" exit code
+3 does not occur here.
 """
 
 from __future__ import annotations

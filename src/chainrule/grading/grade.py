@@ -199,6 +199,7 @@ def grade(path: str | os.PathLike, assignment: str, *, seed: int = 0, seconds_pe
     started = [e["function"] for e in events if e.get("event") == "start"]
     loaded = next((e for e in events if e.get("event") == "loaded"), {"problems": []})
     notes = list(source.notes) + [f"{p} (while defining the functions)" for p in loaded["problems"]]
+    notes += loaded.get("notes", [])
     functions = []
     for spec in ASSIGNMENTS[assignment]:
         name, points = spec.name, spec.points

@@ -33,11 +33,16 @@ class TimeLimit(BaseException):
     """The per-function time limit ran out (BaseException: the learner's ``except Exception`` lets it by)."""
 
 
-def _limit_memory(megabytes: int) -> None:
+def _limit_memory(megabytes: int) -> str | None:
+    """Cap the address space; why not, where the platform refuses (macOS may)."""
     import resource
 
     limit = megabytes * _MB
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError) as e:
+        return f"the memory limit could not be set on this platform ({e}): only the time limits apply"
+    return None
 
 
 def _course_modules() -> None:
@@ -121,7 +126,7 @@ def _grade_one(check: Callable, fn: Callable, ctx, seconds: float, files: set[st
 def main(job_path: str, out_path: str) -> None:
     with open(job_path, encoding="utf-8") as f:
         job = json.load(f)
-    _limit_memory(int(job["memory_mb"]))
+    unlimited = _limit_memory(int(job["memory_mb"]))
     import numpy as np
 
     from .assignments import ASSIGNMENTS, Context, references
@@ -145,7 +150,7 @@ def main(job_path: str, out_path: str) -> None:
         # no per-function timer here: importing matplotlib alone can take seconds on a loaded
         # machine, and only imports, definitions and constants run (the parent's limit still holds)
         problems, files = _load(source, ns)
-        emit({"event": "loaded", "problems": problems})
+        emit({"event": "loaded", "problems": problems, "notes": [unlimited] if unlimited else []})
         refs = references(assignment)
         for function in ASSIGNMENTS[assignment]:
             name = function.name
