@@ -108,7 +108,7 @@ def test_a_file_that_is_no_notebook_is_a_usage_error(tmp_path, capsys):
 
 def test_extraction_keeps_definitions_and_what_they_need_and_nothing_that_runs(tmp_path):
     cells = ["import numpy as np\n%matplotlib inline\n!pip install foo\nEPS = 1e-7\nlayers = [5, 4, 1]\n"
-             "data = np.load('x.npy')\nnp.random.seed(1)\n",
+             "data = np.load('x.npy')\nnp.random.seed(1)\nI = np.eye(2) * EPS\nX = load_data()\n",
              "%%time\ndef never(): pass\n",
              "def f(x):\n    return x * EPS\nprint(f(2))\nfor i in range(10**9):\n    pass\n",
              "def g(x)\n    return x\ndef h(y):\n    return y\n",
@@ -121,6 +121,6 @@ def test_extraction_keeps_definitions_and_what_they_need_and_nothing_that_runs(t
     first = source.cells[0]
     body = ast.parse(first.source).body
     kept = [ast.unparse(body[i]) for i in first.keep]
-    assert kept == ["import numpy as np", "EPS = 1e-07", "layers = [5, 4, 1]"]
+    assert kept == ["import numpy as np", "EPS = 1e-07", "layers = [5, 4, 1]", "I = np.eye(2) * EPS"]
     third = source.cells[1]
     assert [type(ast.parse(third.source).body[i]).__name__ for i in third.keep] == ["FunctionDef"]

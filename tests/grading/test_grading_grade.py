@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import learners as L
 import pytest
 
-from chainrule.grading.grade import grade
+from chainrule.grading.grader import grade
 
 LIGHT = """import numpy as np
 from dnn_utils_v2 import sigmoid, sigmoid_backward, relu, relu_backward

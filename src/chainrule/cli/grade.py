@@ -57,7 +57,7 @@ def _usage(message: str, form: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..grading.grade import SourceError, grade
+    from ..grading.grader import SourceError, grade
     from ..io import atomic_write
 
     if args.out is not None:  # before the learner's code runs for a minute

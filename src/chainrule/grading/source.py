@@ -2,12 +2,13 @@
 
 A notebook is read with nbformat (``pip install "chainrule[grade]"``); a ``.py`` module is one cell.
 Nothing here runs the learner's code: each code cell is parsed, and only its top-level imports,
-function and class definitions, and assignments whose value calls nothing (``layers_dims =
-[12288, 20, 7, 5, 1]``) are kept, in order, with their cell and line numbers. The rest (test
-calls, training loops, plots, ``np.random.seed(1)``) is left out, so a notebook that trains for an
-hour or loops forever at the top level is graded in seconds. IPython syntax (``%matplotlib inline``,
-``!pip``, ``%%time`` cells) is dropped. A cell that does not parse is recorded with the error and
-the functions it would have defined, so each of those gets a verdict that says why it is missing.
+function and class definitions, and assignments whose value calls nothing but NumPy or math
+(``layers_dims = [12288, 20, 7, 5, 1]``, ``EPS = np.float64(1e-7)``) are kept, in order, with
+their cell and line numbers. The rest (test calls, training loops, plots, ``np.random.seed(1)``,
+``data = load_data()``) is left out, so a notebook that trains for an hour or loops forever at the
+top level is graded in seconds. IPython syntax (``%matplotlib inline``, ``!pip``, ``%%time``
+cells) is dropped. A cell that does not parse is recorded with the error and the functions it
+would have defined, so each of those gets a verdict that says why it is missing.
 """
 
 from __future__ import annotations
@@ -66,9 +67,30 @@ def _without_ipython(source: str) -> str | None:
     return "\n".join("" if _MAGIC.match(line) else line for line in source.split("\n"))
 
 
+# NumPy and math calls may build a constant (EPS = np.float64(1e-7), I = np.eye(3)); these read
+# or write files and are not constants.
+_IO = {"load", "loadtxt", "genfromtxt", "fromfile", "memmap", "save", "savez", "savez_compressed",
+       "savetxt", "tofile", "fromregex", "open"}
+
+
+def _harmless(call: ast.Call) -> bool:
+    """``np.<f>(...)`` / ``numpy.<f>`` / ``math.<f>`` with no file access."""
+    chain, f = [], call.func
+    while isinstance(f, ast.Attribute):
+        chain.append(f.attr)
+        f = f.value
+    return isinstance(f, ast.Name) and f.id in ("np", "numpy", "math") and bool(chain) \
+        and not _IO.intersection(chain)
+
+
 def _calls_nothing(node: ast.AST) -> bool:
-    return not any(isinstance(n, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr))
-                   for n in ast.walk(node))
+    """No call but NumPy/math ones, nothing that awaits, yields or assigns within."""
+    for n in ast.walk(node):
+        if isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda)):
+            return False
+        if isinstance(n, ast.Call) and not _harmless(n):
+            return False
+    return True
 
 
 def _kept(node: ast.stmt) -> bool:

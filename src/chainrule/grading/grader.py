@@ -185,6 +185,9 @@ def grade(path: str | os.PathLike, assignment: str, *, seed: int = 0, seconds_pe
     cases. Raises ``SourceError`` for a file that cannot be read and ValueError for an unknown
     assignment; anything the learner's code does becomes a verdict.
     """
+    if os.name != "posix":
+        raise RuntimeError("grading limits the learner's process with the resource module: it needs Linux "
+                           "or macOS")
     if assignment not in ASSIGNMENTS:
         raise ValueError(f"assignment must be one of {', '.join(map(repr, ASSIGNMENTS))}, got {assignment!r}")
     for value, name in ((seconds_per_function, "seconds_per_function"), (timeout, "timeout"),
