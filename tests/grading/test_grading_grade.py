@@ -145,6 +145,9 @@ def test_a_broken_notebook_gets_a_verdict_per_function(tmp_path):
     assert f["update_parameters"].problems[0].endswith("before it was graded")
     assert "cell 2 has a syntax error (line 1: expected ':'): not run" in report.notes
     assert str(report).splitlines()[0].endswith("(step-by-step): 2/10")
+    text = report.format(80)
+    assert max(map(len, text.splitlines())) <= 80
+    assert " ".join(text.split()).count("ran out of memory (the grader's limit is 1024 MB)") == 1
 
 
 def test_a_module_and_the_course_helpers_a_learner_writes(tmp_path):

@@ -53,8 +53,9 @@ class Context:
             self.ns.update(saved)
 
 
-def _first(cases: list[tuple[str, Callable[[], list[str]]]]) -> list[str]:
-    """The problems of the first case that has any, each prefixed with the case."""
+def _first(cases: list[tuple[str | None, Callable[[], list[str]]]]) -> list[str]:
+    """The problems of the first case that has any, each prefixed with the case (if it has a name
+    the problems do not already give)."""
     for label, run in cases:
         try:
             problems = run()
@@ -63,7 +64,7 @@ def _first(cases: list[tuple[str, Callable[[], list[str]]]]) -> list[str]:
                 e.grading_case = label
             raise
         if problems:
-            return [f"{label}: {p}" for p in problems]
+            return [p if label is None else f"{label}: {p}" for p in problems]
     return []
 
 
@@ -90,12 +91,12 @@ def _backward_diagnosis(ctx: Context, **given: Callable) -> list[str]:
     try:
         result = R.check_backward(params, X, Y, **given)
     except (TypeError, ValueError) as e:  # what the learner returned cannot be checked: say why
-        return [f"on a random {shape} network (m = {X.shape[1]}): {e}"]
+        return [f"check_backward on a random {shape} network (m = {X.shape[1]}): {e}"]
     if result.passed or not (result.blame or result.failed or result.mutations or result.wrong_dA
                              or result.error):
         return []  # passed, or the numbers could not decide: the exact comparisons decide then
     ctx.details += str(result).splitlines()
-    where = f"on a random {shape} network (m = {X.shape[1]})"
+    where = f"check_backward on a random {shape} network (m = {X.shape[1]})"
     problems = [f"{where}: {result.verdict.removeprefix('backward check FAILED: ')}"]
     seen = set()
     for s in [result.blame] if result.blame else []:
@@ -270,7 +271,7 @@ def linear_backward(fn: Callable, ctx: Context) -> list[str]:
     random = (_randn(r, n, m), (_randn(r, n_prev, m), _randn(r, n, n_prev), _randn(r, n, 1)))
     return _first([("the course's test case", case(*T.linear_backward_test_case())),
                    (f"a random case (W {n}x{n_prev}, m = {m})", case(*random)),
-                   ("chainrule's check_backward", lambda: _backward_diagnosis(ctx, linear_backward=fn))])
+                   (None, lambda: _backward_diagnosis(ctx, linear_backward=fn))])
 
 
 def linear_activation_backward(fn: Callable, ctx: Context) -> list[str]:
@@ -293,7 +294,7 @@ def linear_activation_backward(fn: Callable, ctx: Context) -> list[str]:
     random = (_randn(r, n, m), (linear_cache, _randn(r, n, m)))
     return _first([("the course's test case", _runs(ctx, fn, "linear_activation_backward", ("dA", "cache"),
                                                      *T.linear_activation_backward_test_case(), "relu")),
-                   ("chainrule's check_backward",
+                   (None,
                     lambda: _backward_diagnosis(ctx, linear_activation_backward=fn))]
                   + [(f"the course's test case with activation = {a!r}",
                       case(*T.linear_activation_backward_test_case(), a)) for a in ACTIVATIONS]
@@ -311,7 +312,7 @@ def L_model_backward(fn: Callable, ctx: Context) -> list[str]:
     AL, caches = R.L_model_forward(X, params)
     return _first([("the course's test case", _runs(ctx, fn, "L_model_backward", ("AL", "Y", "caches"),
                                                      *T.L_model_backward_test_case())),
-                   ("chainrule's check_backward", lambda: _backward_diagnosis(ctx, L_model_backward=fn)),
+                   (None, lambda: _backward_diagnosis(ctx, L_model_backward=fn)),
                    ("the course's test case", case(*T.L_model_backward_test_case())),
                    ("a random 3-layer network", case(AL, Y, caches))])
 
@@ -353,7 +354,7 @@ def _activation_backward(name: str) -> Callable[[Callable, Context], list[str]]:
         def run() -> list[str]:
             got = ctx.call(fn, name, ("dA", "cache"), dA, Z)
             return [p for p in [difference("dZ", got, getattr(R, name)(dA, Z))] if p]
-        return _first([("chainrule's check_backward", lambda: _backward_diagnosis(ctx, **{name: fn})),
+        return _first([(None, lambda: _backward_diagnosis(ctx, **{name: fn})),
                        ("a random dA, Z (3, 5)", run)])
     return check
 

@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -93,12 +94,24 @@ class GradeReport:
         return self.outcome == "correct"
 
     def __str__(self) -> str:
-        width = max(len(f.name) for f in self.functions)
+        from ..gradcheck.render_text import width
+
+        return self.format(width())
+
+    def format(self, columns: int = 100) -> str:
+        """The verdicts as text, each wrapped to ``columns`` under itself (a hanging indent)."""
+        name = max((len(f.name) for f in self.functions), default=0)
         lines = [f"{self.path} ({self.assignment}): {self.score:g}/{self.max_score:g}"]
+
+        def wrapped(first: str, text: str, indent: int) -> list[str]:
+            return textwrap.wrap(text, max(columns, indent + 30), initial_indent=first,
+                                 subsequent_indent=" " * indent, break_on_hyphens=False) or [first]
+
         for f in self.functions:
-            lines.append(f"  {f.name:<{width}}  {f.summary}")
-            lines += [f"  {'':<{width}}    also: {p}" for p in f.problems[1:]]
-        lines += [f"note: {n}" for n in self.notes]
+            lines += wrapped(f"  {f.name:<{name}}  ", f.summary, name + 4)
+            lines += [line for p in f.problems[1:]
+                      for line in wrapped(f"  {'':<{name}}  also: ", p, name + 10)]
+        lines += [line for n in self.notes for line in wrapped("note: ", n, 6)]
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
