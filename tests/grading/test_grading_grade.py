@@ -7,6 +7,7 @@ correct notebook full marks, a broken one graded function by function without a 
 
 import os
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import learners as L
@@ -140,7 +141,7 @@ def test_a_broken_notebook_gets_a_verdict_per_function(tmp_path):
     assert f["linear_backward"].problems == [
         "the course's test case: must return (dA_prev, dW, db); it returned a tuple of 2 value(s)"]
     assert f["linear_activation_backward"].problems == ["ran out of memory (the grader's limit is 1024 MB)"]
-    assert f["L_model_backward"].problems[0].startswith("the grading process stopped (exit code -9")
+    assert f["L_model_backward"].problems[0].startswith("the grading process was killed (SIGKILL)")
     assert f["L_model_backward"].problems[0].endswith("while grading it")
     assert f["update_parameters"].problems[0].endswith("before it was graded")
     assert "cell 2 has a syntax error (line 1: expected ':'): not run" in report.notes
@@ -172,3 +173,24 @@ def test_timeout_of_the_whole_run_is_a_verdict_not_a_crash(tmp_path):
     assert "ran past its 3 s limit" in f["forward_propagation"].problems[0]
     assert [g.status for g in report.functions[1:]] == ["missing"] * 5
     assert os.listdir(tmp_path) == ["slow.py"]  # the worker ran elsewhere and left nothing here
+
+
+def test_what_the_learners_code_starts_is_stopped_with_it(tmp_path):
+    pid_file = tmp_path / "pid"
+    path = tmp_path / "spawner.py"
+    path.write_text("import subprocess\n\n"
+                    "def forward_propagation(x, theta):\n"
+                    "    child = subprocess.Popen(['sleep', '60'])\n"
+                    f"    open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+                    "    return theta * x\n")
+    report = grade(path, "gradient-checking")
+    assert by_name(report)["forward_propagation"].passed
+    pid = int(pid_file.read_text())
+    for _ in range(50):  # the kill is immediate; reaping by init may take a moment
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the learner's background process {pid} outlived the grading")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -155,6 +156,29 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
+def _stop(child: subprocess.Popen) -> None:
+    """Kill the worker's whole process group (the worker and anything the learner started)."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _stopped_early(code: int, stderr: bytes, memory_mb: int) -> str | None:
+    """Why the worker ended without finishing, in words (None when it finished)."""
+    if code == 0:
+        return None
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+        why = {"SIGKILL": f"; out of memory? the limit is {memory_mb} MB",
+               "SIGXCPU": ": it ran out of CPU time"}.get(name, "")
+        return f"the grading process was killed ({name}){why}"
+    tail = stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+    memory = f"; the memory limit is {memory_mb} MB" if "MemoryError" in tail[0] else ""
+    said = f": {tail[0]}" if tail[0] else ""
+    return f"the grading process stopped (exit code {code}{said}){memory}"
+
+
 def _run_worker(source: LearnerSource, assignment: str, *, seed: int, seconds_per_function: float,
                 timeout: float, memory_mb: int) -> tuple[list[dict], str | None]:
     """The worker's events, and why it stopped early (None when it finished)."""
@@ -170,22 +194,39 @@ def _run_worker(source: LearnerSource, assignment: str, *, seed: int, seconds_pe
             cpu = int(timeout) + 5
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
 
-        why = None
-        try:
-            done = subprocess.run([sys.executable, "-m", "chainrule.grading.worker", str(job), str(out)],
-                                  cwd=tmp, env=_worker_env(), stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout,
-                                  preexec_fn=limits, check=False)
-            if done.returncode != 0:
-                tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
-                why = (f"the grading process stopped (exit code {done.returncode}"
-                       + (f": {tail[0]}" if tail[0] else "") + ")")
-                if done.returncode < 0 or "MemoryError" in tail[0]:
-                    why += f"; the memory limit is {memory_mb} MB"
-        except subprocess.TimeoutExpired:
-            why = f"{_RAN_PAST} its {timeout:g} s limit and was stopped"
-        events = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
+        command = [sys.executable, "-m", "chainrule.grading.worker", str(job), str(out)]
+        # stderr to a file, not a pipe: a process the learner's code starts would hold a pipe open
+        # after the worker is done; and its own session, so that such a process is stopped with it
+        with open(Path(tmp, "stderr"), "w+b") as stderr:
+            child = subprocess.Popen(command, cwd=tmp, env=_worker_env(), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=limits,
+                                     start_new_session=True)
+            try:
+                child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _stop(child)
+                child.wait()
+                why = f"{_RAN_PAST} its {timeout:g} s limit and was stopped"
+            else:
+                stderr.seek(0)
+                why = _stopped_early(child.returncode, stderr.read()[-4000:], memory_mb)
+            finally:
+                _stop(child)
+        events = _events(out.read_text(encoding="utf-8", errors="replace"))
     return events, why
+
+
+def _events(text: str) -> list[dict]:
+    """The worker's JSON lines; a last line cut short by a kill is left out."""
+    events = []
+    for line in text.splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
 
 
 def grade(path: str | os.PathLike, assignment: str, *, seed: int = 0, seconds_per_function: float = 10.0,
