@@ -158,16 +158,6 @@ def _diagnosis(report: GradientReport, course_ok: bool) -> None:
     print(report)
 
 
-def _course_verdict(report: GradientReport, difference: float) -> None:
-    """The course's message of ``gradient_check_n`` (and of today's ``gradient_check``), then
-    chainrule's diagnosis when it finds something."""
-    if difference <= 2e-7:
-        _say(f"Your backward propagation works perfectly fine! difference = {difference}", True)
-    else:  # NaN too: a gradient with the wrong number of elements
-        _say(f"There is a mistake in the backward propagation! difference = {difference}", False)
-    _diagnosis(report, difference <= 2e-7)
-
-
 def _course_difference(report: GradientReport, gradients: Mapping[str, object]) -> float:
     """Formula 2 over the flattened vectors, as the course computes it: every element, kinks
     included, each gradient flattened row by row whatever its shape. NaN when a gradient has the
@@ -180,6 +170,16 @@ def _course_difference(report: GradientReport, gradients: Mapping[str, object]) 
         return float("nan")
     return relative_difference(np.concatenate([g.ravel() for g in grads]),
                                np.concatenate([a.ravel() for a in approx]))
+
+
+def _course_verdict(report: GradientReport, difference: float) -> None:
+    """The course's message of ``gradient_check_n`` (and of today's ``gradient_check``), then
+    chainrule's diagnosis when it finds something."""
+    if difference <= 2e-7:
+        _say(f"Your backward propagation works perfectly fine! difference = {difference}", True)
+    else:  # NaN too: a gradient with the wrong number of elements
+        _say(f"There is a mistake in the backward propagation! difference = {difference}", False)
+    _diagnosis(report, difference <= 2e-7)
 
 
 def gradient_check(x: float, theta: float, epsilon: float = 1e-7, print_msg: bool | None = None, *,
