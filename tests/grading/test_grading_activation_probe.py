@@ -85,8 +85,10 @@ def test_seed001_swap_is_named_as_the_swap_where_Z_is_near_0(seed, sign, given):
     if "sigmoid_backward" in given:  # the sigmoid step is the only wrong one, so it is the verdict
         assert result.verdict.endswith("dZ uses the derivative of relu where layer 2 is sigmoid")
         # the whole network's factors are that step's doing, not bugs of their own
-        assert "dW1: scaled x4, a consequence of layer 2's sigmoid step" in text if sign == "> 0" \
-            else "dW2: zero, a consequence of layer 2's sigmoid step" in text
+        assert "dW1: activation: a consequence of layer 2's sigmoid step, the first wrong one on the way " \
+               "back: dZ uses the derivative of relu where layer 2 is sigmoid" in text
+    for name, p in result.parameters.parameters.items():  # never "scaled x4" nor "zero"
+        assert p.passed or (p.pattern, p.detail) == ("activation", "relu"), (name, p.pattern, p.factor)
 
 
 @pytest.mark.parametrize("seed, sign", [(0, "<= 0"), (9, "> 0")])

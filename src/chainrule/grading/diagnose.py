@@ -45,7 +45,7 @@ from .learner_layers import (
     _LearnerLinear,
 )
 from .probe import derivative_used
-from .verdict import BackwardCheck, StepVerdict, _course_hint, _mark_inplace
+from .verdict import BackwardCheck, StepVerdict, _course_hint, _explain_by_steps, _mark_inplace
 
 # Failures the probe cannot explain better: the function's own error, NaN/inf, a wrong shape.
 _NOT_PROBED = ("non-finite", "shape", "inplace", "masked")
@@ -170,6 +170,7 @@ def check_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.nd
     blame = next((s for s in steps if not s.passed), None)
     if whole is None:
         return BackwardCheck(False, float("nan"), [], steps, None, model, blame, error, found, dA)
+    _explain_by_steps(whole, steps)
     passed = whole.passed and all(s.passed for s in steps) and not found and not dA
     return BackwardCheck(passed, float(whole.difference), list(whole.failed), steps, whole, model, blame,
                          None, found, dA)

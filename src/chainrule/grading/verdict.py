@@ -17,8 +17,6 @@ from ..gradcheck.report import GradientReport, LayerResult
 from .learner import Mutation
 
 _DERIVATIVES = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
-# Whole-network patterns a wrong activation step produces downstream (relu's 1 where sigmoid's is 1/4).
-_CONSEQUENCES = ("scaled", "zero", "sign", "mismatch")
 
 
 @dataclass
@@ -140,7 +138,7 @@ class BackwardCheck:
         if self.error:
             lines.append(f"  {self.error}")
         if self.parameters is not None:
-            lines += [f"  d{name}: {self._parameter_line(p)}"
+            lines += [f"  d{name}: {p.pattern or 'unresolved'}: {p.hint}"
                       for name, p in self.parameters.parameters.items() if not (p.passed and p.resolved)]
         lines += [f"  grads['{key}'] {how}" for key, how in self.wrong_dA.items()]
         shown = {(s.layer, s.step) for s in self.steps if s.pattern == "inplace"}
@@ -155,17 +153,6 @@ class BackwardCheck:
                          "L_model_backward, or a linear_backward of your own that your "
                          "linear_activation_backward calls; pass it as linear_backward= to check it too)")
         return "\n".join(lines)
-
-    def _parameter_line(self, p) -> str:
-        """A wrong parameter of the whole network. Behind a step that applies another derivative, its
-        factor is that derivative's doing (relu's 1 where sigmoid's is 1/4 reads "4x"), not a bug
-        of its own such as a missing 1/m: say where it comes from instead of the pattern's hint."""
-        b = self.blame
-        if b is not None and b.pattern == "activation" and p.pattern in _CONSEQUENCES:
-            factor = f" x{p.factor:.4g}" if p.factor is not None and p.pattern == "scaled" else ""
-            return (f"{p.pattern}{factor}, a consequence of layer {b.layer}'s {b.step} step "
-                    "(the first wrong step, below)")
-        return f"{p.pattern or 'unresolved'}: {p.hint}"
 
     def to_dict(self) -> dict:
         difference = self.difference if np.isfinite(self.difference) else None
@@ -219,6 +206,26 @@ def _course_hint(result: LayerResult, kind: str) -> str:
     if len(bad) > 1:
         text += f" (also wrong: {', '.join(names.get(p.name, p.name) for p in bad[1:])})"
     return text
+
+
+# Whole-network patterns a wrong activation step produces in the parameters it reaches: relu's 1
+# where sigmoid's is 1/4 reads "scaled x4" near Z = 0, relu's 0 reads "zero" where every Z <= 0.
+_CONSEQUENCES = ("scaled", "zero", "sign", "mismatch")
+
+
+def _explain_by_steps(whole: GradientReport, steps: list[StepVerdict]) -> None:
+    """A wrong parameter W<k>/b<k> of the whole network whose every wrong step upstream (layers >= k,
+    which its gradient passes through) applies another derivative is that derivative's doing: name
+    the step nearest the output (the first the gradient meets) instead of the factor it produces."""
+    for name, p in whole.parameters.items():
+        if p.passed or p.pattern not in _CONSEQUENCES or not name[1:].isdigit():
+            continue
+        upstream = [s for s in steps if not s.passed and s.layer >= int(name[1:])]
+        if upstream and all(s.pattern == "activation" for s in upstream):
+            step = max(upstream, key=lambda s: (s.layer, s.step != "linear"))
+            p.pattern, p.factor, p.detail = "activation", None, step.derivative
+            p.hint = (f"a consequence of layer {step.layer}'s {step.step} step, the first wrong one on the "
+                      f"way back: {step.summary}")
 
 
 def _mark_inplace(steps: list[StepVerdict], found: list[Mutation]) -> None:
