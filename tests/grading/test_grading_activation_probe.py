@@ -141,3 +141,31 @@ def test_the_course_face_delegates_to_the_grading_engine():
     assert dlai.check_backward is chainrule.grading.check_backward
     assert dlai.assert_backward is chainrule.grading.assert_backward
     assert dlai.BackwardCheck is chainrule.grading.BackwardCheck
+
+
+def test_a_step_the_numbers_cannot_decide_is_undecided_never_blamed():
+    """A step with nothing checkable (every element on a kink) is undecided: never the blamed step,
+    never "wrong"; the check as a whole is undecided when nothing else is wrong."""
+    from types import SimpleNamespace
+
+    from chainrule.grading.diagnose import _step_outcome
+    from chainrule.grading.verdict import BackwardCheck, StepVerdict
+
+    on_kinks = SimpleNamespace(passed=False, error=None,
+                               parameters={"x": SimpleNamespace(passed=False, checked=0, resolved=True)})
+    assert _step_outcome(on_kinks) == "undecided"
+    assert _step_outcome(SimpleNamespace(outcome="wrong", passed=False)) == "wrong"  # the check's own
+    wrong = SimpleNamespace(passed=False, error=None,
+                            parameters={"x": SimpleNamespace(passed=False, checked=5, resolved=True)})
+    assert _step_outcome(wrong) == "wrong"
+
+    steps = [StepVerdict(1, "linear", "linear_backward", True),
+             StepVerdict(1, "relu", "relu_backward", False, None, None, "dZ: unchecked: every element sat "
+                         "on a kink", "chainrule's relu_backward", "undecided")]
+    check = BackwardCheck(False, 1e-10, [], steps, None, None, None)
+    assert check.outcome == "undecided" and check.to_dict()["outcome"] == "undecided"
+    assert check.verdict.startswith("backward check undecided: nothing found wrong, but layer 1 relu step")
+    assert "FAIL" not in steps[1].describe() and steps[1].describe().endswith("undecided: dZ: unchecked: "
+                                                                              "every element sat on a kink")
+    steps.append(StepVerdict(2, "sigmoid", "sigmoid_backward", False, "activation", "relu", "", "", "wrong"))
+    assert BackwardCheck(False, 0.5, ["W2"], steps, None, None, steps[2]).outcome == "wrong"

@@ -51,6 +51,21 @@ from .verdict import BackwardCheck, StepVerdict, _course_hint, _explain_by_steps
 _NOT_PROBED = ("non-finite", "shape", "inplace", "masked")
 
 
+def _step_outcome(result) -> str:
+    """A layer step's "correct", "wrong" or "undecided": the check's own outcome where it has one;
+    otherwise undecided when every failing gradient had nothing checkable (every element on a kink)
+    or is lost in the noise."""
+    outcome = getattr(result, "outcome", None)
+    if isinstance(outcome, str):
+        return outcome
+    if result.passed:
+        return "correct"
+    bad = [p for p in result.parameters.values() if not p.passed]
+    if result.error is None and bad and all(p.checked == 0 or not p.resolved for p in bad):
+        return "undecided"
+    return "wrong"
+
+
 def _label(function: str, step: str, yours: Mapping[str, Callable | None]) -> str:
     """Who ran a step: "your relu_backward (my_relu)" with the learner's own name of the function,
     "chainrule's relu_backward" when the learner passed none that runs this step."""
@@ -157,17 +172,20 @@ def check_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.nd
             else "linear_backward"
         hint = _course_hint(result, "activation" if is_activation else "linear")
         pattern = "non-finite" if f"{NonFinite.__name__}: " in hint else result.pattern
-        if is_activation and not result.passed and result.error is None and pattern not in _NOT_PROBED:
-            # before "scaled", "zero" or "mismatch", ask the step which derivative it applies
+        outcome = _step_outcome(result)
+        if is_activation and outcome != "correct" and result.error is None and pattern not in _NOT_PROBED:
+            # before "scaled", "zero", "mismatch" or "undecided", ask the step which derivative it applies
             used = derivative_used(dZ_of[layer], step, (params[f"W{layer}"].shape[0], X.shape[1]))
-            if used is not None and used[0] == "masked":
-                pattern, hint = "masked", used[1]
-            elif used is not None:
-                pattern, (derivative, hint) = "activation", used
+            if used is not None:
+                outcome = "wrong"
+                if used[0] == "masked":
+                    pattern, hint = "masked", used[1]
+                else:
+                    pattern, (derivative, hint) = "activation", used
         steps.append(StepVerdict(layer, step, function, result.passed, pattern, derivative, hint,
-                                 _label(function, step, yours)))
+                                 _label(function, step, yours), outcome))
     _mark_inplace(steps, found)
-    blame = next((s for s in steps if not s.passed), None)
+    blame = next((s for s in steps if s.outcome == "wrong"), None)
     if whole is None:
         return BackwardCheck(False, float("nan"), [], steps, None, model, blame, error, found, dA)
     _explain_by_steps(whole, steps)
