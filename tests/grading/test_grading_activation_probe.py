@@ -88,7 +88,9 @@ def test_seed001_swap_is_named_as_the_swap_where_Z_is_near_0(seed, sign, given):
         assert "dW1: activation: a consequence of layer 2's sigmoid step, the first wrong one on the way " \
                "back: dZ uses the derivative of relu where layer 2 is sigmoid" in text
     for name, p in result.parameters.parameters.items():  # never "scaled x4" nor "zero"
-        assert p.passed or (p.pattern, p.detail) == ("activation", "relu"), (name, p.pattern, p.factor)
+        assert p.pattern not in ("scaled", "zero"), (name, p.pattern, p.factor)
+        if not p.passed and getattr(p, "outcome", "wrong") == "wrong":  # what the numbers can tell
+            assert (p.pattern, p.detail) == ("activation", "relu"), (name, p.pattern, p.factor)
 
 
 @pytest.mark.parametrize("seed, sign", [(0, "<= 0"), (9, "> 0")])
