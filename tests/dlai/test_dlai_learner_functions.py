@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from chainrule import dlai
-from chainrule.dlai.learner import Mutation
+from chainrule.grading.learner import Mutation
 
 
 def by_step(result):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 
-SUBCOMMANDS: tuple[str, ...] = ("train", "predict", "evaluate", "gradcheck")
+SUBCOMMANDS: tuple[str, ...] = ("train", "predict", "evaluate", "gradcheck", "grade")
 
 
 class UsageError(Exception):

@@ -13,12 +13,12 @@ Random draws are the course's (``np.random.seed(s)`` reproduced by a local ``Ran
 NumPy's global random state is never touched.
 """
 
+from ..grading import BackwardCheck, assert_backward, check_backward
 from . import testcases
 from .activations import relu, relu_backward, sigmoid, sigmoid_backward, tanh, tanh_backward
 from .backward import L_model_backward, linear_activation_backward, linear_backward, update_parameters
 from .convert import from_sequential, to_sequential
 from .data import load_data, print_mislabeled_images
-from .diagnose import BackwardCheck, assert_backward, check_backward
 from .forward import L_model_forward, compute_cost, linear_activation_forward, linear_forward
 from .gradcheck import (
     Difference,

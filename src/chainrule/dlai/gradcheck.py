@@ -189,14 +189,29 @@ def _course_difference(report: GradientReport, gradients: Mapping[str, object]) 
                                np.concatenate([a.ravel() for a in approx]))
 
 
-def gradient_check(x: float, theta: float, epsilon: float = 1e-7, *,
+def _course_verdict(report: GradientReport, difference: float) -> None:
+    """The course's message of ``gradient_check_n`` (and of today's ``gradient_check``), then
+    chainrule's diagnosis when it finds something."""
+    if difference <= 2e-7:
+        _say(f"Your backward propagation works perfectly fine! difference = {difference}", True)
+    else:  # NaN too: a gradient with the wrong number of elements
+        _say(f"There is a mistake in the backward propagation! difference = {difference}", False)
+    _diagnosis(report, difference <= 2e-7)
+
+
+def gradient_check(x: float, theta: float, epsilon: float = 1e-7, print_msg: bool | None = None, *,
                    forward: Callable[[float, float], float] = forward_propagation,
                    backward: Callable[[float, float], float] = backward_propagation,
                    return_report: bool = False) -> Difference | GradientReport:
     """Check ``backward(x, theta)`` against central differences of ``forward(x, theta)``.
 
-    Prints the course's verdict (correct when the difference is below 1e-7) and, when chainrule's
-    check fails, its diagnosis. Returns the difference as a ``Difference``, a float carrying the
+    Both of the course's signatures: the notebook's of 2018 (``gradient_check(x, theta,
+    epsilon=1e-7)``, which always prints "The gradient is correct!" below 1e-7, or "wrong") and
+    today's (``gradient_check(x, theta, epsilon=1e-7, print_msg=False)``, which prints "Your
+    backward propagation works perfectly fine! difference = ..." at most 2e-7, or "There is a
+    mistake ...", only with ``print_msg=True``). Leaving ``print_msg`` out prints as the 2018
+    version did; ``print_msg=False`` prints nothing. When chainrule's check fails, its diagnosis
+    is printed after the verdict. Returns the difference as a ``Difference``, a float carrying the
     full ``GradientReport`` in ``.report`` (``return_report=True`` returns the report itself). Pass
     your own ``forward``/``backward`` to check them.
     """
@@ -213,14 +228,17 @@ def gradient_check(x: float, theta: float, epsilon: float = 1e-7, *,
         result.hint = (f"backward returned a {type(grad).__name__} of {len(grad)} value(s), {grad!r}, where "
                        "dJ/dtheta is one number: return the derivative itself, not a tuple or list")
     difference = _course_difference(report, {"theta": grad})
-    ok = difference < 1e-7  # NaN, a gradient of the wrong size, is not correct
-    _say("The gradient is correct!" if ok else "The gradient is wrong!", ok)
-    _diagnosis(report, ok)
+    if print_msg is None:  # the 2018 notebook's messages and threshold
+        ok = difference < 1e-7  # NaN, a gradient of the wrong size, is not correct
+        _say("The gradient is correct!" if ok else "The gradient is wrong!", ok)
+        _diagnosis(report, ok)
+    elif print_msg:
+        _course_verdict(report, difference)
     return report if return_report else Difference(difference, report)
 
 
 def gradient_check_n(parameters: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray],
-                     X: np.ndarray, Y: np.ndarray, epsilon: float = 1e-7, *,
+                     X: np.ndarray, Y: np.ndarray, epsilon: float = 1e-7, print_msg: bool | None = None, *,
                      forward: Callable = forward_propagation_n, return_report: bool = False
                      ) -> Difference | GradientReport:
     """Check ``gradients`` (dW1, db1, ...) against central differences of ``forward(X, Y, parameters)``.
@@ -231,7 +249,9 @@ def gradient_check_n(parameters: Mapping[str, np.ndarray], gradients: Mapping[st
     of bug (this includes wrong shapes, which the course's flattening hides). Returns the course's
     difference as a ``Difference``, a float carrying that diagnosis in ``.report`` (the
     ``GradientReport`` itself with ``return_report=True``). Neither ``parameters`` nor
-    ``gradients`` is modified.
+    ``gradients`` is modified. Both of the course's signatures: 2018's ``(parameters, gradients, X,
+    Y, epsilon=1e-7)``, which always prints, and today's ``(..., epsilon=1e-7, print_msg=False)``,
+    which prints only with ``print_msg=True`` (``print_msg=False`` prints nothing at all).
     """
     from ..gradcheck import check_gradients
 
@@ -249,9 +269,6 @@ def gradient_check_n(parameters: Mapping[str, np.ndarray], gradients: Mapping[st
     ordered = {k[1:]: gradients[k] for k in keys}  # W1, b1, W2, ...: dictionary_to_vector's order
     report = check_gradients(lambda p: forward(X, Y, p), dict(parameters), ordered, eps=epsilon)
     difference = _course_difference(report, ordered)
-    if difference <= 2e-7:
-        _say(f"Your backward propagation works perfectly fine! difference = {difference}", True)
-    else:  # NaN too: a gradient with the wrong number of elements
-        _say(f"There is a mistake in the backward propagation! difference = {difference}", False)
-    _diagnosis(report, difference <= 2e-7)
+    if print_msg is None or print_msg:
+        _course_verdict(report, difference)
     return report if return_report else Difference(difference, report)

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from ..dlai.forward import compute_cost, cost_derivative
 from ..nn import Layer, Linear, Loss, ReLU, Sigmoid, Tanh
-from .forward import compute_cost, cost_derivative
 from .learner import Watched
 
 
@@ -114,7 +114,7 @@ def _course_activation_backward(linear_backward: Watched, backward: Mapping[str,
     """The course's ``linear_activation_backward``, called with ``where`` first: dZ from the
     activation's backward (the learner's relu_backward/sigmoid_backward in ``backward``, else
     chainrule's), then ``linear_backward``."""
-    from .activations import activation_pair
+    from ..dlai.activations import activation_pair
 
     def linear_activation_backward(where: tuple[int, str], dA: np.ndarray, cache: tuple,
                                    activation: str) -> tuple:
@@ -150,7 +150,7 @@ def _activation_step(layer: int, activation: str, linear_activation_backward: Wa
     given, else the activation step of the learner's ``linear_activation_backward``, isolated by
     handing it an identity linear step (W = I, so its dA_prev = W.T dZ is the dZ it computed), else
     chainrule's."""
-    from .activations import activation_pair
+    from ..dlai.activations import activation_pair
 
     where = (layer, activation)
     if backward is not None:

@@ -32,17 +32,28 @@ class StepVerdict:
     hint: str = ""
     #: what ran this step, as printed: "your relu_backward (my_relu)", "chainrule's relu_backward"
     label: str = ""
+    #: "correct", "wrong" or "undecided" (the numbers cannot tell: e.g. every element on a kink);
+    #: by default "correct" when ``passed``, else "wrong"
+    outcome: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            self.outcome = "correct" if self.passed else "wrong"
 
     @property
     def summary(self) -> str:
         """One line: what is wrong with this step ("" when it passed)."""
         if self.passed:
             return ""
+        if self.outcome == "undecided":
+            return f"undecided: {self.hint}"
         if self.pattern == "inplace":
             arguments = re.findall(r"modified its argument (.+?) in place", self.hint)
             return f"modified {' and '.join(arguments)} in place"
         if self.pattern == "activation" and self.derivative in _DERIVATIVES:
             return f"dZ uses the derivative of {self.derivative} where layer {self.layer} is {self.step}"
+        if self.pattern == "activation":
+            return self.hint
         if self.pattern in ("error", "non-finite"):
             return re.sub(r"^[A-Za-z]+: (your [a-z_]+ )?", "", self.hint).split(", from finite")[0]
         return f"{self.pattern}: {self.hint}"
@@ -55,6 +66,8 @@ class StepVerdict:
         what = f"layer {self.layer} {self.step:<8} ({self.label or self.function})"
         if self.passed:
             return f"{what}: ok"
+        if self.outcome == "undecided":
+            return f"{what}: {self.summary}"
         if self.pattern == "activation" and self.derivative in _DERIVATIVES:
             return (f"{what}: FAIL, pattern 'activation': dZ uses the derivative of {self.derivative} "
                     f"where layer {self.layer} is {self.step}")
@@ -92,10 +105,28 @@ class BackwardCheck:
         return sorted({s.layer for s in self.steps if not s.passed})
 
     @property
+    def outcome(self) -> str:
+        """"correct" (``passed``), "wrong" (a wrong step, gradient, dA, return or in-place write) or
+        "undecided" (nothing found wrong, but some step or gradient the numbers cannot tell)."""
+        if self.passed:
+            return "correct"
+        if self.error or self.mutations or self.wrong_dA or any(s.outcome == "wrong" for s in self.steps):
+            return "wrong"
+        whole = getattr(self.parameters, "outcome", None) if self.parameters is not None else None
+        if whole == "wrong" or (whole is None and self.failed):
+            return "wrong"
+        return "undecided"
+
+    @property
     def verdict(self) -> str:
         """The first line of the report: passed, or the first wrong step and what is wrong with it."""
         if self.passed:
             return f"backward check passed: difference = {self.difference:.10g}"
+        if self.outcome == "undecided":
+            first = next((s for s in self.steps if s.outcome == "undecided"), None)
+            what = first.headline() if first is not None else \
+                "some gradients are lost in the numerical noise (see below)"
+            return f"backward check undecided: nothing found wrong, but {what}"
         if self.blame is not None:
             return f"backward check FAILED: {self.blame.headline()}"
         if self.failed and self.parameters is not None:
@@ -120,10 +151,12 @@ class BackwardCheck:
     def _repr_html_(self) -> str:
         import html
 
-        colour = "#1a7f37" if self.passed else "#cf222e"
+        from ..gradcheck.render_html import _BOX, _GREEN, _RED
+
+        colour = _GREEN if self.passed else _RED
         head, _, rest = str(self).partition("\n")
-        return (f'<div><b style="color:{colour}">{html.escape(head)}</b>'
-                f"<pre>{html.escape(rest)}</pre></div>")
+        return (f'<div style="{_BOX}"><b style="color:{colour}">{html.escape(head)}</b>'
+                f'<pre style="color:inherit;background:transparent">{html.escape(rest)}</pre></div>')
 
     def __str__(self) -> str:
         lines = [self.verdict,
@@ -152,7 +185,8 @@ class BackwardCheck:
 
     def to_dict(self) -> dict:
         difference = self.difference if np.isfinite(self.difference) else None
-        return {"passed": self.passed, "difference": difference, "failed": list(self.failed),
+        return {"passed": self.passed, "outcome": self.outcome, "difference": difference,
+                "failed": list(self.failed),
                 "error": self.error,
                 "parameters": None if self.parameters is None else self.parameters.to_dict(),
                 "steps": [s.to_dict() for s in self.steps],
@@ -204,11 +238,31 @@ def _course_hint(result: LayerResult, kind: str) -> str:
     return text
 
 
+# Whole-network patterns a wrong activation step produces in the parameters it reaches: relu's 1
+# where sigmoid's is 1/4 reads "scaled x4" near Z = 0, relu's 0 reads "zero" where every Z <= 0.
+_CONSEQUENCES = ("scaled", "zero", "sign", "mismatch")
+
+
+def _explain_by_steps(whole: GradientReport, steps: list[StepVerdict]) -> None:
+    """A wrong parameter W<k>/b<k> of the whole network whose every wrong step upstream (layers >= k,
+    which its gradient passes through) applies another derivative is that derivative's doing: name
+    the step nearest the output (the first the gradient meets) instead of the factor it produces."""
+    for name, p in whole.parameters.items():
+        if p.passed or p.pattern not in _CONSEQUENCES or not name[1:].isdigit():
+            continue
+        upstream = [s for s in steps if s.outcome == "wrong" and s.layer >= int(name[1:])]
+        if upstream and all(s.pattern == "activation" for s in upstream):
+            step = max(upstream, key=lambda s: (s.layer, s.step != "linear"))
+            p.pattern, p.factor, p.detail = "activation", None, step.derivative
+            p.hint = (f"a consequence of layer {step.layer}'s {step.step} step, the first wrong one on the "
+                      f"way back: {step.summary}")
+
+
 def _mark_inplace(steps: list[StepVerdict], found: list[Mutation]) -> None:
     """A step whose function wrote into an argument fails with pattern "inplace" (when its gradients
     alone passed: the mutation is then the only thing wrong with it)."""
     for s in steps:
         mine = [m for m in found if (m.layer, m.step) == (s.layer, s.step)]
-        if mine and s.passed:
-            s.passed, s.pattern, s.function = False, "inplace", mine[0].function
+        if mine and s.outcome != "wrong":
+            s.passed, s.outcome, s.pattern, s.function = False, "wrong", "inplace", mine[0].function
             s.hint = "; ".join(f"modified its argument {m.argument} in place: {m.fix}" for m in mine)

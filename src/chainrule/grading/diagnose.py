@@ -30,11 +30,11 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from ..dlai._arrays import as_course_array, course_parameters, labels, layer_keys
+from ..dlai.backward import L_model_backward as _L_model_backward
+from ..dlai.backward import linear_backward as _linear_backward
+from ..dlai.forward import L_model_forward, compute_cost, cost_derivative
 from ..nn import Layer, Sequential
-from ._arrays import as_course_array, course_parameters, labels, layer_keys
-from .backward import L_model_backward as _L_model_backward
-from .backward import linear_backward as _linear_backward
-from .forward import L_model_forward, compute_cost, cost_derivative
 from .learner import Mutation, NonFinite, Watched, bad_gradients, check_arguments, wrong_dA
 from .learner_layers import (
     _STEPS,
@@ -44,7 +44,26 @@ from .learner_layers import (
     _CourseCost,
     _LearnerLinear,
 )
-from .verdict import BackwardCheck, StepVerdict, _course_hint, _mark_inplace
+from .probe import derivative_used
+from .verdict import BackwardCheck, StepVerdict, _course_hint, _explain_by_steps, _mark_inplace
+
+# Failures the probe cannot explain better: the function's own error, NaN/inf, a wrong shape.
+_NOT_PROBED = ("non-finite", "shape", "inplace", "masked")
+
+
+def _step_outcome(result) -> str:
+    """A layer step's "correct", "wrong" or "undecided": the check's own outcome where it has one;
+    otherwise undecided when every failing gradient had nothing checkable (every element on a kink)
+    or is lost in the noise."""
+    outcome = getattr(result, "outcome", None)
+    if isinstance(outcome, str):
+        return outcome
+    if result.passed:
+        return "correct"
+    bad = [p for p in result.parameters.values() if not p.passed]
+    if result.error is None and bad and all(p.checked == 0 or not p.resolved for p in bad):
+        return "undecided"
+    return "wrong"
 
 
 def _label(function: str, step: str, yours: Mapping[str, Callable | None]) -> str:
@@ -136,10 +155,12 @@ def check_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.nd
             dA = wrong_dA(grads, reference, caches)
 
     layers: list[Layer] = []
+    dZ_of = {}
     for layer in range(1, L + 1):
         activation = "sigmoid" if layer == L else "relu"
+        dZ_of[layer] = _activation_step(layer, activation, lab, own.get(activation))
         layers.append(_LearnerLinear(params[f"W{layer}"], params[f"b{layer}"], lb, layer))
-        layers.append(_STEPS[activation](_activation_step(layer, activation, lab, own.get(activation))))
+        layers.append(_STEPS[activation](dZ_of[layer]))
     model = check_model(Sequential(*layers), _CourseCost(), X.T.copy(), Y.T.copy(), eps=eps, **options)
     steps = []
     for result in model.layers:
@@ -151,12 +172,23 @@ def check_backward(parameters: Mapping[str, np.ndarray], X: np.ndarray, Y: np.nd
             else "linear_backward"
         hint = _course_hint(result, "activation" if is_activation else "linear")
         pattern = "non-finite" if f"{NonFinite.__name__}: " in hint else result.pattern
+        outcome = _step_outcome(result)
+        if is_activation and outcome != "correct" and result.error is None and pattern not in _NOT_PROBED:
+            # before "scaled", "zero", "mismatch" or "undecided", ask the step which derivative it applies
+            used = derivative_used(dZ_of[layer], step, (params[f"W{layer}"].shape[0], X.shape[1]))
+            if used is not None:
+                outcome = "wrong"
+                if used[0] == "masked":
+                    pattern, hint = "masked", used[1]
+                else:
+                    pattern, (derivative, hint) = "activation", used
         steps.append(StepVerdict(layer, step, function, result.passed, pattern, derivative, hint,
-                                 _label(function, step, yours)))
+                                 _label(function, step, yours), outcome))
     _mark_inplace(steps, found)
-    blame = next((s for s in steps if not s.passed), None)
+    blame = next((s for s in steps if s.outcome == "wrong"), None)
     if whole is None:
         return BackwardCheck(False, float("nan"), [], steps, None, model, blame, error, found, dA)
+    _explain_by_steps(whole, steps)
     passed = whole.passed and all(s.passed for s in steps) and not found and not dA
     return BackwardCheck(passed, float(whole.difference), list(whole.failed), steps, whole, model, blame,
                          None, found, dA)
