@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from .._validate import as_float_array, as_rng
-from ..nn import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from ..nn import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, freeze_masks
 from ..nn.module import Layer, Loss
 from .check import DEFAULT_THRESHOLD, run_checks
 from .diagnose import Context
@@ -73,6 +73,9 @@ def _owned_layers(layer: Layer, seen: set[int] | None = None):
 
 def _private_copy(layer: Layer, what: str, notes: list[str]) -> Layer:
     work = copy.deepcopy(layer)
+    # Every perturbed evaluation must see the same dropout mask: the copy's Dropout layers keep the
+    # mask their first forward draws (the model given is not touched).
+    freeze_masks(work)
     if _to_float64(work):
         msg = f"{what} has float32 parameters: checking a float64 copy, where finite differences keep " \
               "about twice the digits"
