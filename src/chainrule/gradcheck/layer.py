@@ -86,9 +86,16 @@ def _private_copy(layer: Layer, what: str, notes: list[str]) -> Layer:
 
 def _context(layer: Layer, x: np.ndarray, dout: np.ndarray,
              eps: float) -> tuple[Context | None, np.ndarray | None]:
-    """Masks and activation candidates for an elementwise layer's input gradient; ReLU kinks."""
+    """Masks and activation candidates for an elementwise layer's input gradient; ReLU kinks. A layer
+    may name its own element sets and likely wrong backwards with ``diagnostic_context(x, dout)``
+    (a dict with "masks", "candidates", "hints", "patterns"; Dropout, BatchNorm1d, LayerNorm)."""
+    declare = getattr(layer, "diagnostic_context", None)
+    declared = declare(x, dout) if callable(declare) else None
     if layer.params or dout.shape != x.shape:
-        return None, None
+        if not declared:
+            return None, None
+        fields = ("masks", "candidates", "hints", "patterns")
+        return Context(**{k: dict(declared.get(k, {})) for k in fields}), None
     masks = {"elements where the input is <= 0": x <= 0, "elements where the input is > 0": x > 0}
     slope = layer.negative_slope if isinstance(layer, LeakyReLU) else 0.01
     candidates = {}
@@ -127,7 +134,11 @@ def _context(layer: Layer, x: np.ndarray, dout: np.ndarray,
                                      "(dx = y * (dout - sum(dout * y)))")
     # x ± eps crosses 0 for |x| <= eps; twice that leaves room for the rounding of x + eps
     kinks = np.abs(x) <= 2 * eps if isinstance(layer, (ReLU, LeakyReLU)) else None
-    return Context(masks, candidates, hints), kinks
+    if declared:  # the layer's own sets and candidates are the more specific: tried first
+        masks = {**declared.get("masks", {}), **masks}
+        candidates = {**declared.get("candidates", {}), **candidates}
+        hints.update(declared.get("hints", {}))
+    return Context(masks, candidates, hints, dict(declared.get("patterns", {})) if declared else {}), kinks
 
 
 def _layer_grads(layer: Layer) -> dict[str, np.ndarray]:

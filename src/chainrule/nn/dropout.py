@@ -50,6 +50,22 @@ class Dropout(Layer):
             return self._check_dout(dout, self.shape).copy()
         return self._check_dout(dout, self.mask.shape, self.mask.dtype) * self.mask
 
+    def diagnostic_context(self, x: np.ndarray, dout: np.ndarray) -> dict:
+        """Element sets and wrong backwards a gradient check should name: the dropped and the kept
+        elements of the current mask, and evaluation mode's backward used in training mode."""
+        if self.mask is None or self.mask.shape != x.shape:
+            return {}
+        keep = self.mask != 0
+        scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
+        return {"masks": {"elements the dropout mask drops": ~keep, "elements the dropout mask keeps": keep},
+                "candidates": {"eval-backward": np.array(dout, copy=True),
+                               "inverted-mask": dout * ~keep * scale},
+                "hints": {"eval-backward": "dx = dout: evaluation mode's backward (the identity) in training "
+                                           "mode; dx = dout * mask / (1 - p) with the forward's mask",
+                          "inverted-mask": "the mask is inverted: the gradient flows through the dropped "
+                                           "elements instead of the kept ones (keep = rand >= p)"},
+                "patterns": {"eval-backward": "mode", "inverted-mask": "masked"}}
+
     def freeze_mask(self, frozen: bool = True) -> Dropout:
         """Reuse one mask for every forward (``frozen=True``) or draw a fresh one each time."""
         self.frozen = bool(frozen)

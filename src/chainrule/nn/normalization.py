@@ -32,6 +32,24 @@ def _check_dtype(layer: Layer, x: np.ndarray) -> None:
                         f"got {x.dtype} (convert with x.astype(np.{weight.dtype}))")
 
 
+def _missing_terms(out: dict, xhat: np.ndarray, inv_std: np.ndarray, dxhat: np.ndarray,
+                   axes: tuple[int, ...], over: str, both: bool = True) -> None:
+    """Candidates for dx with one of its two correction terms left out, or both (``both``; for
+    BatchNorm1d that is the evaluation-mode formula, named as a mode mix-up instead)."""
+    mean_term = dxhat.mean(axis=axes, keepdims=True)
+    proj_term = xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)
+    for label, value, hint in (
+            ("missing-mean", inv_std * (dxhat - proj_term),
+             f"dx lacks the term -mean(dxhat) over {over}: the derivative through the mean is missing"),
+            ("missing-variance", inv_std * (dxhat - mean_term),
+             f"dx lacks the term -xhat * mean(dxhat * xhat) over {over}: the derivative through the variance "
+             "is missing"),
+            ("missing-both", dxhat * inv_std,
+             f"dx = dout * weight / sigma: the mean and the variance over {over} are treated as constants")):
+        if label != "missing-both" or both:
+            out["candidates"][label], out["hints"][label], out["patterns"][label] = value, hint, "term"
+
+
 class BatchNorm1d(Layer):
     """Batch normalization over the batch axis (Ioffe & Szegedy, 2015), as ``torch.nn.BatchNorm1d``.
 
@@ -98,6 +116,33 @@ class BatchNorm1d(Layer):
         if not batch_stats:  # fixed statistics: an elementwise affine map
             return dxhat * inv_std
         return inv_std * (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0))
+
+    def diagnostic_context(self, x: np.ndarray, dout: np.ndarray) -> dict:
+        """Wrong backwards a gradient check should recognise by name (see ``check_layer``): a term of
+        the batch-statistics derivative left out, or the other mode's formula."""
+        batch = self.training or not self.track_running_stats
+        mean, var = (x.mean(axis=0), x.var(axis=0)) if batch or x.shape[0] > 1 else (None, None)
+        dxhat = dout * self.params["weight"] if self.affine else dout
+        out: dict[str, dict] = {"candidates": {}, "hints": {}, "patterns": {}}
+        if mean is None:
+            return out
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        xhat = (x - mean) * inv_std
+        if batch:
+            _missing_terms(out, xhat, inv_std, dxhat, axes=(0,), over="the batch", both=False)
+            out["candidates"]["eval-formula"] = dxhat * inv_std
+            out["hints"]["eval-formula"] = (
+                "dx = dout * weight / sigma: the evaluation-mode backward (statistics held fixed) used in "
+                "training mode, where the batch mean and variance depend on x")
+            out["patterns"]["eval-formula"] = "mode"
+        else:
+            out["candidates"]["train-formula"] = inv_std * (dxhat - dxhat.mean(axis=0)
+                                                            - xhat * (dxhat * xhat).mean(axis=0))
+            out["hints"]["train-formula"] = (
+                "the training-mode backward (through the batch mean and variance) used in evaluation mode, "
+                "where the running statistics are constants: dx = dout * weight / sqrt(running_var + eps)")
+            out["patterns"]["train-formula"] = "mode"
+        return out
 
     def _update_running(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
         b = self.buffers
@@ -175,6 +220,16 @@ class LayerNorm(Layer):
         axes = self._axes
         return inv_std * (dxhat - dxhat.mean(axis=axes, keepdims=True)
                           - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True))
+
+    def diagnostic_context(self, x: np.ndarray, dout: np.ndarray) -> dict:
+        """Wrong backwards a gradient check should recognise by name: a term left out of dx."""
+        axes = self._axes
+        inv_std = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + self.eps)
+        xhat = (x - x.mean(axis=axes, keepdims=True)) * inv_std
+        dxhat = dout * self.params["weight"] if self.elementwise_affine else dout
+        out: dict[str, dict] = {"candidates": {}, "hints": {}, "patterns": {}}
+        _missing_terms(out, xhat, inv_std, dxhat, axes=axes, over="the features")
+        return out
 
     def get_config(self) -> dict:
         return {"normalized_shape": list(self.normalized_shape), "eps": self.eps,
