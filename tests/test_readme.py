@@ -31,6 +31,10 @@ def test_python_blocks_run_and_show_what_they_say(tmp_path, monkeypatch, capsys)
     x, w = np.array([1.0, 2.0]), np.array([0.5, -1.0])
     t = np.tanh(x @ w)
     np.testing.assert_allclose(namespace["w"].grad, 2 * t * (1 - t**2) * x, rtol=1e-12)
+    # New layers: the summary printed in the README is the real one; digits train and check.
+    assert str(namespace["digits_net"].summary()) in README
+    assert namespace["digits_scores"]["accuracy"] > 0.95 and namespace["digits_check"].passed
+    assert namespace["clf_score"] > 0.96 and len(namespace["cv_scores"]) == 3
     # The course's API: the printed dW of the course's linear_backward test case.
     np.testing.assert_allclose(namespace["dW"], [[-0.10076895, 1.40685096, 1.64992505]], atol=1e-8)
 
