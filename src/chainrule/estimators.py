@@ -43,7 +43,7 @@ class MLPClassifier:
       "logistic", "identity" (or "leaky_relu").
     - ``solver``: "adam" (``chainrule.Adam``) or "sgd" (``chainrule.SGD`` with ``momentum``).
     - ``alpha``: L2 penalty, the course's lambd: cost + alpha/(2m) ||W||² per batch of m (as
-      scikit-learn's). Default 1e-2 (scikit-learn: 1e-4).
+      scikit-learn's). Default 0.1 (scikit-learn: 1e-4).
     - ``batch_size``: int, or "auto" = min(200, n_samples). Default 64 (scikit-learn: "auto").
     - ``learning_rate``: "cosine" (default; decays from ``learning_rate_init`` to 0 over
       ``max_iter`` epochs), "constant", or "invscaling" (lr / epoch^``power_t``).
@@ -69,7 +69,7 @@ class MLPClassifier:
     _estimator_type = "classifier"  # scikit-learn before 1.6 reads this
 
     def __init__(self, hidden_layer_sizes: Sequence[int] = (64,), activation: str = "relu", *,
-                 solver: str = "adam", alpha: float = 1e-2, batch_size: int | str = 64,
+                 solver: str = "adam", alpha: float = 0.1, batch_size: int | str = 64,
                  learning_rate: str = "cosine", learning_rate_init: float = 0.02, power_t: float = 0.5,
                  max_iter: int = 30, shuffle: bool = True,
                  random_state: int | np.random.Generator | None = None,
