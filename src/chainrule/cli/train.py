@@ -249,7 +249,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         if note is not None:
             print(f"chainrule train: {note}", file=sys.stderr)
-        print(f"{cfg['dataset']}: {n_train} train / {n_test} test points; MLP {'-'.join(map(str, sizes))} "
+        unit = "images" if cfg["dataset"] in IMAGES else "points"
+        print(f"{cfg['dataset']}: {n_train} train / {n_test} test {unit}; MLP {'-'.join(map(str, sizes))} "
               f"({cfg['activation']}), {cfg['optimizer']} lr={cfg['lr']}, {cfg['epochs']} epochs, "
               f"batch {cfg['batch_size']}, {cfg['dtype']}, seed {cfg['seed']}")
         print(f"train accuracy {final['train_accuracy']:.2%}  (loss {final['train_loss']:.4f})")
