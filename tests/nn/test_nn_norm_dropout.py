@@ -240,3 +240,19 @@ def test_summary_counts_and_shapes():
     unknown = nn.Sequential(nn.ReLU(), nn.Linear(3, 2, rng=0)).summary()
     assert [r.output_shape for r in unknown.rows] == [None, None]
     assert nn.Sequential(nn.ReLU(), nn.Linear(3, 2, rng=0)).summary((3,)).rows[1].output_shape == (None, 2)
+
+
+def test_check_model_checks_the_penalty_too():
+    rng = np.random.default_rng(6)
+    X, y = rng.standard_normal((6, 3)), rng.integers(0, 3, 6)
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 3, rng=1))
+    report = cr.check_model(model, nn.L2Regularized(nn.CrossEntropyLoss(), model, lambd=2.0), X, y)
+    assert report.passed, str(report)
+
+    class Forgetful(nn.L2Regularized):
+        def add_penalty_grads(self, grads=None):
+            pass  # the cost has the penalty, the gradient lacks it
+
+    bad = cr.check_model(model, Forgetful(nn.CrossEntropyLoss(), model, lambd=2.0), X, y)
+    assert not bad.passed
+    assert {k for k, r in bad.parameters.items() if not r.passed} == {"0.W", "2.W"}  # the biases are right

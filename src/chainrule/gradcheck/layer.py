@@ -71,8 +71,8 @@ def _owned_layers(layer: Layer, seen: set[int] | None = None):
                 yield from _owned_layers(item, seen)
 
 
-def _private_copy(layer: Layer, what: str, notes: list[str]) -> Layer:
-    work = copy.deepcopy(layer)
+def _private_copy(layer: Layer, what: str, notes: list[str], memo: dict | None = None) -> Layer:
+    work = copy.deepcopy(layer, memo)
     # Every perturbed evaluation must see the same dropout mask: the copy's Dropout layers keep the
     # mask their first forward draws (the model given is not touched).
     freeze_masks(work)

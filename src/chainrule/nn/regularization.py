@@ -42,7 +42,8 @@ class L2Regularized(Loss):
     forward(logits (N, ...), target) = loss(logits, target) + lambd/(2N) * sum ||W||², N the batch
     size; backward() = loss's dL/dlogits (the penalty does not depend on the logits). The penalty's
     gradient with respect to the weights, lambd/N * W, is added to the model's gradients by
-    ``add_penalty_grads(grads)`` after the model's backward: ``chainrule.fit`` does that for you.
+    ``add_penalty_grads(grads)`` after the model's backward: ``chainrule.fit`` does that for you, and
+    ``check_model(model, L2Regularized(...), X, y)`` checks the penalized cost and gradients.
     ``select(name)`` chooses the penalized parameters (default: names ending in ``W``).
 
     >>> loss = L2Regularized(CrossEntropyLoss(), model, lambd=0.7)     # doctest: +SKIP
