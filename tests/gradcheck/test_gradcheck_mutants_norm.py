@@ -185,3 +185,16 @@ def test_dropout_check_is_deterministic_and_leaves_the_model_alone():
     assert first.passed and second.passed
     assert first.difference == second.difference
     assert model[1].rng.bit_generator.state == state and not model[1].frozen
+
+
+@pytest.mark.parametrize("make", [lambda: BatchNorm1d(5), lambda: BatchNorm1d(5).eval(), lambda: LayerNorm(5),
+                                  lambda: LayerNorm((2, 5)), lambda: Dropout(0.4, rng=1)])
+def test_check_layer_passes_each_layer_alone(make):
+    from chainrule.gradcheck import check_layer
+
+    layer = make()
+    shape = (6, 2, 5) if isinstance(layer, LayerNorm) and len(layer.normalized_shape) == 2 else (6, 5)
+    x = np.random.default_rng(10).standard_normal(shape) * 2 + 1
+    result = check_layer(layer, x)
+    assert result.passed, result
+    assert set(result.parameters) == {"x", *layer.params}
