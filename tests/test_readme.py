@@ -35,6 +35,10 @@ def test_python_blocks_run_and_show_what_they_say(tmp_path, monkeypatch, capsys)
     fn_report, module_report = namespace["fn_report"], namespace["module_report"]
     assert (fn_report.failed, fn_report.parameters["x"].pattern) == (["x", "w"], "swapped")
     assert (module_report.passed, list(module_report.parameters)[:2]) == (True, ["0.weight", "0.bias"])
+    # New layers: the summary printed in the README is the real one; digits train and check.
+    assert str(namespace["digits_net"].summary()) in README
+    assert namespace["digits_scores"]["accuracy"] > 0.95 and namespace["digits_check"].passed
+    assert namespace["clf_score"] > 0.96 and len(namespace["cv_scores"]) == 3
     # The course's API: the printed dW of the course's linear_backward test case.
     np.testing.assert_allclose(namespace["dW"], [[-0.10076895, 1.40685096, 1.64992505]], atol=1e-8)
 

@@ -1,13 +1,18 @@
 """chainrule: neural networks from first principles on NumPy, with every gradient verified."""
 
 from . import autodiff, data, dlai, nn, optim
+from .estimators import MLPClassifier
 from .gradcheck import GradientReport, assert_gradients, check_gradients, check_layer, check_model
 from .io import load, save
 from .nn import (
+    BatchNorm1d,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
+    Dropout,
     Identity,
+    L2Regularized,
     Layer,
+    LayerNorm,
     LeakyReLU,
     Linear,
     Loss,
@@ -28,8 +33,11 @@ __all__ = [
     # modules: a folder is a concept
     "autodiff", "data", "dlai", "nn", "optim",
     # layers and losses (chainrule.nn)
-    "BCEWithLogitsLoss", "CrossEntropyLoss", "Identity", "Layer", "LeakyReLU", "Linear", "Loss",
-    "MSELoss", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "mlp",
+    "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "Identity", "L2Regularized", "Layer",
+    "LayerNorm", "LeakyReLU", "Linear", "Loss", "MSELoss", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
+    "mlp",
+    # scikit-learn-style estimator
+    "MLPClassifier",
     # training, optimizers, persistence
     "Adam", "History", "SGD", "TrainingDiverged", "evaluate", "fit", "load", "predict", "predict_proba",
     "save",

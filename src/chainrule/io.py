@@ -1,4 +1,4 @@
-"""Save and load ``Sequential`` models as ``.npz`` files, and write any file atomically.
+"""Save and load models (any chainrule Layer) as ``.npz`` files, and write any file atomically.
 
 Format (version 1): a zip archive that ``numpy.load(path, allow_pickle=False)`` also reads. The
 entry ``__architecture__.npy`` holds UTF-8 JSON as a uint8 array::
@@ -7,7 +7,10 @@ entry ``__architecture__.npy`` holds UTF-8 JSON as a uint8 array::
      "layers": [{"type": "Linear", "in_features": 2, "out_features": 64, "dtype": "float64"},
                 {"type": "ReLU"}, {"type": "LeakyReLU", "negative_slope": 0.01}, ...]}
 
-and each parameter is an entry ``"<name>.npy"`` named as in ``model.params`` ("0.W", "0.b").
+and each parameter and buffer is an entry ``"<name>.npy"`` named as in ``model.state_dict()``
+("0.W", "0.b", "1.running_mean"). A model that is not a ``Sequential`` is stored under "model"
+instead of "layers"; layers other than the built-in ones are recorded by class path and
+constructor arguments (``chainrule._architecture`` documents the rule and what ``load`` needs).
 Entries carry a fixed timestamp and a fixed order, so the same model saved twice gives the same
 bytes. Nothing is ever pickled.
 """
@@ -23,16 +26,14 @@ import secrets
 import stat
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 
+from ._architecture import build, custom_classes, describe
 from ._validate import MAX_NESTING, check_json_tree, check_path, json_depth
-from .nn.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from .nn.init import zeros
-from .nn.linear import Linear
-from .nn.module import Layer
+from .nn.module import Layer, buffers_of
 from .nn.sequential import Sequential
 
 FORMAT, VERSION = "chainrule.model", 1
@@ -41,9 +42,6 @@ _DATE = (1980, 1, 1, 0, 0, 0)
 _MAX_ARCHITECTURE_BYTES = 1 << 24
 # The document wraps metadata in one level and each nested Sequential adds two.
 _MAX_DOCUMENT_DEPTH = 2 * MAX_NESTING
-_ACTIVATIONS: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (ReLU, Sigmoid, Tanh, Softmax, Identity)
-}
 
 
 # Temporary files are named ".<target name>.<writer pid>-<8 hex>.tmp", so a later write to the same
@@ -211,32 +209,19 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator:
     _fsync_dir(target.parent)
 
 
-def _describe(layer: Layer, where: str) -> dict:
-    kind = type(layer)
-    if kind is Sequential:
-        return {"type": "Sequential",
-                "layers": [_describe(sub, f"{where}.{i}") for i, sub in enumerate(layer)]}
-    if kind is Linear:
-        return {"type": "Linear", "in_features": layer.in_features, "out_features": layer.out_features,
-                "dtype": str(layer.params["W"].dtype)}
-    if kind is LeakyReLU:
-        return {"type": "LeakyReLU", "negative_slope": layer.negative_slope}
-    if kind.__name__ in _ACTIVATIONS and _ACTIVATIONS[kind.__name__] is kind:
-        return {"type": kind.__name__}
-    raise TypeError(f"cannot save layer {where} of type {kind.__name__}: only chainrule's built-in layers "
-                    f"(Sequential, Linear, LeakyReLU, {', '.join(_ACTIVATIONS)}) can be saved")
+def save(model: Layer, path: str | os.PathLike, *, metadata: dict | None = None) -> Path:
+    """Write ``model`` (any chainrule Layer: a ``Sequential``, one layer, your own layer or composite)
+    to ``path`` atomically; return the path.
 
-
-def save(model: Sequential, path: str | os.PathLike, *, metadata: dict | None = None) -> Path:
-    """Write ``model`` (a ``Sequential`` of built-in layers) to ``path`` atomically; return the path.
-
+    The architecture is recorded as JSON (built-in layers by type and fields, other layers by class
+    path and constructor arguments: see ``chainrule._architecture``), the state as one entry per
+    parameter and buffer (BatchNorm1d's running statistics), named as in ``state_dict()``.
     ``metadata``: an optional JSON-serialisable dict (e.g. the training config) stored with the
     architecture; read it back with ``load_metadata``. The path is used exactly as given.
     """
-    if not isinstance(model, Sequential):
-        hint = ("convert it with model.to_sequential()" if callable(getattr(model, "to_sequential", None))
-                else "wrap a single layer as Sequential(layer)")
-        raise TypeError(f"model must be a Sequential, got {type(model).__name__}; {hint}")
+    if not isinstance(model, Layer):
+        raise TypeError(f"model must be a chainrule Layer (a Sequential, a layer), "
+                        f"got {type(model).__name__}")
     path = check_path(path)
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict or None, got {type(metadata).__name__}")
@@ -245,23 +230,36 @@ def save(model: Sequential, path: str | os.PathLike, *, metadata: dict | None = 
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"metadata must be JSON-serialisable (str/int/float/bool/None, lists, dicts "
                         f"with str keys; finite floats): {exc}") from None
-    doc = {"format": FORMAT, "version": VERSION, "metadata": metadata or {},
-           "layers": [_describe(layer, str(i)) for i, layer in enumerate(model)]}
+    if type(model) is Sequential:  # version 1's layout, so older readers still read plain chains
+        described = {"layers": [describe(layer, str(i)) for i, layer in enumerate(model)]}
+    else:
+        described = {"model": describe(model, "model")}
+    doc = {"format": FORMAT, "version": VERSION, "metadata": metadata or {}, **described}
     if json_depth(doc) > _MAX_DOCUMENT_DEPTH:
         raise ValueError(f"model is nested too deeply to save: its architecture is {json_depth(doc)} "
                          f"levels deep, expected at most {_MAX_DOCUMENT_DEPTH}")
-    text = json.dumps(doc, sort_keys=True, allow_nan=False)
+    try:
+        text = json.dumps(doc, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"the architecture of {type(model).__name__} is not JSON-serialisable: "
+                        f"{exc}") from None
     if len(text.encode("utf-8")) > _MAX_ARCHITECTURE_BYTES:
         raise ValueError(f"metadata and architecture take {len(text.encode('utf-8'))} bytes as JSON; "
                          f"expected at most {_MAX_ARCHITECTURE_BYTES} (16 MiB): keep large data out of "
                          "metadata")
-    entries = {ARCHITECTURE: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **model.params}
+    state = dict(model.params.items())
+    clash = sorted(set(state) & set(buffers_of(model)))
+    if clash:
+        raise ValueError(f"cannot save: {clash} name both a parameter and a buffer")
+    state.update(buffers_of(model).items())
+    entries = {ARCHITECTURE: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **state}
     with atomic_write(path) as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, arr in entries.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_DATE)
             info.external_attr = 0o644 << 16
             with zf.open(info, "w", force_zip64=True) as entry:
-                np.lib.format.write_array(entry, np.ascontiguousarray(arr), allow_pickle=False)
+                # asarray, not ascontiguousarray: a 0-d buffer (a counter) stays 0-d
+                np.lib.format.write_array(entry, np.asarray(arr, order="C"), allow_pickle=False)
     return path
 
 
@@ -356,46 +354,28 @@ def _read_architecture(zf: zipfile.ZipFile, path: Path) -> dict:
     if doc.get("version") != VERSION:
         raise _bad(path, f"it has format version {doc.get('version')!r:.40}; this chainrule reads "
                          f"version {VERSION}")
-    if not isinstance(doc.get("layers"), list) or not isinstance(doc.get("metadata"), dict):
-        raise _bad(path, "its architecture lacks a 'layers' list or a 'metadata' dict")
+    if not (isinstance(doc.get("layers"), list) or isinstance(doc.get("model"), dict)) \
+            or not isinstance(doc.get("metadata"), dict):
+        raise _bad(path, "its architecture lacks a 'layers' list (or a 'model') or a 'metadata' dict")
     return doc
 
 
-def _build(spec: object, path: Path, where: str, stored: dict[str, int]) -> Layer:
-    """A layer from its description, with parameters zero-filled (to be overwritten). ``stored``
-    maps entry names to their sizes, so a tampered description cannot make us allocate arrays
-    larger than the file holds."""
-    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-        raise _bad(path, f"layer {where}: expected an object with a 'type', got {spec!r}")
-    kind = spec["type"]
-    keys = {"Sequential": {"type", "layers"}, "Linear": {"type", "in_features", "out_features", "dtype"},
-            "LeakyReLU": {"type", "negative_slope"}}.get(kind, {"type"})
-    if kind not in ("Sequential", "Linear", "LeakyReLU", *_ACTIVATIONS):
-        raise _bad(path, f"layer {where}: unknown layer type {kind!r}")
-    if set(spec) != keys:
-        raise _bad(path, f"layer {where} ({kind}): expected fields {sorted(keys)}, got {sorted(spec)}")
-    if kind == "Sequential":
-        if not isinstance(spec["layers"], list):
-            raise _bad(path, f"layer {where}: 'layers' must be a list")
-        return Sequential(*[_build(s, path, f"{where}.{i}", stored) for i, s in enumerate(spec["layers"])])
-    if kind == "Linear":
-        sizes = (spec["in_features"], spec["out_features"])
-        if not all(type(s) is int and s > 0 for s in sizes) or spec["dtype"] not in ("float32", "float64"):
-            raise _bad(path, f"layer {where}: invalid Linear description {spec}")
-        entry, nbytes = f"{where}.W.npy", sizes[0] * sizes[1] * np.dtype(spec["dtype"]).itemsize
+def _build(spec: object, path: Path, where: str, stored: dict[str, int],
+           custom: dict[str, type]) -> Layer:
+    """A layer from its description, with parameters to be overwritten. ``stored`` maps entry names
+    to their sizes, so a tampered description cannot make us allocate arrays larger than the file holds."""
+
+    def check_linear(at: str, description: tuple) -> None:
+        n_in, n_out, dtype = description
+        # entries are named like state_dict(): "<index>.W" in a Sequential, "W" for a lone Linear
+        entry, nbytes = ("W.npy" if at == "model" else f"{at}.W.npy"), n_in * n_out * dtype.itemsize
         if entry not in stored:
-            raise _bad(path, f"layer {where} is a Linear but the file has no entry {entry!r}")
+            raise _bad(path, f"layer {at} is a Linear but the file has no entry {entry!r}")
         if nbytes > stored[entry]:
-            raise _bad(path, f"layer {where}: the architecture says Linear{sizes} ({nbytes} bytes of "
+            raise _bad(path, f"layer {at}: the architecture says Linear{(n_in, n_out)} ({nbytes} bytes of "
                              f"weights), but entry {entry!r} holds only {stored[entry]} bytes")
-        return Linear(*sizes, init=zeros, rng=0,
-                      dtype=np.dtype(spec["dtype"]))
-    if kind == "LeakyReLU":
-        slope = spec["negative_slope"]
-        if type(slope) not in (int, float) or not np.isfinite(slope):
-            raise _bad(path, f"layer {where}: negative_slope must be a finite number, got {slope!r}")
-        return LeakyReLU(slope)
-    return _ACTIVATIONS[kind]()
+
+    return build(spec, where, custom, check_linear, lambda problem: _bad(path, problem))
 
 
 _MAX_ENTRIES = 1 << 16
@@ -454,21 +434,31 @@ def load_metadata(path: str | os.PathLike) -> dict:
         return _read_architecture(zf, p)["metadata"]
 
 
-def load(path: str | os.PathLike) -> Sequential:
-    """Read a model written by ``save``. Every parameter's name, shape and dtype is checked against
-    the stored architecture, and the values must be finite; anything else is a ``ValueError``
-    naming the file and the problem.
+def load(path: str | os.PathLike, *,
+         custom_layers: Iterable[type] | Mapping[str, type] | None = None) -> Layer:
+    """Read a model written by ``save``: a ``Sequential``, or the layer that was saved.
 
-    Safe on untrusted files: nothing is unpickled; the zip directory and every ``.npy`` header are
-    checked before any data is read (compressed entries, sizes larger than the file and nesting
-    deeper than 128 levels are refused), and parameters are read in chunks straight into the new
-    model's arrays, so memory stays about 1x the model.
+    Every parameter's and buffer's name, shape and dtype is checked against the stored
+    architecture, and floating values must be finite; anything else is a ``ValueError`` naming the
+    file and the problem. Nothing is unpickled and no module named in the file is imported: a model
+    with your own layer classes needs them passed, ``load(path, custom_layers=[Swish, Residual])``
+    (matched by module and class name, then by class name alone). The model is returned in
+    training mode, as built; call ``eval()`` for inference (``predict``/``evaluate`` do).
+
+    Safe on untrusted files: the zip directory and every ``.npy`` header are checked before any
+    data is read (compressed entries, sizes larger than the file and nesting deeper than 128 levels
+    are refused), and parameters are read in chunks straight into the new model's arrays, so memory
+    stays about 1x the model.
     """
+    custom = custom_classes(custom_layers)
     with _open_archive(path) as (zf, p):
         doc = _read_architecture(zf, p)
         stored = {info.filename: info.file_size for info in zf.infolist()}
-        model = Sequential(*[_build(s, p, str(i), stored) for i, s in enumerate(doc["layers"])])
-        expected = model.params
+        if "model" in doc:
+            model = _build(doc["model"], p, "model", stored, custom)
+        else:
+            model = Sequential(*[_build(s, p, str(i), stored, custom) for i, s in enumerate(doc["layers"])])
+        expected = {**model.params, **buffers_of(model)}
         found = {n[: -len(".npy")] for n in zf.namelist() if n.endswith(".npy")} - {ARCHITECTURE}
         others = {n for n in zf.namelist() if not n.endswith(".npy")}
         missing, extra = sorted(set(expected) - found), sorted((found - set(expected)) | others)
@@ -477,7 +467,7 @@ def load(path: str | os.PathLike) -> Sequential:
                           f"unexpected {extra[:10]}{' ...' if len(extra) > 10 else ''}")
         for name, ref in expected.items():
             _read_entry(zf, p, name, ref.shape, ref.dtype, into=ref)
-            if not np.all(np.isfinite(ref)):
+            if ref.dtype.kind == "f" and not np.all(np.isfinite(ref)):
                 raise _bad(p, f"parameter {name!r} contains non-finite values (NaN or inf)")
     return model
 

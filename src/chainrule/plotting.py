@@ -1,4 +1,5 @@
-"""Learning curves and decision boundaries with matplotlib (the optional extra ``chainrule[plot]``).
+"""Learning curves, decision boundaries, confusion matrices and sample predictions with matplotlib
+(the optional extra ``chainrule[plot]``).
 
 Figures are built with ``matplotlib.figure.Figure`` rather than pyplot, so plotting never changes
 the user's backend or global state; files are rendered by Agg and written atomically. A returned
@@ -188,4 +189,94 @@ def plot_decision_boundary(model: Model, X: np.ndarray, y: np.ndarray, path: str
     return save_figure(fig, path)
 
 
-__all__ = ["plot_decision_boundary", "plot_learning_curve"]
+def _class_labels(y: object, name: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1 or y.size == 0 or y.dtype.kind not in "iub":
+        raise ValueError(f"{name} must be a non-empty 1-D array of integer class labels, got dtype {y.dtype} "
+                         f"and shape {y.shape}")
+    return y.astype(np.int64)
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> np.ndarray:
+    """Counts C (n_classes, n_classes) int64: C[i, j] = how many samples of true class i were
+    predicted as class j (scikit-learn's convention: rows are the truth). Labels are 0..n_classes-1;
+    ``n_classes`` defaults to the largest label + 1."""
+    t, p = _class_labels(y_true, "y_true"), _class_labels(y_pred, "y_pred")
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred must have the same shape, got {t.shape} and {p.shape}")
+    k = int(max(t.max(), p.max())) + 1 if n_classes is None else int(n_classes)
+    if min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= k:
+        raise ValueError(f"labels must lie in [0, {k - 1}], got values in [{min(t.min(), p.min())}, "
+                         f"{max(t.max(), p.max())}]")
+    return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
+
+
+def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, path: str | os.PathLike | None = None,
+                          ax: Axes | None = None, *, n_classes: int | None = None,
+                          title: str = "confusion matrix") -> Figure:
+    """Draw ``confusion_matrix(y_true, y_pred)`` (rows: true class, columns: predicted) with every
+    count written in its cell, the diagonal (correct) in the colour scale and the accuracy in the
+    title. ``path``: also write a PNG. Returns the matplotlib Figure."""
+    counts = confusion_matrix(y_true, y_pred, n_classes)
+    k = counts.shape[0]
+    fig, ax = figure_axes(ax, (0.45 * k + 2.6, 0.45 * k + 2.2))
+    image = ax.imshow(counts, cmap="Blues", vmin=0)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="samples")
+    high = counts.max() / 2 if counts.max() else 1
+    for i in range(k):
+        for j in range(k):
+            if counts[i, j] or i == j:
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize="small",
+                        color="white" if counts[i, j] > high else ("0.1" if i == j else "C3"))
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    accuracy = np.trace(counts) / counts.sum()
+    ax.set_title(f"{title} (accuracy {accuracy:.2%}, {counts.sum()} samples)", fontsize="medium")
+    return save_figure(fig, path)
+
+
+def plot_sample_predictions(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
+                            path: str | os.PathLike | None = None, *,
+                            image_shape: tuple[int, int] | None = None, n: int = 24, columns: int = 8,
+                            title: str = "sample predictions") -> Figure:
+    """A grid of ``n`` images with their predicted and true labels: the misclassified ones first (in
+    red, "3 (true 5)"), then correctly classified ones (in the order given). ``images``: (N, H, W), or
+    (N, H*W) with ``image_shape=(H, W)`` (a square is assumed when omitted). ``path``: also write a
+    PNG. Returns the matplotlib Figure."""
+    images = as_float_array(images, "images", ndim=(2, 3))
+    t, p = _class_labels(y_true, "y_true"), _class_labels(y_pred, "y_pred")
+    if not len(images) == len(t) == len(p):
+        raise ValueError(f"images, y_true and y_pred must have one entry per sample, got {len(images)}, "
+                         f"{len(t)} and {len(p)}")
+    if images.ndim == 2:
+        side = int(round(np.sqrt(images.shape[1])))
+        shape = image_shape or (side, side)
+        if shape[0] * shape[1] != images.shape[1]:
+            raise ValueError(f"images of {images.shape[1]} pixels do not fit image_shape {shape}; pass "
+                             "image_shape=(height, width)")
+        images = images.reshape(len(images), *shape)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    wrong, right = np.flatnonzero(t != p), np.flatnonzero(t == p)
+    shown = np.concatenate([wrong[: n], right[: max(n - len(wrong), 0)]])[:n]
+    cols = min(columns, len(shown))
+    rows = -(-len(shown) // cols)
+    Figure = import_matplotlib().Figure
+    fig = Figure(figsize=(1.1 * cols, 1.3 * rows + 0.4), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax, i in zip(axes.flat, list(shown) + [None] * (rows * cols - len(shown)), strict=True):
+        ax.set_axis_off()
+        if i is None:
+            continue
+        ax.imshow(images[i], cmap="gray_r", interpolation="nearest")
+        ok = t[i] == p[i]
+        ax.set_title(f"{p[i]}" if ok else f"{p[i]} (true {t[i]})", fontsize="small",
+                     color="0.1" if ok else "C3")
+    fig.suptitle(f"{title}: {len(wrong)} of {len(t)} misclassified; shown first, in red", fontsize="medium")
+    return save_figure(fig, path)
+
+
+__all__ = ["confusion_matrix", "plot_confusion_matrix", "plot_decision_boundary", "plot_learning_curve",
+           "plot_sample_predictions"]

@@ -26,10 +26,13 @@ import numpy as np
 
 from .._validate import as_float_array, check_layer_like, check_loss_like, to_array
 from ..nn import (
+    BatchNorm1d,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
+    Dropout,
     Identity,
     Layer,
+    LayerNorm,
     LeakyReLU,
     Linear,
     Loss,
@@ -42,7 +45,7 @@ from ..nn import (
 )
 from ..nn.losses import check_cross_entropy_target, check_same_shape_target, check_unit_interval
 from .array_ops import cross_entropy, mean, softmax
-from .ops import as_tensor, leaky_relu, relu, sigmoid, softplus, tanh
+from .ops import as_tensor, leaky_relu, relu, sigmoid, softplus, sqrt, tanh
 from .tensor import Tensor, grad_or_zeros
 
 Rule = Callable[..., Tensor]
@@ -173,6 +176,41 @@ register_layer(LeakyReLU, lambda layer, x, p: leaky_relu(x, layer.negative_slope
 register_layer(Sigmoid, lambda layer, x, p: sigmoid(x))
 register_layer(Tanh, lambda layer, x, p: tanh(x))
 register_layer(Softmax, lambda layer, x, p: softmax(x, axis=-1))
+
+
+@register_layer(Dropout)
+def _dropout(layer: Dropout, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+    """The mask is data, not a function of x: the one the layer's last forward drew (a gradient
+    check freezes it), so this graph describes exactly that forward."""
+    if not layer.training:
+        return x * 1
+    if layer.mask is None or layer.mask.shape != x.shape:
+        raise RuntimeError(f"Dropout in training mode: no mask of shape {x.shape} to differentiate with; run "
+                           "the layer's forward on this input first (gradient checks freeze the mask)")
+    return x * layer.mask
+
+
+def _normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> Tensor:
+    centred = x - mean(x, axis=axes, keepdims=True)
+    return centred / sqrt(mean(centred * centred, axis=axes, keepdims=True) + eps)
+
+
+@register_layer(BatchNorm1d)
+def _batch_norm(layer: BatchNorm1d, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+    if x.ndim != 2 or x.shape[1] != layer.num_features:
+        raise ValueError(f"BatchNorm1d: x must have shape (N, {layer.num_features}), got {x.shape}")
+    if layer.training or not layer.track_running_stats:
+        xhat = _normalize(x, (0,), layer.eps)
+    else:  # the running statistics are constants
+        b = layer.buffers
+        xhat = (x - b["running_mean"]) / np.sqrt(b["running_var"] + layer.eps)
+    return xhat * p["weight"] + p["bias"] if layer.affine else xhat
+
+
+@register_layer(LayerNorm)
+def _layer_norm(layer: LayerNorm, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+    xhat = _normalize(x, tuple(range(x.ndim - len(layer.normalized_shape), x.ndim)), layer.eps)
+    return xhat * p["weight"] + p["bias"] if layer.elementwise_affine else xhat
 
 
 @register_layer(Sequential)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import __version__
 from .._validate import available_memory
-from ..data import DATASETS, load_dataset, train_test_split
+from ..data import DATASETS, load_dataset, load_digits, train_test_split
 from ..data.split import n_test_samples, stratified_test_counts
 from ..io import atomic_write, save
 from ..nn import CrossEntropyLoss, mlp
@@ -37,6 +37,8 @@ from ._args import (
 )
 
 DEFAULT_LR = {"adam": 0.01, "sgd": 0.1}
+# Image data sets (not generated in code): their own default network and epochs, and image plots.
+IMAGES = {"digits": {"hidden": [64], "epochs": 30, "shape": (8, 8)}}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,10 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "metrics.json, learning_curve.png and decision_boundary.png to the output folder. "
                     "Same seed, identical files.")
     data = p.add_argument_group("data")
-    data.add_argument("--dataset", choices=list(DATASETS), default="spiral",
-                      help="built-in dataset (default: %(default)s)")
-    data.add_argument("--n-samples", type=positive_int, default=900, metavar="N",
-                      help="points generated, split evenly between the classes (default: %(default)s)")
+    data.add_argument("--dataset", choices=[*DATASETS, *IMAGES], default="spiral",
+                      help="built-in dataset (default: %(default)s); digits: the 1,797 8x8 UCI digits "
+                           "shipped with chainrule (CC BY 4.0), pixels scaled to [0, 1]")
+    data.add_argument("--n-samples", type=positive_int, default=None, metavar="N",
+                      help="points generated, split evenly between the classes (default: 900; not for "
+                           "digits)")
     data.add_argument("--noise", type=nonneg_float, default=None, metavar="SIGMA",
                       help="dataset noise (default: the dataset's own: spiral 0.2, moons 0.1, "
                            "circles 0.05, flower 0.2)")
@@ -60,6 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="fraction held out as the stratified test set (default: %(default)s)")
     model = p.add_argument_group("model")
     add_mlp_arguments(model, hidden=[64, 64])
+    for action in model._group_actions:  # the default depends on the dataset: resolved in _config
+        if action.dest == "hidden":
+            action.default = None
+            action.help = "hidden layer sizes, e.g. --hidden 128 64 (default: 64 64; 64 for digits)"
     model.add_argument("--dtype", choices=("float32", "float64"), default="float64",
                        help="dtype of the data, the parameters and training (default: %(default)s)")
     train = p.add_argument_group("training")
@@ -69,8 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="learning rate (default: 0.01 for adam, 0.1 for sgd)")
     train.add_argument("--momentum", type=half_open_unit, default=0.0,
                        help="momentum in [0, 1) for --optimizer sgd (default: %(default)s)")
-    train.add_argument("--epochs", type=positive_int, default=100,
-                       help="passes over the training set (default: %(default)s)")
+    train.add_argument("--epochs", type=positive_int, default=None,
+                       help="passes over the training set (default: 100); for digits 30")
     train.add_argument("--batch-size", type=positive_int, default=32, metavar="B",
                        help="mini-batch size; an epoch's last, smaller batch is kept (default: %(default)s)")
     train.add_argument("--seed", type=seed, default=0,
@@ -81,7 +89,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="output folder, created if missing; its files are overwritten "
                           "(default: %(default)s)")
     out.add_argument("--no-plots", action="store_true",
-                     help="skip learning_curve.png and decision_boundary.png")
+                     help="skip the PNGs (learning_curve.png, and decision_boundary.png or, for image "
+                          "data, confusion_matrix.png and sample_predictions.png)")
     out.add_argument("--json", action="store_true",
                      help="print a one-line JSON summary as the last line of stdout")
     out.add_argument("--quiet", action="store_true", help="no progress bar and no human-readable summary")
@@ -91,29 +100,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _config(args: argparse.Namespace) -> dict:
     if args.momentum and args.optimizer != "sgd":
         raise ValueError(f"--momentum applies to --optimizer sgd only, got --optimizer {args.optimizer}")
-    return {"dataset": args.dataset, "n_samples": args.n_samples, "noise": args.noise,
-            "test_size": args.test_size, "hidden": list(args.hidden), "activation": args.activation,
-            "dtype": args.dtype, "optimizer": args.optimizer,
+    images = IMAGES.get(args.dataset)
+    if images is not None and (args.n_samples is not None or args.noise is not None):
+        raise ValueError(f"--n-samples and --noise apply to the generated datasets, not to {args.dataset}")
+    n_samples = args.n_samples if args.n_samples is not None else 900
+    return {"dataset": args.dataset, "n_samples": None if images else n_samples, "noise": args.noise,
+            "test_size": args.test_size,
+            "hidden": list(args.hidden) if args.hidden is not None
+            else (images or {"hidden": [64, 64]})["hidden"],
+            "activation": args.activation, "dtype": args.dtype, "optimizer": args.optimizer,
             "lr": args.lr if args.lr is not None else DEFAULT_LR[args.optimizer],
-            "momentum": args.momentum, "epochs": args.epochs, "batch_size": args.batch_size,
-            "seed": args.seed, "n_classes": _n_classes(args.dataset)}
+            "momentum": args.momentum,
+            "epochs": args.epochs if args.epochs is not None else (images or {"epochs": 100})["epochs"],
+            "batch_size": args.batch_size, "seed": args.seed, "n_classes": _n_classes(args.dataset)}
 
 
 def _n_classes(dataset: str) -> int:
     """How many classes ``dataset`` has (every class gets a point from 100 samples on)."""
+    if dataset in IMAGES:
+        return int(_load(dataset, {"seed": 0})[1].max()) + 1
     return int(load_dataset(dataset, n_samples=100, rng=0)[1].max()) + 1
 
 
 def _n_features(dataset: str) -> int:
-    return int(load_dataset(dataset, n_samples=100, rng=0)[0].shape[1])
+    return int(_load(dataset, {"seed": 0}, 100)[0].shape[1])
+
+
+def _load(dataset: str, cfg: dict, n_samples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """X, y of a dataset: generated with ``n_samples`` points, or an image set (pixels in [0, 1])."""
+    if dataset == "digits":
+        X, y = load_digits()
+        return X / 16.0, y  # pixel counts 0..16
+    kw = {} if cfg.get("noise") is None else {"noise": cfg["noise"]}
+    return load_dataset(dataset, n_samples=n_samples, rng=cfg["seed"], **kw)
 
 
 def _split(cfg: dict, n_samples: int) -> tuple[np.ndarray, ...] | None:
     """The dataset's stratified train/test split with ``n_samples`` points, or None when a class has
     no point in one of the parts (or the dataset/split refuses that many points)."""
-    kw = {} if cfg["noise"] is None else {"noise": cfg["noise"]}
     try:
-        X, y = load_dataset(cfg["dataset"], n_samples=n_samples, rng=cfg["seed"], **kw)
+        X, y = _load(cfg["dataset"], cfg, n_samples)
         parts = train_test_split(X.astype(cfg["dtype"]), y, test_size=cfg["test_size"], rng=cfg["seed"],
                                  stratify=True)
     except ValueError:
@@ -152,6 +178,12 @@ def smallest_workable_n_samples(cfg: dict) -> int | None:
 def _data(cfg: dict) -> tuple[np.ndarray, ...]:
     """The split for ``cfg``; a ValueError naming --n-samples and the smallest that works when a
     class would be missing from the training or the test part."""
+    if cfg["dataset"] in IMAGES:
+        parts = _split(cfg, None)
+        if parts is None:
+            raise ValueError(f"--test-size {cfg['test_size']} leaves a class of {cfg['dataset']} without a "
+                             "training or test image")
+        return parts
     parts = _split(cfg, cfg["n_samples"]) if _workable(cfg, cfg["n_samples"]) else None
     if parts is not None:
         return parts
@@ -171,7 +203,7 @@ def memory_estimate(cfg: dict, n_features: int) -> dict[str, int]:
     copies and the cast, and the activations of every point at once in ``evaluate``), the model
     (parameters, gradients and two optimizer moments), and a training batch's activations."""
     item = np.dtype(cfg["dtype"]).itemsize
-    n = cfg["n_samples"]
+    n = cfg["n_samples"] if cfg["n_samples"] is not None else len(_load(cfg["dataset"], cfg)[1])
     sizes = [n_features, *cfg["hidden"], cfg["n_classes"]]
     return {"data": n * (n_features * 8 + 8) * 4 + n * max(sizes) * item * 3,
             "model": sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False)) * item * 4,
@@ -216,15 +248,27 @@ def _plot_title(cfg: dict, sizes: list[int]) -> str:
     return f"{cfg['dataset']}, MLP {'-'.join(map(str, sizes))} ({cfg['activation']})"
 
 
-def _plots(out: Path, history, model, data: tuple, title: str) -> tuple[list[str], str | None]:
+def _plots(out: Path, history, model, data: tuple, title: str,
+           cfg: dict | None = None) -> tuple[list[str], str | None]:
     X_tr, y_tr, X_te, y_te = data
+    images = IMAGES.get((cfg or {}).get("dataset"))
     try:
         from ..plotting import plot_decision_boundary, plot_learning_curve
 
         # fit's validation data is the test split, so its curves are labelled "test" as printed.
         plot_learning_curve(history, out / "learning_curve.png", validation_label="test", title=title)
         written = ["learning_curve.png"]
-        if X_tr.shape[1] == 2:
+        if images is not None:  # no plane to colour: how the test images were classified instead
+            from ..plotting import plot_confusion_matrix, plot_sample_predictions
+            from ..training import predict
+
+            y_hat = predict(model, X_te)
+            plot_confusion_matrix(y_te, y_hat, out / "confusion_matrix.png", n_classes=cfg["n_classes"],
+                                  title=f"{title}: test set")
+            plot_sample_predictions(X_te, y_te, y_hat, out / "sample_predictions.png",
+                                    image_shape=images["shape"], title=f"{title}: test set")
+            written += ["confusion_matrix.png", "sample_predictions.png"]
+        elif X_tr.shape[1] == 2:
             plot_decision_boundary(model, X_tr, y_tr, out / "decision_boundary.png", test=(X_te, y_te),
                                    title=title)
             written.append("decision_boundary.png")
@@ -242,7 +286,7 @@ def _write_outputs(out: Path, model, history, final: dict, data: tuple, cfg: dic
     save(model, out / "model.npz", metadata={"chainrule_version": __version__, "config": cfg, "sizes": sizes})
     files, note = ["model.npz", "metrics.json"], None
     if plots:
-        pngs, note = _plots(out, history, model, data, _plot_title(cfg, sizes))
+        pngs, note = _plots(out, history, model, data, _plot_title(cfg, sizes), cfg)
         files += pngs
     metrics = {"chainrule_version": __version__, "config": cfg, "seed": cfg["seed"], "sizes": sizes,
                "n_train": len(y_tr), "n_test": len(y_te), "history": history.to_dict(), "final": final,
@@ -304,7 +348,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         if note is not None:
             print(f"chainrule train: {note}", file=sys.stderr)
-        print(f"{cfg['dataset']}: {n_train} train / {n_test} test points; MLP {'-'.join(map(str, sizes))} "
+        unit = "images" if cfg["dataset"] in IMAGES else "points"
+        print(f"{cfg['dataset']}: {n_train} train / {n_test} test {unit}; MLP {'-'.join(map(str, sizes))} "
               f"({cfg['activation']}), {cfg['optimizer']} lr={cfg['lr']}, {cfg['epochs']} epochs, "
               f"batch {cfg['batch_size']}, {cfg['dtype']}, seed {cfg['seed']}")
         print(f"train accuracy {final['train_accuracy']:.2%}  (loss {final['train_loss']:.4f})")

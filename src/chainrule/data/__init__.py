@@ -1,4 +1,5 @@
-"""Built-in datasets generated in code, and a seeded train/test split.
+"""Built-in datasets (generated in code, or shipped: the UCI digits), MNIST from files you have, and
+a seeded train/test split.
 
 >>> from chainrule.data import load_dataset, train_test_split
 >>> X, y = load_dataset("spiral", n_samples=300, rng=0)     # X (300, 2) float64, y (300,) int64
@@ -12,6 +13,8 @@ from collections.abc import Callable
 import numpy as np
 
 from .._validate import check_choice
+from .digits import load_digits
+from .mnist import load_mnist, read_idx
 from .split import train_test_split
 from .synthetic import make_circles, make_flower, make_moons, make_spiral
 
@@ -32,5 +35,5 @@ def load_dataset(name: str, **kwargs) -> tuple[np.ndarray, np.ndarray]:
     return DATASETS[name](**kwargs)
 
 
-__all__ = ["DATASETS", "load_dataset", "make_circles", "make_flower", "make_moons", "make_spiral",
-           "train_test_split"]
+__all__ = ["DATASETS", "load_dataset", "load_digits", "load_mnist", "make_circles", "make_flower",
+           "make_moons", "make_spiral", "read_idx", "train_test_split"]

@@ -34,6 +34,7 @@ from .gradcheck import (
 )
 from .init import initialize_parameters, initialize_parameters_deep
 from .model import L_layer_model, accuracy, plot_costs, predict, two_layer_model
+from .regularization import backward_propagation_with_regularization, compute_cost_with_regularization
 
 __all__ = [
     "BackwardCheck", "Difference", "L_layer_model", "L_model_backward", "L_model_forward", "accuracy",
@@ -45,4 +46,6 @@ __all__ = [
     "load_data", "plot_costs", "predict", "print_mislabeled_images", "relu", "relu_backward", "sigmoid",
     "sigmoid_backward", "tanh", "tanh_backward", "testcases", "to_sequential", "two_layer_model",
     "update_parameters", "vector_to_dictionary",
+    # course 2, week 1: L2 regularization
+    "backward_propagation_with_regularization", "compute_cost_with_regularization",
 ]

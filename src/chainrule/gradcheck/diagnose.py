@@ -24,7 +24,7 @@ import numpy as np
 FIT = 10.0  # a hypothesis may leave at most this many error bars of residual
 NON_FINITE = "non-finite"  # NaN or inf elements in the analytic gradient: a failure, never a pass
 PATTERNS = ("zero", "swapped", "sign", "scaled", "transposed", "shape", "masked", "activation",
-            "mismatch", "inplace", NON_FINITE)
+            "term", "mode", "mismatch", "inplace", NON_FINITE)
 
 
 @dataclass
@@ -48,6 +48,9 @@ class Context:
     masks: dict[str, np.ndarray] = field(default_factory=dict)
     candidates: dict[str, np.ndarray] = field(default_factory=dict)
     hints: dict[str, str] = field(default_factory=dict)  # a candidate's own wording, if not "derivative of"
+    # a candidate's pattern when it is not "activation": "term" (a term of the derivative left out),
+    # "mode" (the backward of the other train/eval mode); layers declare these (diagnostic_context)
+    patterns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -206,7 +209,7 @@ def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | No
             if _fits(a, cand, noise, threshold) and not _fits(n, cand, noise, threshold):
                 hint = context.hints.get(label, f"the backward uses the derivative of {label} instead of "
                                          "this layer's own activation")
-                return Diagnosis("activation", None, hint, label)
+                return Diagnosis(context.patterns.get(label, "activation"), None, hint, label)
     factor = float(a[0] / n[0]) if a.size == 1 and n[0] != 0 else None
     return Diagnosis("mismatch", factor, _mismatch_hint(ev, factor, threshold))
 

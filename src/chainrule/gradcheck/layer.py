@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from .._validate import as_float_array, as_rng, check_layer_like, check_loss_like
-from ..nn import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from ..nn import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, freeze_masks
 from ..nn.module import Layer, Loss
 from .batched import layer_costs, loss_costs
 from .check import DEFAULT_THRESHOLD, run_checks
@@ -77,8 +77,11 @@ def _owned_layers(layer: Layer, seen: set[int] | None = None):
                 yield from _owned_layers(item, seen)
 
 
-def _private_copy(layer: Layer, what: str, notes: list[str]) -> Layer:
-    work = copy.deepcopy(layer)
+def _private_copy(layer: Layer, what: str, notes: list[str], memo: dict | None = None) -> Layer:
+    work = copy.deepcopy(layer, memo)
+    # Every perturbed evaluation must see the same dropout mask: the copy's Dropout layers keep the
+    # mask their first forward draws (the model given is not touched).
+    freeze_masks(work)
     if _to_float64(work):
         msg = f"{what} has float32 parameters: checking a float64 copy, where finite differences keep " \
               "about twice the digits"
@@ -89,9 +92,16 @@ def _private_copy(layer: Layer, what: str, notes: list[str]) -> Layer:
 
 def _context(layer: Layer, x: np.ndarray, dout: np.ndarray,
              eps: float) -> tuple[Context | None, np.ndarray | None]:
-    """Masks and activation candidates for an elementwise layer's input gradient; ReLU kinks."""
+    """Masks and activation candidates for an elementwise layer's input gradient; ReLU kinks. A layer
+    may name its own element sets and likely wrong backwards with ``diagnostic_context(x, dout)``
+    (a dict with "masks", "candidates", "hints", "patterns"; Dropout, BatchNorm1d, LayerNorm)."""
+    declare = getattr(layer, "diagnostic_context", None)
+    declared = declare(x, dout) if callable(declare) else None
     if layer.params or dout.shape != x.shape:
-        return None, None
+        if not declared:
+            return None, None
+        fields = ("masks", "candidates", "hints", "patterns")
+        return Context(**{k: dict(declared.get(k, {})) for k in fields}), None
     masks = {"elements where the input is <= 0": x <= 0, "elements where the input is > 0": x > 0}
     slope = layer.negative_slope if isinstance(layer, LeakyReLU) else 0.01
     candidates = {}
@@ -130,7 +140,11 @@ def _context(layer: Layer, x: np.ndarray, dout: np.ndarray,
                                      "(dx = y * (dout - sum(dout * y)))")
     # x ± eps crosses 0 for |x| <= eps; twice that leaves room for the rounding of x + eps
     kinks = np.abs(x) <= 2 * eps if isinstance(layer, (ReLU, LeakyReLU)) else None
-    return Context(masks, candidates, hints), kinks
+    if declared:  # the layer's own sets and candidates are the more specific: tried first
+        masks = {**declared.get("masks", {}), **masks}
+        candidates = {**declared.get("candidates", {}), **candidates}
+        hints.update(declared.get("hints", {}))
+    return Context(masks, candidates, hints, dict(declared.get("patterns", {})) if declared else {}), kinks
 
 
 def _layer_grads(layer: Layer) -> dict[str, np.ndarray]:

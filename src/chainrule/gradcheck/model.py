@@ -97,8 +97,10 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
                          + " — a layer must store its parameters in self.params and their gradients in "
                          "self.grads, keyed alike ({'W': ...}); to check a layer without parameters use "
                          "check_layer(layer, x)")
-    work = _private_copy(model, "model", notes)
-    wloss = copy.deepcopy(loss)
+    memo: dict = {}
+    work = _private_copy(model, "model", notes, memo)
+    # One memo: a loss that refers to the model (L2Regularized's penalty) refers to the private copy.
+    wloss = copy.deepcopy(loss, memo)
     grads, error = _backprop(work, wloss, X64, y)
     values = work.params
     evaluate, probe = _probed_cost(work, wloss, X64, y)
@@ -157,6 +159,8 @@ def _backprop(work: Layer, wloss: Loss, X64: np.ndarray, y: np.ndarray
     try:
         work.zero_grad()
         work.backward(np.asarray(wloss.backward(), dtype=np.float64))
+        if hasattr(wloss, "add_penalty_grads"):  # a penalty on the weights adds its gradient, as in fit
+            wloss.add_penalty_grads()
         grads = {k: np.asarray(v, dtype=np.float64).copy() for k, v in work.grads.items()}
     except Exception as e:  # a user's backward may fail in any way; the report says how
         return {}, f"the model's backward raised {type(e).__name__}: {e}"

@@ -98,6 +98,9 @@ class LeakyReLU(Layer):
         dout = self._check_dout(dout, self.mask.shape, self.dtype)
         return np.where(self.mask, dout, dout * self.negative_slope)
 
+    def get_config(self) -> dict:
+        return {"negative_slope": self.negative_slope}
+
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
 

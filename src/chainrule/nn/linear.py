@@ -98,5 +98,10 @@ class Linear(Layer):
         self.grads["b"] = dout.sum(axis=0)
         return dout
 
+    def get_config(self) -> dict:
+        """What ``chainrule.save`` records; the weights are loaded, so no init or rng."""
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "dtype": str(self.params["W"].dtype)}
+
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, dtype={self.params['W'].dtype}"

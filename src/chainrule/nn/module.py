@@ -17,11 +17,14 @@ into ``dout``. ``backward_params(dy)`` fills ``grads`` only, for a first layer w
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 
 from .._validate import check_float_array, check_float_dtype, check_mapping, to_array
 
-__all__ = ["Layer", "Loss", "check_float_dtype"]
+__all__ = ["Layer", "Loss", "buffers_of", "check_float_dtype", "mode", "sublayers"]
 
 
 class Layer:
@@ -38,6 +41,11 @@ class Layer:
     - ``grads``: keyed exactly like ``params`` ("W", not "dW"), each with its parameter's shape and
       dtype. ``zero_grad()`` sets them to zeros; call it at the end of ``__init__`` so ``grads`` is
       complete before the first backward.
+    - ``buffers``: dict name -> array of state that is saved but not trained (BatchNorm1d's
+      ``running_mean``/``running_var``); empty for most layers. ``state_dict()`` holds params and
+      buffers; a composite exposes its children's buffers as it does their params.
+    - ``training``: True in training mode; ``train()``/``eval()`` set it on the layer and every
+      layer it holds. A layer whose forward depends on the mode (Dropout, BatchNorm1d) reads it.
 
     A composite layer (one built from other layers) exposes its children's parameters rather than
     copies: make ``params``/``grads`` read-only properties that read the children on every access,
@@ -63,11 +71,44 @@ class Layer:
     ``chainrule.autodiff.register_layer`` so ``check_model(..., autodiff=True)`` can use it.
     """
 
+    #: True in training mode (the default), False in evaluation mode: see ``train``/``eval``.
+    training: bool = True
+
+    def __new__(cls, *args, **kwargs):
+        # The constructor's arguments are the layer's architecture: chainrule.save records them
+        # (``config``) so that chainrule.load can rebuild a custom layer without pickling it.
+        self = super().__new__(cls)
+        self._init_args = (args, kwargs)
+        return self
+
     def __init__(self) -> None:
-        # A composite may define params/grads as read-only properties over its children.
-        for name in ("params", "grads"):
+        # A composite may define params/grads/buffers as read-only properties over its children.
+        for name in ("params", "grads", "buffers"):
             if not isinstance(getattr(type(self), name, None), property):
                 setattr(self, name, {})
+        self.training = True
+
+    # ---- train/eval modes (PyTorch's semantics) ---------------------------------------------
+    def train(self, mode: bool = True) -> Layer:
+        """Set training mode (``mode=True``) or evaluation mode on this layer and every layer it
+        holds (in attributes, lists or tuples); return ``self``. Dropout drops and BatchNorm1d uses
+        batch statistics only in training mode. Layers are created in training mode."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode): mode must be a bool, got {type(mode).__name__}")
+        for layer in sublayers(self):
+            layer.training = mode
+        return self
+
+    def eval(self) -> Layer:
+        """Set evaluation mode on this layer and its sublayers (``train(False)``); return ``self``."""
+        return self.train(False)
+
+    def summary(self, input_shape: tuple[int, ...] | None = None):
+        """A table of the layers, their output shapes and parameter counts: see
+        ``chainrule.nn.summary``. ``print(model.summary())``; in Jupyter it displays as is."""
+        from .summary import summary
+
+        return summary(self, input_shape)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
@@ -139,19 +180,20 @@ class Layer:
                                 "composite layer must override zero_grad to call its children's zero_grad")
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter, keyed like ``params``."""
-        return {k: v.copy() for k, v in self.params.items()}
+        """A copy of every parameter and buffer (state that is not trained, such as BatchNorm1d's
+        running statistics), keyed like ``params`` and ``buffers``."""
+        return {k: v.copy() for k, v in (*self.params.items(), *buffers_of(self).items())}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Copy ``state`` into the parameters in place; names, shapes and dtypes must match.
 
         Everything is checked before anything is written, so a bad ``state`` leaves the layer as it was.
         """
-        own = self.params
         check_mapping(state, "load_state_dict: state")
+        own = {**self.params, **buffers_of(self)}
         missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
         if missing or extra:
-            raise ValueError(f"load_state_dict: parameter names differ; missing {missing}, "
+            raise ValueError(f"load_state_dict: parameter and buffer names differ; missing {missing}, "
                              f"unexpected {extra}")
         arrays = {k: np.asarray(v) for k, v in state.items()}
         for k, v in arrays.items():
@@ -190,6 +232,54 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+@contextlib.contextmanager
+def mode(model: object, training: bool) -> Iterator[None]:
+    """Run the block with ``model`` (and every layer in it) in training or evaluation mode, then
+    restore each layer's own previous mode. A duck-typed model without ``train`` is left alone."""
+    if not isinstance(model, Layer):
+        yield
+        return
+    before = [(layer, layer.training) for layer in sublayers(model)]
+    model.train(training)
+    try:
+        yield
+    finally:
+        for layer, was in before:
+            layer.training = was
+
+
+def buffers_of(layer: object) -> dict[str, np.ndarray]:
+    """``layer.buffers``, or ``{}`` for a layer that has none (a duck-typed or older layer)."""
+    return getattr(layer, "buffers", None) or {}
+
+
+def sublayers(layer: Layer) -> list[Layer]:
+    """``layer`` and every Layer reachable from it through attributes, lists, tuples and dict
+    values, each once, parents before children (a ``Sequential``'s ``layers``, a composite's
+    ``inner``)."""
+    found: list[Layer] = []
+    seen: set[int] = set()
+
+    def visit(obj: object) -> None:
+        if isinstance(obj, Layer):
+            if id(obj) in seen:
+                return
+            seen.add(id(obj))
+            found.append(obj)
+            for value in vars(obj).values():
+                visit(value)
+        elif isinstance(obj, (list, tuple)):
+            for item in obj:
+                visit(item)
+        elif isinstance(obj, dict):
+            for item in obj.values():
+                if isinstance(item, (Layer, list, tuple)):
+                    visit(item)
+
+    visit(layer)
+    return found
 
 
 class Loss:

@@ -10,7 +10,7 @@ from .._validate import as_rng, check_allocation, check_choice, check_float_dtyp
 from .activations import ACTIVATIONS, get_activation
 from .init import Initializer
 from .linear import Linear
-from .module import Layer
+from .module import Layer, buffers_of
 
 
 class _LayerArrays(MutableMapping):
@@ -34,30 +34,34 @@ class _LayerArrays(MutableMapping):
                 return self._seq.layers[int(head)], rest
         raise KeyError(key)
 
+    def _dict(self, layer: Layer) -> dict:
+        return buffers_of(layer) if self._attr == "buffers" else getattr(layer, self._attr)
+
     def __getitem__(self, key: str) -> np.ndarray:
         layer, name = self._locate(key)
-        return getattr(layer, self._attr)[name]
+        return self._dict(layer)[name]
 
     def __setitem__(self, key: str, value: np.ndarray) -> None:
         layer, name = self._locate(key)
-        if name not in layer.params:
-            raise KeyError(f"{key!r}: {type(layer).__name__} has no parameter {name!r}")
-        getattr(layer, self._attr)[name] = value
+        own = buffers_of(layer) if self._attr == "buffers" else layer.params
+        if name not in own:
+            raise KeyError(f"{key!r}: {type(layer).__name__} has no {self._attr[:-1]} {name!r}")
+        self._dict(layer)[name] = value
 
     def __delitem__(self, key: str) -> None:
         raise TypeError(f"Sequential.{self._attr} is derived from its layers; entries cannot be removed")
 
     def __iter__(self) -> Iterator[str]:
         for i, layer in enumerate(self._seq.layers):
-            for name in getattr(layer, self._attr):
+            for name in self._dict(layer):
                 yield f"{i}.{name}"
 
     def __len__(self) -> int:
-        return sum(len(getattr(layer, self._attr)) for layer in self._seq.layers)
+        return sum(len(self._dict(layer)) for layer in self._seq.layers)
 
     def _pairs(self) -> Iterator[tuple[str, np.ndarray]]:
         for i, layer in enumerate(self._seq.layers):
-            for name, value in getattr(layer, self._attr).items():
+            for name, value in self._dict(layer).items():
                 yield f"{i}.{name}", value
 
     # fit, the optimizers and the gradient checks walk these every step: one pass over the layers'
@@ -115,6 +119,16 @@ class Sequential(Layer):
     def params(self, value: dict) -> None:
         if value:
             raise AttributeError("Sequential.params is derived from its layers; use load_state_dict")
+
+    @property
+    def buffers(self) -> MutableMapping[str, np.ndarray]:  # type: ignore[override]
+        """The layers' buffers (BatchNorm1d's running statistics), keyed like ``params``."""
+        return _LayerArrays(self, "buffers")
+
+    @buffers.setter
+    def buffers(self, value: dict) -> None:
+        if value:
+            raise AttributeError("Sequential.buffers is derived from its layers")
 
     @property
     def grads(self) -> MutableMapping[str, np.ndarray]:  # type: ignore[override]

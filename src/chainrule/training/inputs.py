@@ -14,7 +14,8 @@ import numpy as np
 
 from .._validate import as_float_array, check_layer_like, check_loss_like, to_array
 from ..nn.losses import BCEWithLogitsLoss, CrossEntropyLoss
-from ..nn.module import Loss
+from ..nn.module import Loss, mode
+from ..nn.regularization import base_loss
 
 
 class Model(Protocol):
@@ -80,6 +81,7 @@ def _prepare_target(loss: Loss, y: object, out: np.ndarray, name: str) -> np.nda
     template with its shape and dtype) and shaped for ``loss``."""
     check_loss_like(loss, "loss")
     y = to_array(y, name)
+    loss = base_loss(loss)
     n = out.shape[0]
     if y.ndim == 0 or y.shape[0] != n:
         raise ValueError(f"{name} must have one entry per sample (per row of X): expected first dimension "
@@ -139,7 +141,8 @@ def _output_template(model, X: np.ndarray, name: str) -> np.ndarray:
     """An empty stand-in for the model's output on all of X (its shape and dtype), from a forward
     pass on one row; a model that does not fit X fails here, early and clearly."""
     try:
-        probe = model.forward(X[:1])
+        with mode(model, training=False):  # a probe must not move BatchNorm's statistics or a dropout rng
+            probe = model.forward(X[:1])
     except (ValueError, TypeError) as exc:
         if type(exc) not in (ValueError, TypeError):  # a user's own error type: leave it alone
             raise

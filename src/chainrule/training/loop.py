@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from .._validate import as_rng, check_positive_int
-from ..nn.module import Loss
+from ..nn.module import Loss, mode
 from .inputs import Model, _output_template, _prepare_target, _prepare_X, _validation_set
 from .prediction import _correct, _metrics
 
@@ -75,6 +75,8 @@ def _train_step(model, loss: Loss, optimizer, xb: np.ndarray, tb: np.ndarray,
             return value, out, f"the loss is {value}"
         # X is data, so dL/dX is never needed: layers that can skip that product do.
         getattr(model, "backward_params", model.backward)(loss.backward())
+        if hasattr(loss, "add_penalty_grads"):  # a penalty on the weights (nn.L2Regularized)
+            loss.add_penalty_grads()
         # Plain dicts for this step: a model's params/grads may be live views (Sequential's), and
         # the checks and the optimizer below look every entry up more than once.
         grads, params = dict(model.grads.items()), dict(model.params.items())
@@ -173,7 +175,8 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
     backup = {k: np.empty_like(p) for k, p in model.params.items()}
     history = History()
     steps = -(-n // batch_size)
-    with _ProgressBar(epochs, enabled=progress) as bar:
+    # Steps in training mode, validation in evaluation mode; the model's own modes are restored after.
+    with _ProgressBar(epochs, enabled=progress) as bar, mode(model, training=True):
         for epoch in range(1, epochs + 1):
             order = gen.permutation(n)
             total_loss, correct = 0.0, 0
@@ -196,7 +199,9 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
             if val is not None:
                 # val was checked once before training; only the model has changed since.
                 X_val, T_val = val
-                logs.update({f"val_{k}": v for k, v in _metrics(loss, model.forward(X_val), T_val).items()})
+                with mode(model, training=False):
+                    out_val = model.forward(X_val)
+                logs.update({f"val_{k}": v for k, v in _metrics(loss, out_val, T_val).items()})
             history._append(epoch, logs)
             bar.advance(epoch, logs)
             if callback is not None and callback(epoch, dict(logs)) is True:

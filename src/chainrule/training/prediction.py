@@ -11,7 +11,8 @@ import numpy as np
 from ..nn import functional as F
 from ..nn.activations import Sigmoid, Softmax
 from ..nn.losses import BCEWithLogitsLoss, CrossEntropyLoss
-from ..nn.module import Loss
+from ..nn.module import Loss, mode
+from ..nn.regularization import base_loss
 from ..nn.sequential import Sequential
 from .inputs import Model, _prepare_target, _prepare_X
 
@@ -31,6 +32,7 @@ def _labels(out: np.ndarray, probability: bool) -> np.ndarray:
 
 
 def _correct(loss: Loss, out: np.ndarray, target: np.ndarray) -> int | None:
+    loss = base_loss(loss)
     if isinstance(loss, CrossEntropyLoss):
         truth = target if target.ndim == 1 else np.argmax(target, axis=1)
         return int(np.count_nonzero(np.argmax(out, axis=1) == truth))
@@ -42,9 +44,11 @@ def _correct(loss: Loss, out: np.ndarray, target: np.ndarray) -> int | None:
 def predict_proba(model: Model, X: np.ndarray) -> np.ndarray:
     """Class probabilities (N, C). A one-output model gives (N, 2) as [1 - p, p]. Logits are
     passed through softmax/sigmoid; a model ending in Softmax/Sigmoid is used as is. X (N, D) is
-    cast to the model's dtype (e.g. float64 data for a float32 model)."""
+    cast to the model's dtype (e.g. float64 data for a float32 model). Runs in evaluation mode (no
+    dropout, BatchNorm1d's running statistics) and restores the model's previous mode."""
     X = _prepare_X(model, X, "X", cast=True)
-    out = model.forward(X)
+    with mode(model, training=False):
+        out = model.forward(X)
     if _output_is_probability(model):
         p = out
     else:
@@ -58,16 +62,21 @@ def predict_proba(model: Model, X: np.ndarray) -> np.ndarray:
 def predict(model: Model, X: np.ndarray) -> np.ndarray:
     """Predicted class labels (N,) int64 for X (N, D): argmax of the outputs, or for a one-output
     model logit > 0 (probability > 0.5 when the model ends in Sigmoid). X is cast to the model's
-    dtype (e.g. float64 data for a float32 model)."""
+    dtype (e.g. float64 data for a float32 model). Runs in evaluation mode (no dropout, BatchNorm1d's
+    running statistics) and restores the model's previous mode."""
     X = _prepare_X(model, X, "X", cast=True)
-    return _labels(model.forward(X), _output_is_probability(model))
+    with mode(model, training=False):
+        out = model.forward(X)
+    return _labels(out, _output_is_probability(model))
 
 
 def evaluate(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """``{"loss": ..., "accuracy": ...}`` of the model on the whole of (X, y); "accuracy" only for
-    CrossEntropyLoss and BCEWithLogitsLoss. Targets as for ``fit``."""
+    CrossEntropyLoss and BCEWithLogitsLoss. Targets as for ``fit``. Runs in evaluation mode and
+    restores the model's previous mode."""
     X = _prepare_X(model, X, "X")
-    out = model.forward(X)
+    with mode(model, training=False):
+        out = model.forward(X)
     return _metrics(loss, out, _prepare_target(loss, y, out, "y"))
 
 
