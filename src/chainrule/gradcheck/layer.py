@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
 from .._validate import as_float_array, as_rng
 from ..nn import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from ..nn.module import Layer, Loss
-from .check import DEFAULT_THRESHOLD, run_checks
+from .check import DEFAULT_THRESHOLD, combine, run_checks
 from .diagnose import Context
+from .estimate import ElementCosts
 from .inputs import PrecisionWarning, as_cost_value, resolve_options
-from .numerical import noise_scale
+from .noise import noise_scale
 from .report import LayerResult
 
 INPUT, LOGITS = "x", "logits"
@@ -174,7 +176,9 @@ def upstream(gen: np.random.Generator, shape: tuple[int, ...], x: np.ndarray) ->
 def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
                 index: int | str | None = None,
                 eps: float | None = None, method: str = "central", threshold: float = DEFAULT_THRESHOLD,
-                sample: int | None = None, rng: np.random.Generator | int | None = 0) -> LayerResult:
+                sample: int | None = None, rng: np.random.Generator | int | None = 0,
+                make_element_costs: Callable[[Layer, dict, np.ndarray], ElementCosts] | None = None
+                ) -> LayerResult:
     """Check one layer's backward in isolation at input ``x`` (N, ...).
 
     The scalar checked is ``sum(dout * layer.forward(x))``, whose gradients are exactly what
@@ -185,8 +189,13 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
     Results are keyed "x" (the input gradient) and the layer's parameter names. ``index`` is the
     layer's place in a model (None: checked on its own). A backward that writes into its ``dout``
     argument fails with pattern "inplace": in a real graph that corrupts the upstream gradients.
+    ``make_element_costs(layer_copy, values, dout)``, if given, returns the ``element_costs`` (see
+    ``gradcheck.estimate``) of ``sum(dout * layer_copy.forward(values["x"]))`` where ``values`` holds
+    "x" and the copy's own parameter arrays (perturbed in place by the check), replacing the
+    per-element loop (a batched estimator).
     """
     _real_method(method)
+    eps_given = eps is not None
     eps = resolve_options(method, eps, threshold, sample, 4)
     gen = as_rng(rng)
     notes: list[str] = []
@@ -209,7 +218,7 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
         dx = np.array(work.backward(given), dtype=np.float64)
         grads = {INPUT: dx, **_layer_grads(work)}
     except Exception as e:  # a user's backward may fail in any way; the report says how
-        return LayerResult(index, name, False, float("nan"), error=f"{type(e).__name__}: {e}")
+        return LayerResult(index, name, "wrong", float("nan"), error=f"{type(e).__name__}: {e}")
     if INPUT in work.params:
         raise ValueError(f"{name} has a parameter named {INPUT!r}, which clashes with the input gradient")
     values = {INPUT: x64, **work.params}
@@ -218,19 +227,26 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
         return float(np.sum(d * work.forward(vals[INPUT])))
 
     context, kinks = _context(work, x64, d, eps)
-    results, diff = run_checks(
+
+    def kink_masks(step: float) -> dict[str, np.ndarray]:
+        found = _context(work, x64, d, step)[1]
+        return {INPUT: found} if found is not None else {}
+
+    checked = run_checks(
         evaluate, values, grads, method=method, eps=eps, threshold=threshold, sample=sample, rng=gen,
         batch_size=x64.shape[0] if x64.ndim else None,
         contexts={INPUT: context} if context else None,
-        kink_masks={INPUT: kinks} if kinks is not None else None,
-        scale=noise_scale(d * y) if d.shape == y.shape else 0.0, complex_ok=False)
+        kink_masks={INPUT: kinks} if kinks is not None else None, kink_mask_for=kink_masks,
+        scale=noise_scale(d * y) if d.shape == y.shape else 0.0, complex_ok=False, eps_given=eps_given,
+        element_costs=make_element_costs(work, values, d) if make_element_costs else None, notes=notes)
+    results, diff = checked.results, checked.difference
     if not np.array_equal(given, d):
         res = results[INPUT]
-        res.passed, res.pattern, res.factor = False, "inplace", None
+        res.outcome, res.pattern, res.factor = "wrong", "inplace", None
         res.hint = ("backward modified its dout argument in place (DLFS's `dout[mask] = 0; return dout`); "
                     "in a real graph that corrupts the gradient other layers receive: copy it first, "
                     "dx = dout.copy()" + (f"; the values: {res.hint}" if res.hint else ""))
-    return LayerResult(index, name, all(r.passed for r in results.values()), diff, results)
+    return LayerResult(index, name, combine([r.outcome for r in results.values()]), diff, results)
 
 
 def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float | None = None,
@@ -238,6 +254,7 @@ def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float
                rng: np.random.Generator | int | None = 0) -> LayerResult:
     """Check a loss's ``backward()`` against central differences in the logits (entry "logits")."""
     _real_method(method)
+    eps_given = eps is not None
     eps = resolve_options(method, eps, threshold, sample, 4)
     work = copy.deepcopy(loss)
     z = np.array(as_float_array(logits, "logits"), dtype=np.float64)
@@ -246,12 +263,13 @@ def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float
     try:
         grads = {LOGITS: np.asarray(work.backward(), dtype=np.float64)}
     except Exception as e:  # a user's backward may fail in any way; the report says how
-        return LayerResult("loss", name, False, float("nan"), error=f"{type(e).__name__}: {e}")
+        return LayerResult("loss", name, "wrong", float("nan"), error=f"{type(e).__name__}: {e}")
 
     def evaluate(vals: dict[str, np.ndarray]) -> float:
         return as_cost_value(work.forward(vals[LOGITS], target))
 
-    results, diff = run_checks(evaluate, {LOGITS: z}, grads, method=method, eps=eps, threshold=threshold,
-                               sample=sample, rng=as_rng(rng), batch_size=z.shape[0] if z.ndim else None,
-                               scale=noise_scale(z), complex_ok=False)
-    return LayerResult("loss", name, all(r.passed for r in results.values()), diff, results)
+    checked = run_checks(evaluate, {LOGITS: z}, grads, method=method, eps=eps, threshold=threshold,
+                         sample=sample, rng=as_rng(rng), batch_size=z.shape[0] if z.ndim else None,
+                         scale=noise_scale(z), complex_ok=False, eps_given=eps_given)
+    return LayerResult("loss", name, combine([r.outcome for r in checked.results.values()]),
+                       checked.difference, checked.results)
