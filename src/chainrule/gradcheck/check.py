@@ -87,7 +87,7 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
                notes: list[str] | None = None, scale: float = 0.0,
                complex_ok: bool = True, element_costs: est_.ElementCosts | None = None,
                kink_mask_for: Callable[[float], Mapping[str, np.ndarray]] | None = None,
-               eps_given: bool = True) -> Checked:
+               eps_given: bool = True, raw: list | None = None) -> Checked:
     """Check every name of ``values`` against ``grads`` (the pipeline of the module docstring).
 
     ``values`` (owned float64 arrays; complex128 for the complex step) is perturbed in place and
@@ -98,6 +98,8 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
     the size of the cost's largest terms (``noise.noise_scale``); ``complex_ok`` False keeps hints from
     suggesting method='complex'. ``element_costs`` replaces the per-element loop. ``eps_given``
     False: ``eps`` is the default, which a step chosen from the noise replaces without a warning.
+    ``raw``, if given, receives what ``evaluate`` got from the cost at θ (its cache shows a saturated
+    sigmoid, ``noise.staircase``).
     """
     notes = notes if notes is not None else []
     # 1. estimate: the cost at θ (every value is recorded: float32 arithmetic shows in them)
@@ -114,13 +116,16 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
     # 2. noise, and the step checked against it
     noise = None
     if method != "complex":
-        noise = noise_.measure(recorded, values, f0, np.random.default_rng(_NOISE_SEED), scale=scale)
+        noise = noise_.measure(recorded, values, f0, np.random.default_rng(_NOISE_SEED), scale=scale,
+                               spacing=eps)
         if noise_.rounded_to_float32(costs):
             noise = noise_.measure(recorded, values, f0, np.random.default_rng(_NOISE_SEED), scale=scale,
-                                   float32=True)
+                                   float32=True, spacing=eps)
             notes.append("every cost value is a float32 number: the cost computes in float32, so its "
                          "numerical gradient is only good to about 1e-7 * |cost| / eps; the error bars "
                          "follow the measured noise. For a sharp check compute the cost in float64.")
+        if raw:
+            noise.staircase, noise.saturation = noise_.staircase(raw[0])
         typical = noise_.typical_gradient(noise, shaped, scale)
         chosen, warning = noise_.check_step(eps, noise, typical, est_.DEFAULT_EPS[method])
         if warning and eps_given:
@@ -175,7 +180,8 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
             judged[name] = judge_elementwise(
                 name, a, est, noise, threshold, element_costs=None if method == "complex" else costs_at,
                 f0=f0, typical=typical, kink_mask=(kink_masks or {}).get(name), line_cost=line_cost,
-                rng=np.random.default_rng(_NOISE_SEED + 1), exact=method == "complex")
+                rng=np.random.default_rng(_NOISE_SEED + 1), exact=method == "complex",
+                kinks_known=probe is not None or kink_masks is not None)
     evidence = {k: _evidence(k, grads[k], estimates[k], j) for k, j in judged.items()}
     elementwise = {k: e for k, e in evidence.items() if isinstance(estimates[k], est_.Estimate)}
     for name, est in estimates.items():
@@ -372,6 +378,8 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
                      f"{sorted(values)}. A gradient computed for a parameter that params lacks (a typo, or a "
                      "parameter left out of params?) is a gradient nobody checks")
 
+    raw: list = []
+
     def evaluate(vals: dict[str, np.ndarray]):
         # Fresh copies: a cost that writes into its argument must not corrupt the next evaluation.
         if kind == "dict":
@@ -391,6 +399,8 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
             except (TypeError, _ComplexWarning) as e:
                 raise TypeError(f"method='complex' needs a cost that accepts complex parameters; it "
                                 f"raised {type(e).__name__}: {e}. Use method='central'.") from e
+        if not raw:
+            raw.append(out)
         value = as_cost_value(out, complex_ok=method == "complex")
         if method == "complex" and not isinstance(value, complex):
             raise TypeError("method='complex' needs a cost that carries complex parameters through to "
@@ -399,7 +409,7 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
 
     checked = run_checks(evaluate, values, analytic, method=method, eps=eps, threshold=threshold,
                          sample=sample, rng=as_rng(rng), directions=directions, batch_size=batch_size,
-                         notes=notes, element_costs=element_costs, eps_given=eps_given)
+                         notes=notes, element_costs=element_costs, eps_given=eps_given, raw=raw)
     outcome = combine([r.outcome for r in checked.results.values()])
     if outcome == CORRECT and not math.isfinite(checked.difference):
         outcome = UNDECIDED

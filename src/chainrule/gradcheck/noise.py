@@ -56,11 +56,13 @@ class Noise:
     float32: bool = False
     detected: bool = True
     scale: float = 0.0
+    staircase: float = 0.0  # rounding of a saturated log(1 - AL) per evaluation (``staircase``)
+    saturation: float = 1.0  # the smallest 1 - AL seen (1: none)
 
     @property
     def per_eval(self) -> float:
         """The error bar of one cost evaluation."""
-        return max(SIGMAS * self.sigma, self.floor)
+        return max(SIGMAS * self.sigma, self.floor, self.staircase)
 
     def bar(self, step: np.ndarray | float) -> np.ndarray:
         """Error bar of a central difference with ``step``: |e+ - e-| / 2h <= per_eval / h."""
@@ -69,7 +71,7 @@ class Noise:
     @property
     def cancellation(self) -> bool:
         """The noise is far above the cost's own rounding: digits are lost to cancellation inside it."""
-        return (not self.float32 and self.detected
+        return self.staircase > 0 or (not self.float32 and self.detected
                 and self.sigma > CANCELLATION_ULPS * U * max(abs(self.f0), self.scale, np.finfo(float).tiny))
 
     def describe(self) -> str:
@@ -78,7 +80,11 @@ class Noise:
         text = f"the cost's measured rounding noise is {self.sigma:.2g}"
         if math.isfinite(rel) and self.sigma:
             text += f" ({rel:.2g} of |cost|)"
-        if self.float32:
+        if self.staircase:
+            text = (f"the cost's sigmoid output AL comes within {self.saturation:.2g} of 1, where 1 - AL holds a "
+                    f"few ulps: log(1 - AL) is a staircase whose steps (about {self.staircase:.2g} in the cost) "
+                    "finite differences cannot see through")
+        elif self.float32:
             text += ": the cost computes in float32"
         elif self.cancellation:
             text += (": far above float64 rounding, so the cost loses digits to cancellation (a saturated "
@@ -109,10 +115,13 @@ def ecnoise(fvals: np.ndarray) -> tuple[float, str]:
 
 
 def measure(evaluate: Evaluate, values: dict[str, np.ndarray], f0: float, rng: np.random.Generator, *,
-            scale: float = 0.0, float32: bool = False) -> Noise:
+            scale: float = 0.0, float32: bool = False, spacing: float = 1e-6) -> Noise:
     """Measure the noise of ``evaluate`` at ``values`` (perturbed in place, restored exactly).
 
     ``scale`` is the size of the cost's largest terms (``noise_scale``; 0: |f0|), which sets the floor.
+    ``spacing`` is the first spacing of the tables: the check's own step, since the noise that matters
+    is the one seen at that scale (a saturated log(1 - AL) is a staircase whose steps a much finer
+    table would not meet).
     """
     names = [k for k, v in values.items() if v.size]
     originals = {k: values[k].copy() for k in names}
@@ -125,7 +134,7 @@ def measure(evaluate: Evaluate, values: dict[str, np.ndarray], f0: float, rng: n
             p = {k: rng.standard_normal(originals[k].shape) for k in names}
             norm = math.sqrt(sum(float(np.sum(v * v)) for v in p.values())) or 1.0
             sign = 1.0 if j % 2 == 0 else -1.0
-            h = 1e-7 * max(1.0, float(theta))
+            h = spacing * max(1.0, float(theta))
             for _ in range(3):
                 fv = np.empty(POINTS)
                 for i in range(POINTS):
@@ -148,6 +157,42 @@ def measure(evaluate: Evaluate, values: dict[str, np.ndarray], f0: float, rng: n
     floor = FLOOR_ULPS * unit * max(abs(f0), scale)
     slope = float(np.median(slopes)) if slopes else float("nan")
     return Noise(min(found) if found else 0.0, floor, slope, f0, float32, bool(found), scale)
+
+
+def staircase(out: object) -> tuple[float, float]:
+    """The rounding steps of a saturated ``log(1 - AL)`` in a cost that returns its cache (the course's
+    ``(cost, cache)``): (error per evaluation, smallest 1 - AL), or (0, 1) when nothing is saturated.
+
+    Near 1, AL is a multiple of u/2 = 1.1e-16 away from 1, so ``log(1 - AL)`` moves in steps of about
+    u / (1 - AL) as the parameters move, however smooth the true cost is: an example with 1 - AL = 1e-14
+    puts steps of 1e-2 / m into the cost. Every array of the cache that lies in [0, 1) is taken for a
+    sigmoid output averaged over its elements; only values within 1e-8 of 1 count (a ReLU layer's
+    output of a small network also lies in [0, 1), far from 1)."""
+    if not isinstance(out, tuple) or len(out) < 2:
+        return 0.0, 1.0
+    arrays: list[np.ndarray] = []
+
+    def walk(x: object, depth: int) -> None:
+        if isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.size:
+            arrays.append(x)
+        elif depth < 3 and isinstance(x, (tuple, list)):
+            for y in x:
+                walk(y, depth + 1)
+        elif depth < 3 and isinstance(x, dict):
+            for y in x.values():
+                walk(y, depth + 1)
+
+    walk(out[1:], 0)
+    error, closest = 0.0, 1.0
+    for arr in arrays:
+        v = np.asarray(arr, dtype=np.float64)
+        if not (np.all(v >= 0) and np.all(v < 1)):
+            continue
+        gap = 1.0 - v[v > 1 - 1e-8]
+        if gap.size:
+            error += float(np.sum(U / gap)) / v.size
+            closest = min(closest, float(gap.min()))
+    return error, closest
 
 
 def noise_scale(terms: np.ndarray) -> float:
