@@ -83,10 +83,14 @@ def test_no_rows_and_no_elements_are_refused():
 
 
 def test_a_check_where_every_element_is_on_a_kink_fails_with_a_nan_difference():
-    # |theta| at 0 with the one-sided slope 1 as "gradient": both elements straddle the kink
-    report = check_gradients(lambda t: float(np.abs(t).sum()), np.zeros(2), np.ones(2))
+    # |theta| at 0 with 0.5 as "gradient": both elements straddle the kink, and 0.5 is neither
+    # one-sided slope (1 or -1), so nothing can be checked; backprop's usual 1 is checked one-sided
+    report = check_gradients(lambda t: float(np.abs(t).sum()), np.zeros(2), np.full(2, 0.5))
     assert report.kinks == 2 and report.parameters["theta"].checked == 0
+    assert report.outcome == "undecided" and report.parameters["theta"].status == "unchecked"
     assert not report.passed and np.isnan(report.difference) and report.to_dict()["difference"] is None
+    one_sided = check_gradients(lambda t: float(np.abs(t).sum()), np.zeros(2), np.ones(2))
+    assert one_sided.passed and one_sided.kinks == 2 and one_sided.parameters["theta"].checked == 2
     assert "nothing was checked: every element sat on a kink" in report.summary()
 
 

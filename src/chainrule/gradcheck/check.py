@@ -87,7 +87,8 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
                notes: list[str] | None = None, scale: float = 0.0,
                complex_ok: bool = True, element_costs: est_.ElementCosts | None = None,
                kink_mask_for: Callable[[float], Mapping[str, np.ndarray]] | None = None,
-               eps_given: bool = True, raw: list | None = None) -> Checked:
+               eps_given: bool = True, raw: list | None = None, kinks_known: bool | None = None
+               ) -> Checked:
     """Check every name of ``values`` against ``grads`` (the pipeline of the module docstring).
 
     ``values`` (owned float64 arrays; complex128 for the complex step) is perturbed in place and
@@ -99,7 +100,8 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
     suggesting method='complex'. ``element_costs`` replaces the per-element loop. ``eps_given``
     False: ``eps`` is the default, which a step chosen from the noise replaces without a warning.
     ``raw``, if given, receives what ``evaluate`` got from the cost at θ (its cache shows a saturated
-    sigmoid, ``noise.staircase``).
+    sigmoid, ``noise.staircase``). ``kinks_known``: every kink the cost has is reported by ``probe``
+    (default: when there is a probe or kink masks), so larger steps may also decide "wrong".
     """
     notes = notes if notes is not None else []
     # 1. estimate: the cost at θ (every value is recorded: float32 arithmetic shows in them)
@@ -181,7 +183,8 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
                 name, a, est, noise, threshold, element_costs=None if method == "complex" else costs_at,
                 f0=f0, typical=typical, kink_mask=(kink_masks or {}).get(name), line_cost=line_cost,
                 rng=np.random.default_rng(_NOISE_SEED + 1), exact=method == "complex",
-                kinks_known=probe is not None or kink_masks is not None)
+                kinks_known=kinks_known if kinks_known is not None else
+                probe is not None or kink_masks is not None)
     evidence = {k: _evidence(k, grads[k], estimates[k], j) for k, j in judged.items()}
     elementwise = {k: e for k, e in evidence.items() if isinstance(estimates[k], est_.Estimate)}
     for name, est in estimates.items():
@@ -226,13 +229,17 @@ def _result(name: str, a: np.ndarray, est: est_.Estimate | est_.Projections, j: 
     diff = (relative_difference(ev.analytic[ev.valid], ev.numerical[ev.valid]) if ev.valid.any()
             else float("nan"))
     res = ParameterResult(name, a.shape, j.outcome, diff, analytic=a, checked=int(ev.valid.sum()),
-                          kinks=int(j.kinks.sum()) if elementwise_est else 0,
+                          kinks=j.kink_count if elementwise_est else 0,
                           numerical=j.numerical if elementwise_est else None, threshold=threshold,
                           noise=j.noise if elementwise_est else None,
                           eps=float(np.max(j.step)) if j.step.size else None, witness=j.witness)
     if j.outcome == UNDECIDED:
         res.hint = ("unchecked: " + j.reason if res.checked == 0 else
                     "undecided: " + j.reason + _what_decides(noise, complex_ok))
+    elif j.outcome == WRONG and j.witness.startswith("Taylor"):
+        res.pattern = "mismatch"
+        res.hint = (f"wrong by the {j.witness}; the elementwise numbers are too noisy next to this gradient "
+                    "to name a pattern or the elements")
     elif j.outcome == WRONG:
         dg = diagnose(ev, elementwise if elementwise_est else {}, context=(contexts or {}).get(name),
                       batch_size=batch_size, threshold=threshold, complex_ok=complex_ok,

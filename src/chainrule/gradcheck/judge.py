@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -73,7 +73,12 @@ class Judgement:
     step: np.ndarray
     reason: str = ""
     witness: str = ""
-    notes: list[str] = field(default_factory=list)
+    one_sided: np.ndarray | None = None  # elements on a kink exactly at θ, checked one-sided
+
+    @property
+    def kink_count(self) -> int:
+        """Elements on a kink: left out, or checked against one side's slope."""
+        return int(self.kinks.sum()) + (int(self.one_sided.sum()) if self.one_sided is not None else 0)
 
 
 def tolerance(a: np.ndarray, n: np.ndarray, bar: np.ndarray, threshold: float) -> np.ndarray:
@@ -87,11 +92,19 @@ def _resolved(a: np.ndarray, n: np.ndarray, bar: np.ndarray, typical: float) -> 
     return scale > 0 and float(np.linalg.norm(bar)) <= RESOLUTION * scale
 
 
-def judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, threshold: float, *,
+def judge_elementwise(*args, **kwargs) -> Judgement:
+    """Judge one parameter's elementwise estimate (see ``_judge_elementwise``); the elements on a kink
+    exactly at θ that were checked one-sided are marked in ``one_sided``."""
+    one_sided, judgement = _judge_elementwise(*args, **kwargs)
+    judgement.one_sided = one_sided & judgement.valid
+    return judgement
+
+
+def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, threshold: float, *,
                       element_costs: ElementCosts | None, f0: float, typical: float,
                       kink_mask: np.ndarray | None = None, line_cost: LineCost | None = None,
                       rng: np.random.Generator | None = None, exact: bool = False,
-                      kinks_known: bool = False) -> Judgement:
+                      kinks_known: bool = False) -> tuple[np.ndarray, Judgement]:
     """Judge one parameter's elementwise estimate (central differences or complex step).
 
     ``element_costs`` re-evaluates elements at other steps (None: no re-check, as for the complex
@@ -114,8 +127,9 @@ def judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, thr
         untouched = sampled & (est.f_plus == f0) & (est.f_minus == f0) & (a == 0)
         bar[untouched] = 0.0
     kinks = sampled & est.crossed
+    one_sided = np.zeros(a.shape, bool)
     if kinks.any() and element_costs is not None:
-        _smaller_steps(name, a, kinks, n, bar, step, noise, element_costs, f0, threshold)
+        _smaller_steps(name, a, kinks, n, bar, step, noise, element_costs, f0, threshold, one_sided)
     if kink_mask is not None:
         kinks |= kink_mask & sampled
     confirmed = np.zeros(a.shape, bool)
@@ -125,18 +139,18 @@ def judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, thr
             confirmed = disagree.copy()
         else:
             _recheck(name, a, n, bar, step, est.jump, kinks, confirmed, disagree, noise, threshold,
-                     element_costs, f0)
+                     element_costs, f0, one_sided)
     valid = sampled & ~kinks
     if confirmed.any():
-        return Judgement(WRONG, n, bar, valid, kinks, confirmed, step)
+        return one_sided, Judgement(WRONG, n, bar, valid, kinks, confirmed, step)
     if not valid.any():
         why = ("every element sat on a kink (e.g. a ReLU input within eps of 0), where finite differences "
                "cannot check it; check at other inputs" if kinks.any() else "no element could be checked")
-        return Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step, reason=why)
+        return one_sided, Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step, reason=why)
     if _resolved(a[valid], n[valid], bar[valid], typical):
-        return Judgement(CORRECT, n, bar, valid, kinks, confirmed, step)
+        return one_sided, Judgement(CORRECT, n, bar, valid, kinks, confirmed, step)
     if exact or element_costs is None:
-        return Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step,
+        return one_sided, Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step,
                          reason=_too_small(a, n, bar, valid))
     # Undecided at this step: larger steps, where the noise bar shrinks, with the truncation measured.
     first = float(np.max(step[valid]))
@@ -147,17 +161,19 @@ def judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, thr
         if verdict is not None:
             outcome, nh, barh, okh, conf = verdict
             if outcome == WRONG and kinks_known:
-                return Judgement(WRONG, nh, barh, okh, kinks | (valid & ~okh), conf, np.full(a.shape, h),
-                                 witness=f"decided with eps = {h:g}")
+                return one_sided, Judgement(WRONG, nh, barh, okh, kinks | (valid & ~okh), conf,
+                                            np.full(a.shape, h), witness=f"decided with eps = {h:g}")
             if outcome == CORRECT:
-                return Judgement(CORRECT, nh, barh, okh, kinks | (valid & ~okh), conf,
+                return one_sided, Judgement(CORRECT, nh, barh, okh, kinks | (valid & ~okh), conf,
                                  np.full(a.shape, h), witness=f"decided with eps = {h:g}")
     if line_cost is not None and rng is not None:
         outcome, text = taylor_test(name, a, valid, f0, noise, line_cost, rng, typical)
         if outcome != UNDECIDED:
-            return Judgement(outcome, n, bar, valid, kinks, np.zeros(a.shape, bool) if outcome == CORRECT
+            return one_sided, Judgement(outcome, n, bar, valid, kinks,
+                                        np.zeros(a.shape, bool) if outcome == CORRECT
                              else disagree & valid, step, witness=text)
-    return Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step, reason=_too_small(a, n, bar, valid))
+    return one_sided, Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step,
+                                reason=_too_small(a, n, bar, valid))
 
 
 def _too_small(a: np.ndarray, n: np.ndarray, bar: np.ndarray, valid: np.ndarray) -> str:
@@ -169,7 +185,7 @@ def _too_small(a: np.ndarray, n: np.ndarray, bar: np.ndarray, valid: np.ndarray)
 
 def _smaller_steps(name: str, a: np.ndarray, kinks: np.ndarray, n: np.ndarray, bar: np.ndarray,
                    step: np.ndarray, noise: Noise, element_costs: ElementCosts, f0: float,
-                   threshold: float) -> None:
+                   threshold: float, one_sided: np.ndarray) -> None:
     """Elements whose step crossed a kink (the probe saw a ReLU input change sign) are tried again at
     steps 16 and 256 times smaller: a kink at some distance from θ is then no longer crossed, and the
     element is checked there. What still crosses sits on a kink exactly at θ (a ReLU input exactly 0,
@@ -206,6 +222,7 @@ def _smaller_steps(name: str, a: np.ndarray, kinks: np.ndarray, n: np.ndarray, b
                     n.reshape(-1)[at], bar.reshape(-1)[at] = d_small[match], obar[match]
                     step.reshape(-1)[at] = h[crossed][match]
                     kinks.reshape(-1)[at] = False
+                    one_sided.reshape(-1)[at] = True
         previous = (crossed, slopes)
         pending, h = pending[crossed], h[crossed] / RECHECK_SHRINK
         if not pending.size:
@@ -214,7 +231,7 @@ def _smaller_steps(name: str, a: np.ndarray, kinks: np.ndarray, n: np.ndarray, b
 
 def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.ndarray, jump: np.ndarray,
              kinks: np.ndarray, confirmed: np.ndarray, disagree: np.ndarray, noise: Noise, threshold: float,
-             element_costs: ElementCosts, f0: float) -> None:
+             element_costs: ElementCosts, f0: float, one_sided: np.ndarray) -> None:
     """Re-check disagreeing elements at smaller steps (see the module docstring); updates ``n``,
     ``bar``, ``step``, ``kinks`` and ``confirmed`` in place."""
     flat = np.flatnonzero(disagree)
@@ -270,6 +287,7 @@ def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.
                     side = np.where(np.abs(av - dplus) <= np.abs(av - dminus), dplus, dminus)
                     n.reshape(-1)[where], bar.reshape(-1)[where] = side[mask], (obar + slack)[mask]
                     step.reshape(-1)[where] = h[mask]
+                    one_sided.reshape(-1)[where] = True
                 else:
                     confirmed.reshape(-1)[where] = True
             rest = ~(agree | straddle | sure)

@@ -116,7 +116,7 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
         checked = run_checks(evaluate, values, grads, method=method, eps=eps, threshold=threshold,
                              sample=sample, rng=gen, directions=directions, batch_size=len(X64),
                              probe=probe, scale=noise_scale(work.forward(X64)), complex_ok=False,
-                             eps_given=eps_given, notes=notes,
+                             eps_given=eps_given, notes=notes, kinks_known=True,
                              element_costs=make_element_costs(work, wloss, X64, y) if make_element_costs
                              else None)
         results, difference, eps = checked.results, checked.difference, checked.eps

@@ -81,9 +81,9 @@ class Noise:
         if math.isfinite(rel) and self.sigma:
             text += f" ({rel:.2g} of |cost|)"
         if self.staircase:
-            text = (f"the cost's sigmoid output AL comes within {self.saturation:.2g} of 1, where 1 - AL holds a "
-                    f"few ulps: log(1 - AL) is a staircase whose steps (about {self.staircase:.2g} in the cost) "
-                    "finite differences cannot see through")
+            text = (f"the cost's sigmoid output AL comes within {self.saturation:.2g} of 1, where 1 - AL "
+                    f"holds a few ulps: log(1 - AL) is a staircase whose steps (about {self.staircase:.2g} "
+                    "in the cost) finite differences cannot see through")
         elif self.float32:
             text += ": the cost computes in float32"
         elif self.cancellation:

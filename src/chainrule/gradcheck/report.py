@@ -345,7 +345,9 @@ class GradientReport:
 
     def _kinks_text(self) -> str:
         return (f"{self._all_kinks()} element(s) straddle a kink (e.g. a ReLU input within eps of 0): "
-                "central differences cannot check them there, so they are left out")
+                "central differences cannot check them there, so they are re-checked with smaller steps, "
+                "checked against one side's slope where the kink sits exactly at the point, or left out; "
+                "never judged wrong")
 
     def _blame_text(self) -> str:
         blamed = self.loss if self.blame == "loss" else self.layers[self.blame]  # type: ignore[index]
