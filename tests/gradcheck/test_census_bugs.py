@@ -1,0 +1,69 @@
+"""Issue 9's census, planted half: bugs in the course-style backward (through check_gradients,
+gradient_check_n and dlai.check_backward) and subclassed layers with a wrong backward (through
+check_model). No bug passes, at least 98 % are called wrong, every pattern named is true of the
+exact gradients, and at least 95 % get the specific pattern (and factor) where one applies."""
+
+from __future__ import annotations
+
+import census
+import numpy as np
+import pytest
+
+# 12 functional bug kinds x 10 and 7 layer bugs x 5.
+N_COURSE_BUGS, N_MODEL_BUGS = 120, 35
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, list[census.Result]]:
+    with np.errstate(all="ignore"):
+        return {
+            "bug-course": [census.run_case(c) for c in census.bug_cases(N_COURSE_BUGS)],
+            "bug-model": [census.run_case(c) for c in census.model_bug_cases(N_MODEL_BUGS)],
+        }
+
+
+def _listing(rows: list[census.Result]) -> str:
+    return "\n".join(f"  {r.case.label}: {r.outcome}: {r.said[:300]}" for r in rows)
+
+
+FAMILIES = ["bug-course", "bug-model"]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_no_planted_bug_passes(results, family):
+    passed = [r for r in results[family] if r.outcome in ("correct", "error")]
+    assert not passed, (
+        f"{len(passed)} planted bugs passed (or raised):\n{_listing(passed)}")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_planted_bugs_are_called_wrong(results, family):
+    rows = results[family]
+    not_wrong = [r for r in rows if r.outcome != "wrong"]
+    assert len(not_wrong) <= 0.02 * len(rows), (
+        f"{len(not_wrong)} of {len(rows)} planted bugs not called wrong (at most 2 %):\n"
+        + _listing(not_wrong))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_pattern_named_is_true(results, family):
+    untrue = [r for r in results[family] if r.untrue]
+    assert not untrue, f"{len(untrue)} cases with untrue patterns:\n" + "\n".join(
+        f"  {r.case.label}: claimed {r.untrue}" for r in untrue)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_bugs_are_named_with_their_pattern(results, family):
+    nameable = [r for r in results[family] if r.named is not None]
+    missed = [r for r in nameable if not r.named]
+    assert len(nameable) >= 0.6 * len(results[family])
+    assert len(missed) <= 0.05 * len(nameable), (
+        f"{len(missed)} of {len(nameable)} bugs not named "
+        f"({', '.join(f'{e.pattern}' for r in missed[:1] for e in r.case.expect)} ...):\n" + "\n".join(
+            f"  {r.case.label}: expected {[(e.where, e.pattern, e.factor) for e in r.case.expect]}; "
+            f"said {r.said[:250]}" for r in missed))
+
+
+def test_every_bug_kind_is_planted(results):
+    assert {r.case.kind for r in results["bug-course"]} == set(census.BUGS)
+    assert {r.case.kind for r in results["bug-model"]} == set(census.MODEL_BUGS)
