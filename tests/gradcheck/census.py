@@ -26,6 +26,7 @@ return lists of ``Case``; ``run_case(case)`` returns a ``Result``. Imported by t
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import math
 import warnings
@@ -382,14 +383,27 @@ def _model_point(seed: int):
     return model, loss, X, y, f"mlp{sizes} {act} init={init} {type(loss).__name__} N={N}"
 
 
+def model_gradients(model, loss, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """The gradients a model's own backward gives at (X, y), keyed like ``model.params``, computed
+    on a copy. For the built-in layers this is the exact gradient (checked against torch in
+    test_census_reference.py); for a subclassed layer, what its wrong backward gives."""
+    work, wloss = copy.deepcopy(model), copy.deepcopy(loss)
+    wloss.forward(work.forward(np.array(X, dtype=np.float64)), y)
+    work.zero_grad()
+    work.backward(wloss.backward())
+    return {k: np.array(v, dtype=np.float64) for k, v in work.grads.items()}
+
+
 def model_case(seed: int) -> Case:
     model, loss, X, y, info = _model_point(seed)
+    grads = model_gradients(model, loss, X, y)
 
     def run():
         report, _, _ = quiet(cr.check_model, model, loss, X, y)
         return report
 
-    return Case("model", info.split("] ")[1].split()[0], seed, "check_model", run, info=info)
+    return Case("model", info.split("] ")[1].split()[0], seed, "check_model", run, truth=grads, given=grads,
+                info=info)
 
 
 def model_cases(n: int, start: int = 0) -> list[Case]:
@@ -812,17 +826,19 @@ def model_bug_case(seed: int, kind: str) -> Case:
             new.params[k][...] = old.params[k]
     layers = list(model.layers)
     layers[at] = new
-    model = cr.Sequential(*layers)
+    correct, model = model, cr.Sequential(*layers)
     N = int(rs.choice([2, 4, 8, 16]))
     X = rs.standard_normal((N, n_in))
     y = rs.randint(0, n_out, size=N)
+    truth = model_gradients(correct, cr.CrossEntropyLoss(), X, y)
+    given = model_gradients(model, cr.CrossEntropyLoss(), X, y)
 
     def run():
         report, _, _ = quiet(cr.check_model, model, cr.CrossEntropyLoss(), X, y)
         return report
 
     return Case("bug-model", kind, seed, "check_model", run, correct=False,
-                expect=[Expect((at, entry_name), pattern, factor, derivative)],
+                expect=[Expect((at, entry_name), pattern, factor, derivative)], truth=truth, given=given,
                 info=f"mlp{sizes} layer {at} is {cls.__name__}")
 
 
@@ -878,6 +894,9 @@ def run_spec(spec: tuple[str, int, int]) -> Result:
 
 FACTOR_RTOL = 1e-3
 STANDARD_DERIVATIVES = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+#: an activation -> the other activations' derivatives (naming one of these for sigmoid's formula
+#: written on Z, dA * Z * (1 - Z), is untrue: it is none of them)
+OTHER_DERIVATIVES = {a: tuple(d for d in STANDARD_DERIVATIVES if d != a) for a in STANDARD_DERIVATIVES}
 CLAIM_RTOL = 1e-4
 
 
@@ -975,7 +994,7 @@ def score(case: Case, report: object) -> Result:
             if exp is None and s.pattern not in (None, "mismatch") and s.step != "linear":
                 untrue.append(f"layer {s.layer} {s.step}: {s.pattern} (a correct step)")
             if (exp is not None and case.kind == "deriv_on_Z" and s.pattern == "activation"
-                    and s.derivative in STANDARD_DERIVATIVES):
+                    and s.derivative in OTHER_DERIVATIVES["sigmoid"]):
                 # dA * Z * (1 - Z) is no activation's derivative at Z: naming one is untrue
                 untrue.append(f"layer {s.layer} {s.step}: activation ({s.derivative})")
         if case.expect:
@@ -988,6 +1007,11 @@ def score(case: Case, report: object) -> Result:
                    if param_outcome(p) != "correct"]
         failing += [(n, p) for n, p in report.parameters.items() if param_outcome(p) != "correct"]
         said = _said(report, failing)
+        for n, p in report.parameters.items():  # the whole model's parameters: against the exact ones
+            if p.pattern is None or param_outcome(p) == "correct" or n not in (case.truth or {}):
+                continue
+            if claim_holds(p.pattern, p.factor, n, case.given, case.truth) is False:
+                untrue.append(f"{n}: {_claim(p)}")
         exp_at = {e.where: e for e in case.expect}
         for lr in layers:
             for n, p in lr.parameters.items():

@@ -157,3 +157,49 @@ def test_the_outcome_accessor_prefers_the_checkers_own_word():
     assert census.outcome_of(Old()) == "correct"
     Old.passed = False
     assert census.outcome_of(Old()) == "wrong"
+
+
+def _torch_model_grads(model, loss, X, y):
+    import chainrule as cr
+
+    F = torch.nn.functional
+    params = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True)
+              for k, v in model.params.items()}
+    h = torch.tensor(X)
+    for i, layer in enumerate(model.layers):
+        if isinstance(layer, cr.Linear):
+            h = h @ params[f"{i}.W"] + params[f"{i}.b"]
+        elif isinstance(layer, cr.LeakyReLU):
+            h = F.leaky_relu(h, layer.negative_slope)
+        elif isinstance(layer, cr.ReLU):
+            h = torch.relu(h)
+        elif isinstance(layer, cr.Sigmoid):
+            h = torch.sigmoid(h)
+        elif isinstance(layer, cr.Tanh):
+            h = torch.tanh(h)
+        else:
+            raise TypeError(type(layer).__name__)
+    if isinstance(loss, cr.CrossEntropyLoss):
+        J = F.cross_entropy(h, torch.tensor(y))
+    elif isinstance(loss, cr.BCEWithLogitsLoss):
+        J = F.binary_cross_entropy_with_logits(h, torch.tensor(y))
+    else:
+        J = torch.mean((h - torch.tensor(y)) ** 2)
+    J.backward()
+    return {k: t.grad.numpy() for k, t in params.items()}
+
+
+def test_the_model_census_truth_agrees_with_torch():
+    for seed in range(24):  # every activation x loss pairing twice
+        model, loss, X, y, info = census._model_point(seed)
+        mine = census.model_gradients(model, loss, X, y)
+        ref = _torch_model_grads(model, loss, X, y)
+        a = np.concatenate([mine[k].ravel() for k in ref])
+        t = np.concatenate([ref[k].ravel() for k in ref])
+        assert np.linalg.norm(a - t) <= 1e-10 * np.linalg.norm(t) + 1e-300, info
+
+
+def test_model_bugs_change_the_gradients_of_the_layer_they_sit_in():
+    for i, kind in enumerate(census.MODEL_BUGS):
+        case = census.model_bug_case(i, kind)
+        assert any(not np.allclose(case.given[k], case.truth[k]) for k in case.truth), kind
