@@ -45,41 +45,55 @@ from chainrule import dlai
 OUTCOMES = ("correct", "wrong", "undecided")
 
 
+def _parts(report: object) -> list:
+    """The sub-results a verdict is made of: a report's parameters, layers and loss; a
+    BackwardCheck's two reports and its steps."""
+    parts: list = []
+    for key in ("parameters", "model", "layers", "loss", "steps"):
+        value = getattr(report, key, None)
+        if isinstance(value, dict):
+            parts += list(value.values())
+        elif isinstance(value, (list, tuple)):
+            parts += list(value)
+        elif value is not None and hasattr(value, "passed"):
+            parts.append(value)
+    return [p for p in parts if hasattr(p, "passed")]
+
+
 def outcome_of(report: object) -> str:
     """"correct", "wrong" or "undecided" for a GradientReport, ParameterResult, LayerResult or
-    dlai BackwardCheck: ``.outcome`` when present, else derived (passed with unresolved parameters
-    is undecided: the check could not have seen a bug)."""
+    dlai BackwardCheck: its own ``.outcome`` when it has one; otherwise derived from its parts
+    (a failed check whose every failing part is undecided is undecided, which is how ``passed``
+    reads once three outcomes exist) and, on today's reports, from ``passed`` and ``unresolved``
+    (passed with unresolved parameters: the check could not have seen a bug)."""
     o = getattr(report, "outcome", None)
     if isinstance(o, str):
         return o
+    if not hasattr(report, "passed"):
+        raise TypeError(f"not a check result: {type(report).__name__}")
+    if not hasattr(report, "name") or hasattr(report, "parameters"):  # a whole report, not one entry
+        parts = [outcome_of(p) for p in _parts(report)]
+    else:
+        parts = []
     if not report.passed:
-        return "wrong"
-    if getattr(report, "resolved", True) is False:
+        if any(getattr(report, k, None) for k in ("error", "mutations", "wrong_dA")):
+            return "wrong"
+        if "wrong" in parts or not parts:
+            return "wrong"
+        return "undecided" if "undecided" in parts else "wrong"
+    if getattr(report, "resolved", True) is False or getattr(report, "checked", 1) == 0:
         return "undecided"
     undecided = getattr(report, "undecided", None)
     if undecided is None:
         undecided = getattr(report, "unresolved", None)
-    if undecided:
+    if (isinstance(undecided, (list, tuple)) and undecided) or "undecided" in parts:
         return "undecided"
-    for sub in ("parameters", "model"):  # a BackwardCheck holds two GradientReports
-        inner = getattr(report, sub, None)
-        if isinstance(inner, dict):  # a LayerResult's own entries
-            if any(param_outcome(p) == "undecided" for p in inner.values()):
-                return "undecided"
-        elif inner is not None and hasattr(inner, "passed"):
-            if outcome_of(inner) == "undecided":
-                return "undecided"
     return "correct"
 
 
 def param_outcome(result: object) -> str:
-    """The outcome of one ParameterResult (``.outcome`` or derived from passed / resolved)."""
-    o = getattr(result, "outcome", None)
-    if isinstance(o, str):
-        return o
-    if not result.passed:
-        return "wrong"
-    return "correct" if getattr(result, "resolved", True) and getattr(result, "checked", 1) else "undecided"
+    """The outcome of one ParameterResult or dlai step (``.outcome``, or derived)."""
+    return outcome_of(result)
 
 
 def quiet(fn: Callable, *args, **kwargs):
