@@ -40,7 +40,7 @@ def _pct(k: int, n: int) -> str:
 def report(results: list[census.Result], wall: float, jobs: int, out=sys.stdout) -> list[str]:
     tallies = census.tally(results)
     print(f"{'family':<11}{'cases':>6}  {'correct':>13}  {'wrong':>13}  {'undecided':>13}  {'error':>5}"
-          f"  {'named':>15}  {'untrue':>6}", file=out)
+          f"  {'named':>15}  {'untrue':>6}  {'collateral':>10}", file=out)
     for fam in census.FAMILIES:
         t = tallies.get(fam)
         if t is None:
@@ -48,7 +48,8 @@ def report(results: list[census.Result], wall: float, jobs: int, out=sys.stdout)
         o = t.outcomes
         named = f"{t.named}/{t.nameable}" + (f" {t.named / t.nameable:5.1%}" if t.nameable else "")
         print(f"{fam:<11}{t.n:>6}  {_pct(o['correct'], t.n)}  {_pct(o['wrong'], t.n)}  "
-              f"{_pct(o['undecided'], t.n)}  {o['error']:>5}  {named:>15}  {t.untrue:>6}", file=out)
+              f"{_pct(o['undecided'], t.n)}  {o['error']:>5}  {named:>15}  {t.untrue:>6}  {t.collateral:>10}",
+              file=out)
     good = [r for r in results if r.case.correct]
     bugs = [r for r in results if not r.case.correct]
     print(file=out)
@@ -60,7 +61,8 @@ def report(results: list[census.Result], wall: float, jobs: int, out=sys.stdout)
           f"wrong {sum(r.outcome == 'wrong' for r in bugs)}, undecided "
           f"{sum(r.outcome == 'undecided' for r in bugs)}, named {sum(bool(r.named) for r in nameable)}"
           f"/{len(nameable)}, errors {sum(r.outcome == 'error' for r in bugs)}", file=out)
-    print(f"cases with untrue patterns: {sum(bool(r.untrue) for r in results)}", file=out)
+    print(f"cases with untrue patterns: {sum(bool(r.untrue) for r in results)}; bug cases with correct "
+          f"parts called wrong (collateral): {sum(bool(r.collateral) for r in bugs)}", file=out)
     by_kind: dict[tuple[str, str], list[int]] = {}
     for r in results:
         row = by_kind.setdefault((r.case.family, r.case.kind), [0, 0])

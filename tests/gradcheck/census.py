@@ -259,6 +259,7 @@ class Result:
     untrue: list[str]             # claimed patterns that are not true of the exact gradients
     said: str                     # what the checker said, in one line
     error: str | None = None
+    collateral: list[str] = field(default_factory=list)  # correct parts of a buggy network called wrong
 
 
 # ----------------------------------------------------------------------------------------------
@@ -968,9 +969,18 @@ def _said(report, failing) -> str:
     return "; ".join(parts)
 
 
+def _unaffected(case: Case, name: str) -> bool:
+    """Is parameter ``name`` of a bug case untouched by the bug (its given gradient the exact one)?"""
+    if case.correct or not case.truth or name not in case.truth or name not in (case.given or {}):
+        return False
+    a, t = np.asarray(case.given[name], float), np.asarray(case.truth[name], float)
+    return a.shape == t.shape and _close(a, t, 1e-9)
+
+
 def score(case: Case, report: object) -> Result:
     out = outcome_of(report)
     untrue: list[str] = []
+    collateral: list[str] = []
     named: bool | None = None
     if case.entry in ("check_gradients", "gradient_check_n"):
         params = report.parameters
@@ -990,6 +1000,7 @@ def score(case: Case, report: object) -> Result:
                       if e.where in params and param_outcome(params[e.where]) == "wrong"]
             named = bool(judged) and all(_matches(params[e.where].pattern, params[e.where].factor, e)
                                          for e in judged)
+        collateral = [n for n, p in params.items() if param_outcome(p) == "wrong" and _unaffected(case, n)]
         said = _said(report, failing)
     elif case.entry == "check_backward":
         steps = {(s.layer, s.step): s for s in report.steps}
@@ -1011,6 +1022,12 @@ def score(case: Case, report: object) -> Result:
                     and s.derivative in OTHER_DERIVATIVES["sigmoid"]):
                 # dA * Z * (1 - Z) is no activation's derivative at Z: naming one is untrue
                 untrue.append(f"layer {s.layer} {s.step}: activation ({s.derivative})")
+        expected = {e.where for e in case.expect}
+        collateral = [f"layer {s.layer} {s.step} step" for s in bad
+                      if (s.layer, s.step) not in expected and outcome_of(s) == "wrong"]
+        if report.parameters is not None:
+            collateral += [f"d{n}" for n, p in report.parameters.parameters.items()
+                           if param_outcome(p) == "wrong" and _unaffected(case, n)]
         if case.expect:
             named = all(e.where in steps
                         and _matches(steps[e.where].pattern, None, e, steps[e.where].derivative)
@@ -1027,6 +1044,12 @@ def score(case: Case, report: object) -> Result:
             if claim_holds(p.pattern, p.factor, n, case.given, case.truth) is False:
                 untrue.append(f"{n}: {_claim(p)}")
         exp_at = {e.where: e for e in case.expect}
+        if not case.correct:
+            buggy = {e.where[0] for e in case.expect}
+            collateral = [f"layer {lr.index}" for lr in layers
+                          if lr.index not in buggy and outcome_of(lr) == "wrong"]
+            collateral += [n for n, p in report.parameters.items()
+                           if param_outcome(p) == "wrong" and _unaffected(case, n)]
         for lr in layers:
             for n, p in lr.parameters.items():
                 if p.pattern in (None, "mismatch") or param_outcome(p) == "correct":
@@ -1043,7 +1066,7 @@ def score(case: Case, report: object) -> Result:
                 lr = next((x for x in layers if x.index == idx), None)
                 p = None if lr is None else lr.parameters.get(n)
                 named = named and p is not None and _matches(p.pattern, p.factor, e)
-    return Result(case, out, named, untrue, said)
+    return Result(case, out, named, untrue, said, collateral=collateral)
 
 
 def run_case(case: Case) -> Result:
@@ -1065,6 +1088,8 @@ TARGETS = {
     "wrong": ">= 98% of bugs 'wrong'",
     "untrue": "0 untrue patterns",
     "named": ">= 95% of bugs named with the specific pattern (and factor) where one applies",
+    "collateral": "0 correct parameters, steps or layers of a buggy network called wrong (no false alarm "
+                  "inside a bug case either)",
 }
 
 
@@ -1076,6 +1101,7 @@ class Tally:
     named: int = 0
     nameable: int = 0
     untrue: int = 0
+    collateral: int = 0
     failures: list[tuple[str, Result]] = field(default_factory=list)
 
     @property
@@ -1089,6 +1115,7 @@ class Tally:
             self.nameable += 1
             self.named += bool(r.named)
         self.untrue += bool(r.untrue)
+        self.collateral += bool(r.collateral)
         for why in failure_reasons(r):
             self.failures.append((why, r))
 
@@ -1112,6 +1139,8 @@ def failure_reasons(r: Result) -> list[str]:
             why.append("not named")
     if r.untrue:
         why.append("untrue pattern " + ", ".join(r.untrue))
+    if r.collateral:
+        why.append("correct part called wrong: " + ", ".join(r.collateral))
     return why
 
 
@@ -1147,6 +1176,10 @@ def missed_targets(results: list[Result]) -> list[str]:
         missed.append(f"wrong: {wr} of {len(bugs)} bugs = {wr / len(bugs):.1%} (target >= 98%)")
     if untrue:
         missed.append(f"untrue patterns in {untrue} cases (target 0)")
+    collateral = sum(bool(r.collateral) for r in bugs)
+    if collateral:
+        missed.append(f"correct parts of buggy networks called wrong in {collateral} of {len(bugs)} "
+                      "bug cases (target 0)")
     if nameable and named < 0.95 * len(nameable):
         missed.append(f"named: {named} of {len(nameable)} bugs = {named / len(nameable):.1%} (target >= 95%)")
     return missed

@@ -64,6 +64,14 @@ def test_bugs_are_named_with_their_pattern(results, family):
             f"said {r.said[:250]}" for r in missed))
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_no_correct_part_of_a_buggy_network_is_called_wrong(results, family):
+    # a parameter the bug does not touch, a step or layer that is right: still no false alarm
+    hit = [r for r in results[family] if r.collateral]
+    assert not hit, f"{len(hit)} bug cases call correct parts wrong:\n" + "\n".join(
+        f"  {r.case.label}: {r.collateral}; said {r.said[:250]}" for r in hit)
+
+
 def test_every_bug_kind_is_planted(results):
     assert {r.case.kind for r in results["bug-course"]} == set(census.BUGS)
     assert {r.case.kind for r in results["bug-model"]} == set(census.MODEL_BUGS)
