@@ -9,8 +9,8 @@ import census
 import numpy as np
 import pytest
 
-# 12 functional bug kinds x 10 and 7 layer bugs x 5.
-N_COURSE_BUGS, N_MODEL_BUGS = 120, 35
+# 12 functional bug kinds x 10 and 8 layer bugs x 5.
+N_COURSE_BUGS, N_MODEL_BUGS = 120, 40
 
 
 @pytest.fixture(scope="module")
