@@ -57,7 +57,9 @@ def report(results: list[census.Result], wall: float, jobs: int, out=sys.stdout)
           f"undecided {sum(r.outcome == 'undecided' for r in good)}, "
           f"errors {sum(r.outcome == 'error' for r in good)}", file=out)
     nameable = [r for r in bugs if r.named is not None]
-    print(f"planted bugs {len(bugs)}: false passes {sum(r.outcome == 'correct' for r in bugs)}, "
+    print(f"planted bugs {len(bugs)}: false passes {sum(r.false_pass for r in bugs)} (outcome correct "
+          f"{sum(r.outcome == 'correct' for r in bugs)}, passed while undecided "
+          f"{sum(r.false_pass and r.outcome == 'undecided' for r in bugs)}), "
           f"wrong {sum(r.outcome == 'wrong' for r in bugs)}, undecided "
           f"{sum(r.outcome == 'undecided' for r in bugs)}, named {sum(bool(r.named) for r in nameable)}"
           f"/{len(nameable)}, errors {sum(r.outcome == 'error' for r in bugs)}", file=out)

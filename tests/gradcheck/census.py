@@ -260,6 +260,13 @@ class Result:
     said: str                     # what the checker said, in one line
     error: str | None = None
     collateral: list[str] = field(default_factory=list)  # correct parts of a buggy network called wrong
+    passed: bool = False          # the report's own ``passed`` (True on an unresolved bug today)
+
+    @property
+    def false_pass(self) -> bool:
+        """A planted bug reported correct, or reported ``passed`` while undecided (today's
+        ``passed`` with ``unresolved``: assert_gradients does not raise)."""
+        return not self.case.correct and (self.outcome == "correct" or self.passed)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1104,7 +1111,7 @@ def score(case: Case, report: object) -> Result:
                 lr = next((x for x in layers if x.index == idx), None)
                 p = None if lr is None else lr.parameters.get(n)
                 named = named and p is not None and _matches(p.pattern, p.factor, e)
-    return Result(case, out, named, untrue, said, collateral=collateral)
+    return Result(case, out, named, untrue, said, collateral=collateral, passed=bool(report.passed))
 
 
 def run_case(case: Case) -> Result:
@@ -1122,7 +1129,7 @@ def run_case(case: Case) -> Result:
 TARGETS = {
     "false_alarms": "0 correct cases with outcome 'wrong'",
     "undecided": "undecided on <= 2% of correct cases",
-    "false_passes": "0 bugs with outcome 'correct'",
+    "false_passes": "0 bugs with outcome 'correct' (or report.passed True)",
     "wrong": ">= 98% of bugs 'wrong'",
     "untrue": "0 untrue patterns",
     "named": ">= 95% of bugs named with the specific pattern (and factor) where one applies",
@@ -1169,8 +1176,8 @@ def failure_reasons(r: Result) -> list[str]:
         elif r.outcome == "undecided":
             why.append("undecided")
     else:
-        if r.outcome == "correct":
-            why.append("false pass")
+        if r.false_pass:
+            why.append("false pass" + (" (passed while undecided)" if r.outcome == "undecided" else ""))
         elif r.outcome == "undecided":
             why.append("undecided bug")
         if r.named is False:
@@ -1197,7 +1204,7 @@ def missed_targets(results: list[Result]) -> list[str]:
     fa = sum(r.outcome == "wrong" for r in good)
     und = sum(r.outcome == "undecided" for r in good)
     err = sum(r.outcome == "error" for r in results)
-    fp = sum(r.outcome == "correct" for r in bugs)
+    fp = sum(r.false_pass for r in bugs)
     wr = sum(r.outcome == "wrong" for r in bugs)
     nameable = [r for r in bugs if r.named is not None]
     named = sum(bool(r.named) for r in nameable)
@@ -1209,7 +1216,7 @@ def missed_targets(results: list[Result]) -> list[str]:
     if good and und > 0.02 * len(good):
         missed.append(f"undecided: {und} of {len(good)} correct cases = {und / len(good):.1%} (target <= 2%)")
     if fp:
-        missed.append(f"false passes: {fp} of {len(bugs)} bugs are 'correct' (target 0)")
+        missed.append(f"false passes: {fp} of {len(bugs)} bugs are 'correct' or passed (target 0)")
     if bugs and wr < 0.98 * len(bugs):
         missed.append(f"wrong: {wr} of {len(bugs)} bugs = {wr / len(bugs):.1%} (target >= 98%)")
     if untrue:

@@ -31,14 +31,13 @@ FAMILIES = ["bug-course", "bug-model"]
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_no_planted_bug_passes(results, family):
-    passed = [r for r in results[family] if r.outcome in ("correct", "error")]
+    passed = [r for r in results[family] if r.false_pass or r.outcome == "error"]
     assert not passed, (
         f"{len(passed)} planted bugs passed (or raised):\n{_listing(passed)}")
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_planted_bugs_are_called_wrong(results, family):
-    rows = results[family]
+def test_planted_bugs_are_called_wrong(results):
+    rows = results["bug-course"] + results["bug-model"]  # the rate is over all planted bugs
     not_wrong = [r for r in rows if r.outcome != "wrong"]
     assert len(not_wrong) <= 0.02 * len(rows), (
         f"{len(not_wrong)} of {len(rows)} planted bugs not called wrong (at most 2 %):\n"
@@ -52,11 +51,11 @@ def test_every_pattern_named_is_true(results, family):
         f"  {r.case.label}: claimed {r.untrue}" for r in untrue)
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_bugs_are_named_with_their_pattern(results, family):
-    nameable = [r for r in results[family] if r.named is not None]
+def test_bugs_are_named_with_their_pattern(results):
+    rows = results["bug-course"] + results["bug-model"]
+    nameable = [r for r in rows if r.named is not None]
     missed = [r for r in nameable if not r.named]
-    assert len(nameable) >= 0.6 * len(results[family])
+    assert len(nameable) >= 0.6 * len(rows)  # the census itself: most bugs have a pattern to name
     assert len(missed) <= 0.05 * len(nameable), (
         f"{len(missed)} of {len(nameable)} bugs not named "
         f"({', '.join(f'{e.pattern}' for r in missed[:1] for e in r.case.expect)} ...):\n" + "\n".join(

@@ -37,12 +37,14 @@ def test_no_correct_network_is_called_wrong(results, family):
         f"{len(alarms)} of {len(rows)} correct {family} cases called wrong:\n{_listing(alarms)}")
 
 
-@pytest.mark.parametrize("family", ["course", "model", "scalar"])
-def test_correct_networks_are_decided(results, family):
-    rows = results[family]
+def test_correct_networks_are_decided(results):
+    # the rate is over all correct networks of the three families together
+    rows = [r for family in ("course", "model", "scalar") for r in results[family]]
     undecided = [r for r in rows if r.outcome == "undecided"]
+    per_family = ", ".join(f"{f} {sum(r.outcome == 'undecided' for r in results[f])}/{len(results[f])}"
+                           for f in results)
     assert len(undecided) <= 0.02 * len(rows), (
-        f"{len(undecided)} of {len(rows)} correct {family} cases undecided (at most 2 %):\n"
+        f"{len(undecided)} of {len(rows)} correct cases undecided (at most 2 %; {per_family}):\n"
         + _listing(undecided))
 
 
