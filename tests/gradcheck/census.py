@@ -251,7 +251,7 @@ class Case:
         return where + (f" ({self.info})" if self.info else "")
 
 
-@dataclass
+@dataclass(repr=False)
 class Result:
     case: Case
     outcome: str
@@ -261,6 +261,9 @@ class Result:
     error: str | None = None
     collateral: list[str] = field(default_factory=list)  # correct parts of a buggy network called wrong
     passed: bool = False          # the report's own ``passed`` (True on an unresolved bug today)
+
+    def __repr__(self) -> str:
+        return f"<{self.case.label}: {self.outcome}>"
 
     @property
     def false_pass(self) -> bool:
@@ -1120,6 +1123,13 @@ def run_case(case: Case) -> Result:
     except Exception as e:  # a census records a crash as a finding, it does not stop
         return Result(case, "error", None, [], f"{type(e).__name__}: {e}", error=f"{type(e).__name__}: {e}")
     return score(case, report)
+
+
+class Runs(dict):
+    """family -> list of Result, with a short repr (pytest prints fixtures in tracebacks)."""
+
+    def __repr__(self) -> str:
+        return "<census " + ", ".join(f"{k}: {len(v)} cases" for k, v in self.items()) + ">"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -16,10 +16,10 @@ N_COURSE_BUGS, N_MODEL_BUGS = 120, 40
 @pytest.fixture(scope="module")
 def results() -> dict[str, list[census.Result]]:
     with np.errstate(all="ignore"):
-        return {
+        return census.Runs({
             "bug-course": [census.run_case(c) for c in census.bug_cases(N_COURSE_BUGS)],
             "bug-model": [census.run_case(c) for c in census.model_bug_cases(N_MODEL_BUGS)],
-        }
+        })
 
 
 def _listing(rows: list[census.Result]) -> str:

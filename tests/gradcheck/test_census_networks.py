@@ -18,11 +18,11 @@ N_COURSE, N_MODEL, N_SCALAR = 84, 36, 36
 @pytest.fixture(scope="module")
 def results() -> dict[str, list[census.Result]]:
     with np.errstate(all="ignore"):
-        return {
+        return census.Runs({
             "course": [census.run_case(c) for c in census.course_cases(N_COURSE)],
             "model": [census.run_case(c) for c in census.model_cases(N_MODEL)],
             "scalar": [census.run_case(c) for c in census.scalar_cases(N_SCALAR)],
-        }
+        })
 
 
 def _listing(rows: list[census.Result]) -> str:
