@@ -9,9 +9,17 @@ exact gradient from an independent derivation), runs one public entry point (``c
 
 * ``outcome``: "correct", "wrong" or "undecided" (``report.outcome`` when the checker has one,
   otherwise derived from ``passed`` and ``unresolved``);
-* for a planted bug, whether the specific pattern (and factor) expected of it was named, and
+* for a planted bug, whether the specific pattern (and factor) expected of it was named;
 * for every pattern the checker claimed, whether the claim is true of the exact gradients
-  (``claim_holds``): "scaled xc" needs analytic = c x truth, "sign" analytic = -truth, and so on.
+  (``claim_holds``): "scaled xc" needs analytic = c x truth, "sign" analytic = -truth, and so on;
+* for a planted bug, the correct parts (parameters the bug does not touch, steps or layers that
+  are right) called wrong anyway (``collateral``), and whether ``passed`` was True (a bug
+  reported passed while undecided, today's ``passed`` with ``unresolved``, is a false pass).
+
+The exact gradients: the course backward is cross-checked against torch.autograd, the scalar
+graphs against torch and Richardson differences, the built-in models against torch
+(test_census_reference.py). Elements exactly on a ReLU kink follow the course's convention,
+relu'(0) = 0 (the left derivative for a unit dead at 0).
 
 Families: ``course`` (correct course-style networks: He / x0.01 / randn init, depths 2-5, batch
 1-64, saturated outputs, ReLU kinks, dead layers), ``model`` (correct ``Sequential`` models),
