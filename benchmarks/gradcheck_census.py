@@ -21,6 +21,7 @@ runs on networks the checker's tests have not seen).
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import sys
 import time
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument(f"--{fam}", type=int, default=n, metavar="N", help=f"cases of {fam} (default {n})")
     p.add_argument("--start", type=int, default=1000, help="first seed (default 1000)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--json", action="store_true", help="also print one line of JSON: the figures per family, "
+                   "the missed targets and every miss with its seed")
     args = p.parse_args(argv)
     sizes = {fam: getattr(args, fam.replace("-", "_")) for fam in census.FAMILIES}
     specs = [(fam, i, args.start) for fam in census.FAMILIES for i in range(sizes[fam])]
@@ -103,7 +106,22 @@ def main(argv: list[str] | None = None) -> int:
     else:
         results = [census.run_spec(s) for s in specs]
     wall = time.perf_counter() - t0
-    return 1 if report(results, wall, args.jobs) else 0
+    missed = report(results, wall, args.jobs)
+    if args.json:
+        print(json.dumps(summary(results, missed, wall)))
+    return 1 if missed else 0
+
+
+def summary(results: list[census.Result], missed: list[str], wall: float) -> dict:
+    families = {}
+    for fam, t in census.tally(results).items():
+        families[fam] = {"cases": t.n, **t.outcomes, "named": t.named, "nameable": t.nameable,
+                         "untrue": t.untrue, "collateral": t.collateral,
+                         "false_passes": sum(r.false_pass for r in results if r.case.family == fam)}
+    misses = [{"family": r.case.family, "kind": r.case.kind, "seed": r.case.seed, "entry": r.case.entry,
+               "info": r.case.info, "outcome": r.outcome, "why": census.failure_reasons(r), "said": r.said}
+              for r in results if census.failure_reasons(r)]
+    return {"families": families, "missed": missed, "misses": misses, "wall_s": round(wall, 1)}
 
 
 if __name__ == "__main__":
