@@ -132,12 +132,17 @@ def test_claims_are_verified_against_the_exact_gradients():
     t = {"W1": np.array([[1.0, 2.0], [3.0, 4.0]]), "W2": np.array([[5.0, -1.0], [0.5, 2.0]])}
     assert census.claim_holds("scaled", 2.0, "W1", {"W1": 2 * t["W1"]}, t)
     assert not census.claim_holds("scaled", 0.684, "W1", {"W1": t["W1"]}, t)
+    assert census.claim_holds("scaled", 31.99, "W1", {"W1": 32 * t["W1"]}, t)  # a factor good to 1e-3
+    assert not census.claim_holds("scaled", 31.0, "W1", {"W1": 32 * t["W1"]}, t)
+    assert not census.claim_holds("scaled", 4.0, "W1", {"W1": 4 * t["W1"] * np.array([[1, 1], [1, 0]])}, t)
     assert census.claim_holds("sign", -1.0, "W1", {"W1": -t["W1"]}, t)
     assert not census.claim_holds("scaled", -0.456, "W1", {"W1": -t["W1"]}, t)
     assert census.claim_holds("transposed", None, "W1", {"W1": t["W1"].T}, t)
     assert census.claim_holds("swapped", None, "W1", {"W1": t["W2"], "W2": t["W1"]}, t)
     assert not census.claim_holds("swapped", None, "W1", {"W1": np.full((2, 2), 1e-13), "W2": t["W2"]}, t)
     assert census.claim_holds("zero", None, "W1", {"W1": np.zeros((2, 2))}, t)
+    assert census.claim_holds("zero", None, "W1", {"W1": 1e-9 * t["W1"]}, t)
+    assert not census.claim_holds("zero", None, "W1", {"W1": 1e-3 * t["W1"]}, t)
     masked = {"W1": np.array([[1.0, 2.0], [7.0, 4.0]])}
     assert not census.claim_holds("masked", None, "W1", masked, t)
     t0 = {"W1": np.array([[1.0, 0.0], [3.0, 0.0]])}
@@ -203,3 +208,17 @@ def test_model_bugs_change_the_gradients_of_the_layer_they_sit_in():
     for i, kind in enumerate(census.MODEL_BUGS):
         case = census.model_bug_case(i, kind)
         assert any(not np.allclose(case.given[k], case.truth[k]) for k in case.truth), kind
+
+
+def test_the_outcome_accessor_reads_a_step_with_nothing_checked_as_undecided():
+    class Step:
+        passed, pattern, hint = False, None, "unchecked: every element sat on a kink"
+    assert census.outcome_of(Step()) == "undecided"
+    Step.pattern, Step.hint = "scaled", "dZ: analytic = 4 x numerical"
+    assert census.outcome_of(Step()) == "wrong"
+
+    class Report:  # failed only because one part is undecided: undecided, not wrong
+        passed, error, mutations, wrong_dA = False, None, [], {}
+        steps = [Step()]
+    Step.pattern, Step.hint = None, "unchecked: every element sat on a kink"
+    assert census.outcome_of(Report()) == "undecided"
