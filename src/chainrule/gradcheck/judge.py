@@ -147,7 +147,8 @@ def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, th
         why = ("every element sat on a kink (e.g. a ReLU input within eps of 0), where finite differences "
                "cannot check it; check at other inputs" if kinks.any() else "no element could be checked")
         return one_sided, Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step, reason=why)
-    if _resolved(a[valid], n[valid], bar[valid], typical):
+    still = valid & (np.abs(a - np.nan_to_num(n)) > tolerance(a, n, bar, threshold))
+    if not still.any() and _resolved(a[valid], n[valid], bar[valid], typical):
         return one_sided, Judgement(CORRECT, n, bar, valid, kinks, confirmed, step)
     if exact or element_costs is None:
         return one_sided, Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step,
@@ -157,7 +158,7 @@ def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, th
     for h in sorted({min(first * factor, MAX_STEP) for factor in ESCALATE}):
         if h <= first:
             continue
-        verdict = _escalate(name, a, valid, noise, threshold, element_costs, h, typical)
+        verdict = _escalate(name, a, valid, noise, threshold, element_costs, h, typical, f0, kinks_known)
         if verdict is not None:
             outcome, nh, barh, okh, conf = verdict
             if outcome == WRONG and kinks_known:
@@ -249,8 +250,11 @@ def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.
         # a smaller step only helps where its 16x larger noise bar could still see the disagreement;
         # elsewhere (a disagreement near the noise) the step grows 4x instead, shrinking the bar
         slack0 = threshold * np.maximum(np.abs(av), np.abs(prev_n))
-        factor = np.where(np.abs(av - prev_n) > 2 * (RECHECK_SHRINK * prev_bar + slack0),
-                          1 / RECHECK_SHRINK, RECHECK_GROW)
+        # a disagreement the smaller step's bar would swallow can only be matched to one side of a
+        # kink there; otherwise it stays open (neither confirmed nor excused) for larger steps and the
+        # Taylor test
+        decisive = np.abs(av - prev_n) > 2 * (RECHECK_SHRINK * prev_bar + slack0)
+        factor = np.full(pending.size, 1 / RECHECK_SHRINK)
         h = step.ravel()[pending] * factor
         for level in range(2):
             fp, fm, crossed = element_costs(name, pending, h)
@@ -259,17 +263,23 @@ def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.
             dplus, dminus = (fp - f0) / h, (f0 - fm) / h
             obar = 2 * noise.bar(h)
             slack = threshold * np.maximum(np.abs(av), np.abs(n2))
-            agree = ~crossed & (np.abs(av - n2) <= bar2 + slack)
+            agree = decisive & ~crossed & (np.abs(av - n2) <= bar2 + slack)
             # on a smooth stretch the one-sided slopes close in as the step shrinks (|d+ - d-| = h|f''|);
             # across a kink their gap stays the slope's jump
             gap = np.abs(dplus - dminus)
-            shrunk = factor < 1
-            smooth = jump_small = (gap <= 2 * obar) | np.where(shrunk, gap <= prev_jump / 4,
-                                                               gap >= 2.5 * prev_jump)
+            # smooth: the gap scales with the step (by ``factor``), within a factor 2; more kinks crossed
+            # by a larger step, or the same kink by a smaller one, break the proportion
+            ratio = gap / np.maximum(prev_jump, np.finfo(float).tiny)
+            smooth = jump_small = (gap <= 2 * obar) | ((ratio >= factor / 2) & (ratio <= factor * 2))
             one_side = (np.abs(av - dplus) <= obar + slack) | (np.abs(av - dminus) <= obar + slack)
             straddle = ~agree & ~smooth & one_side
             consistent = ~crossed & (np.abs(n2 - prev_n) <= prev_bar + bar2 + threshold * np.abs(n2))
-            sure = ~agree & ~straddle & consistent & jump_small
+            sure = decisive & ~agree & ~straddle & consistent & jump_small
+            if level == 0:  # a disagreement is confirmed only when it also holds at the next step down
+                held = sure
+                sure = np.zeros_like(sure)
+            else:
+                sure &= held
             # agreement at the smaller step: truncation (smooth) takes the new value; a kink is left out
             take = agree & smooth
             for mask, action in ((take, "replace"), (agree & ~smooth, "kink"), (straddle, "one-sided"),
@@ -290,25 +300,29 @@ def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.
                     one_sided.reshape(-1)[where] = True
                 else:
                     confirmed.reshape(-1)[where] = True
-            rest = ~(agree | straddle | sure)
-            if not rest.any():
+            # open disagreements (not decisive) leave here: not excused by elimination below
+            go_on = ~(agree | straddle | sure) & decisive
+            if level == 1:  # numbers that move with the step and never settle: a kink, by elimination
+                kinks.reshape(-1)[pending[go_on]] = True
                 break
-            if level == 1:  # numbers that move with the step and never agree: a kink, by elimination
-                kinks.reshape(-1)[pending[rest]] = True
+            if not go_on.any():
                 break
-            pending, av, factor = pending[rest], av[rest], factor[rest]
-            h = h[rest] * factor
-            prev_n, prev_bar, prev_jump = n2[rest], bar2[rest], gap[rest]
+            pending, av, factor, decisive, held = (pending[go_on], av[go_on], factor[go_on], decisive[go_on],
+                                                   held[go_on])
+            h = h[go_on] * factor
+            prev_n, prev_bar, prev_jump = n2[go_on], bar2[go_on], gap[go_on]
 
 
 def _escalate(name: str, a: np.ndarray, valid: np.ndarray, noise: Noise, threshold: float,
-              element_costs: ElementCosts, h: float, typical: float):
+              element_costs: ElementCosts, h: float, typical: float, f0: float, kinks_known: bool):
     """Central differences at steps h, h/2 and h/4: their differences measure the truncation
     (Richardson: the error at h is about 4/3 of |n(h) - n(h/2)|), which joins the noise bar. An element
     is wrong here only when it disagrees at all three steps and the three agree with each other far
     better than with the analytic value (a kink crossed by the larger steps moves the numbers with the
     step; a bug does not). Returns (outcome, numerical, bar, valid, confirmed), outcome None when this
-    step cannot decide either."""
+    step cannot decide either. Unless ``kinks_known``, a wrong element must also be smooth at these
+    steps: its one-sided slopes' gap |d+ - d-| halves with the step (a kink within the step keeps it).
+    """
     flat = np.flatnonzero(valid)
     steps = np.full(flat.size, h)
     fp, fm, c1 = element_costs(name, flat, steps)
@@ -328,6 +342,12 @@ def _escalate(name: str, a: np.ndarray, valid: np.ndarray, noise: Noise, thresho
         gap = np.abs(av[off] - n2[off])
         steady = ~c4 & (np.abs(n4 - n2[off]) <= 0.25 * gap) & (np.abs(n1[off] - n2[off]) <= 0.25 * gap) \
             & (np.abs(av[off] - n4) > noise.bar(h / 4) + slack2[off])
+        if not kinks_known:
+            gaps = [np.abs(fp[off] + fm[off] - 2 * f0) / h, np.abs(fp2[off] + fm2[off] - 2 * f0) / (h / 2),
+                    np.abs(fp4 + fm4 - 2 * f0) / (h / 4)]
+            quiet = [g <= 4 * noise.per_eval / hk for g, hk in zip(gaps, (h, h / 2, h / 4), strict=True)]
+            halves = [(gaps[k] >= 1.4 * gaps[k + 1]) & (gaps[k] <= 2.8 * gaps[k + 1]) for k in range(2)]
+            steady &= (quiet[0] & quiet[1] & quiet[2]) | (halves[0] & halves[1])
         off[np.flatnonzero(off)[~steady]] = False
         ok[np.flatnonzero(off)] &= True
     nh = np.full(a.shape, np.nan)

@@ -8,7 +8,7 @@ computational noise", SIAM J. Sci. Comput. 33, 2011): the cost at seven equally 
 random direction, whose difference table of order j, scaled by ``γ_j = (j!)² / (2j)!``, levels off at
 the noise's standard deviation once the smooth part has been differenced away. Two one-sided tables
 (θ itself is not on them: a kink exactly at θ, as behind a dead ReLU layer, does not pollute them) in
-two random directions; the smaller level is kept, since a kink crossed by one table inflates it.
+three random directions; the median level is kept, since a kink crossed by one table inflates it.
 
 The result is an error bar per evaluation, ``Noise.per_eval``: ``SIGMAS`` standard deviations of the
 measured noise, and never less than ``FLOOR_ULPS`` ulps of the cost's largest terms. ``check_step``
@@ -34,10 +34,11 @@ SIGMAS = 10.0
 FLOOR_ULPS = 100.0
 #: Noise above this many ulps of |f| (in float64 arithmetic) is cancellation inside the cost.
 CANCELLATION_ULPS = 1e4
-#: A step whose noise bar exceeds this fraction of the gradient's typical element is meaningless.
-MEANINGLESS = 1e-3
+#: A step whose noise bar exceeds this fraction of the typical gradient element is meaningless: it
+#: cannot resolve a typical gradient at all (the resolution the judge asks of a decided gradient).
+MEANINGLESS = 0.1
 POINTS = 7
-DIRECTIONS = 2
+DIRECTIONS = 3
 
 
 @dataclass
@@ -156,7 +157,7 @@ def measure(evaluate: Evaluate, values: dict[str, np.ndarray], f0: float, rng: n
     unit = U32 if float32 else U
     floor = FLOOR_ULPS * unit * max(abs(f0), scale)
     slope = float(np.median(slopes)) if slopes else float("nan")
-    return Noise(min(found) if found else 0.0, floor, slope, f0, float32, bool(found), scale)
+    return Noise(float(np.median(found)) if found else 0.0, floor, slope, f0, float32, bool(found), scale)
 
 
 def staircase(out: object) -> tuple[float, float]:
@@ -166,8 +167,8 @@ def staircase(out: object) -> tuple[float, float]:
     Near 1, AL is a multiple of u/2 = 1.1e-16 away from 1, so ``log(1 - AL)`` moves in steps of about
     u / (1 - AL) as the parameters move, however smooth the true cost is: an example with 1 - AL = 1e-14
     puts steps of 1e-2 / m into the cost. Every array of the cache that lies in [0, 1) is taken for a
-    sigmoid output averaged over its elements; only values within 1e-8 of 1 count (a ReLU layer's
-    output of a small network also lies in [0, 1), far from 1)."""
+    sigmoid output averaged over its elements (a ReLU layer's output holds exact zeros and is not).
+    The bound is the rounding of AL itself, so it is negligible unless AL nears 1."""
     if not isinstance(out, tuple) or len(out) < 2:
         return 0.0, 1.0
     arrays: list[np.ndarray] = []
@@ -186,13 +187,13 @@ def staircase(out: object) -> tuple[float, float]:
     error, closest = 0.0, 1.0
     for arr in arrays:
         v = np.asarray(arr, dtype=np.float64)
-        if not (np.all(v >= 0) and np.all(v < 1)):
+        if not (np.all(v > 0) and np.all(v < 1)):  # a ReLU output holds exact zeros: not a sigmoid's
             continue
-        gap = 1.0 - v[v > 1 - 1e-8]
+        gap = 1.0 - v[v > 0.5]
         if gap.size:
             error += float(np.sum(U / gap)) / v.size
             closest = min(closest, float(gap.min()))
-    return error, closest
+    return (error, closest) if closest < 1e-4 else (0.0, 1.0)
 
 
 def noise_scale(terms: np.ndarray) -> float:
