@@ -237,9 +237,11 @@ def _result(name: str, a: np.ndarray, est: est_.Estimate | est_.Projections, j: 
         res.hint = ("unchecked: " + j.reason if res.checked == 0 else
                     "undecided: " + j.reason + _what_decides(noise, complex_ok))
     elif j.outcome == WRONG and j.witness.startswith("Taylor"):
-        res.pattern = "mismatch"
-        res.hint = (f"wrong by the {j.witness}; the elementwise numbers are too noisy next to this gradient "
-                    "to name a pattern or the elements")
+        res.pattern = "zero" if not np.any(a) else "mismatch"
+        res.factor = 0.0 if res.pattern == "zero" else None
+        res.hint = ("the analytic gradient is all zeros, " if res.pattern == "zero" else "") + (
+            f"wrong by the {j.witness}; the elementwise numbers are too noisy next to this gradient to name "
+            "a pattern or the elements")
     elif j.outcome == WRONG:
         dg = diagnose(ev, elementwise if elementwise_est else {}, context=(contexts or {}).get(name),
                       batch_size=batch_size, threshold=threshold, complex_ok=complex_ok,
