@@ -184,7 +184,8 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
                 f0=f0, typical=typical, kink_mask=(kink_masks or {}).get(name), line_cost=line_cost,
                 rng=np.random.default_rng(_NOISE_SEED + 1), exact=method == "complex",
                 kinks_known=kinks_known if kinks_known is not None else
-                probe is not None or kink_masks is not None)
+                probe is not None or kink_masks is not None,
+                line_kinks=probe is not None or kink_masks is not None)
     evidence = {k: _evidence(k, grads[k], estimates[k], j) for k, j in judged.items()}
     elementwise = {k: e for k, e in evidence.items() if isinstance(estimates[k], est_.Estimate)}
     for name, est in estimates.items():
