@@ -37,6 +37,7 @@ import contextlib
 import copy
 import io
 import math
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ def outcome_of(report: object) -> str:
     if isinstance(o, str):
         return o
     if (not getattr(report, "passed", True) and getattr(report, "pattern", "") is None
-            and str(getattr(report, "hint", "")).startswith(("unchecked", "undecided"))):
+            and re.match(r"^(\w+: )?(unchecked|undecided)", str(getattr(report, "hint", "")))):
         return "undecided"  # a dlai step with nothing checked (every element on a kink)
     if not hasattr(report, "passed"):
         raise TypeError(f"not a check result: {type(report).__name__}")

@@ -11,8 +11,8 @@ import census
 import numpy as np
 import pytest
 
-# 84 course networks (7 rounds of the 12 kinds), 36 models, 36 scalar graphs: a few seconds.
-N_COURSE, N_MODEL, N_SCALAR = 84, 36, 36
+# 72 course networks (6 rounds of the 12 kinds), 32 models, 32 scalar graphs: a few seconds.
+N_COURSE, N_MODEL, N_SCALAR = 72, 32, 32
 
 
 @pytest.fixture(scope="module")

@@ -222,3 +222,5 @@ def test_the_outcome_accessor_reads_a_step_with_nothing_checked_as_undecided():
         steps = [Step()]
     Step.pattern, Step.hint = None, "unchecked: every element sat on a kink"
     assert census.outcome_of(Report()) == "undecided"
+    Step.hint = "dZ: unchecked: every element sat on a kink"  # as dlai prefixes it
+    assert census.outcome_of(Step()) == "undecided"
