@@ -39,11 +39,16 @@ def _random_problem(rng):
 
 def test_two_hundred_random_correct_networks_pass():
     rng = np.random.default_rng(2024)
-    kinks_on_kinked_nets, kinked_nets, failures = 0, 0, []
+    kinks_on_kinked_nets, kinked_nets, failures, on_kinks = 0, 0, [], 0
     for i in range(200):
         model, loss, X, y, kinked = _random_problem(rng)
         report = check_model(model, loss, X, y, rng=i)
-        if not report.passed:
+        # undecided only where a whole parameter sits exactly on kinks (an all-zero input row with zero
+        # biases, or a dead layer): no step can check it there, and it is never called wrong
+        undecided = [p for p in report.parameters.values() if p.outcome == "undecided"]
+        if report.outcome == "undecided" and all(p.status == "unchecked" for p in undecided):
+            on_kinks += 1
+        elif not report.passed:
             failures.append(f"net {i}: {model!r} {loss!r}\n{report}")
         if kinked:
             kinked_nets += 1
@@ -51,3 +56,4 @@ def test_two_hundred_random_correct_networks_pass():
         assert report.failed == [] and report.blame is None
     assert not failures, "\n\n".join(failures[:3])
     assert kinked_nets >= 5 and kinks_on_kinked_nets > 0
+    assert on_kinks <= 10

@@ -83,28 +83,37 @@ def test_no_rows_and_no_elements_are_refused():
 
 
 def test_a_check_where_every_element_is_on_a_kink_fails_with_a_nan_difference():
-    # |theta| at 0 with the one-sided slope 1 as "gradient": both elements straddle the kink
-    report = check_gradients(lambda t: float(np.abs(t).sum()), np.zeros(2), np.ones(2))
+    # |theta| at 0 with 0.5 as "gradient": both elements straddle the kink, and 0.5 is neither
+    # one-sided slope (1 or -1), so nothing can be checked; backprop's usual 1 is checked one-sided
+    report = check_gradients(lambda t: float(np.abs(t).sum()), np.zeros(2), np.full(2, 0.5))
     assert report.kinks == 2 and report.parameters["theta"].checked == 0
+    assert report.outcome == "undecided" and report.parameters["theta"].status == "unchecked"
     assert not report.passed and np.isnan(report.difference) and report.to_dict()["difference"] is None
+    one_sided = check_gradients(lambda t: float(np.abs(t).sum()), np.zeros(2), np.ones(2))
+    assert one_sided.passed and one_sided.kinks == 2 and one_sided.parameters["theta"].checked == 2
     assert "nothing was checked: every element sat on a kink" in report.summary()
 
 
 # A2, A3: a parameter with no checkable element is "unchecked" on every face
 
-def test_a_parameter_entirely_on_kinks_is_unchecked_and_unresolved_on_every_face():
-    X = np.zeros((3, 2))  # zero inputs and zero biases: every ReLU input is exactly 0
-    model = Sequential(Linear(2, 4, rng=0), ReLU(), Linear(4, 3, rng=1))
+def test_a_parameter_entirely_on_kinks_is_unchecked_and_undecided_on_every_face():
+    # W's rows are equal and the inputs are (1, -1), (-1, 1): every ReLU input is exactly 0, and moving
+    # a weight either way switches one example's unit on, so neither one-sided slope is backprop's 0
+    X = np.array([[1.0, -1.0], [-1.0, 1.0], [0.5, -0.5]])
+    first = Linear(2, 4, rng=0)
+    first.params["W"][1] = first.params["W"][0]
+    model = Sequential(first, ReLU(), Linear(4, 3, rng=1))
     report = check_model(model, CrossEntropyLoss(), X, np.array([0, 1, 2]))
-    p = report.parameters["0.b"]
-    assert p.checked == 0 and p.kinks == 4 and p.status == "unchecked" and np.isnan(p.difference)
-    assert "0.b" in report.unresolved and "every element sat on a kink" in p.hint
+    p = report.parameters["0.W"]
+    assert p.checked == 0 and p.kinks == 8 and p.status == "unchecked" and np.isnan(p.difference)
+    assert p.outcome == "undecided" and report.outcome == "undecided" and report.failed == []
+    assert "0.W" in report.undecided and "every element sat on a kink" in p.hint
     assert "not checkable (on a kink)" in report.summary() and "not checked at all" in report.summary()
     d = report.to_dict()
-    assert d["parameters"]["0.b"]["status"] == "unchecked" and d["parameters"]["0.b"]["difference"] is None
-    row = next(line for line in str(report).splitlines() if line.startswith("│ 0.b"))
+    assert d["parameters"]["0.W"]["status"] == "unchecked" and d["parameters"]["0.W"]["difference"] is None
+    row = next(line for line in str(report).splitlines() if line.startswith("│ 0.W"))
     assert "unchecked" in row and "—" in row and " 0 " not in row.split("│")[4]
-    html_row = re.search(r"<tr[^>]*><td[^>]*>0\.b</td>.*?</tr>", report._repr_html_()).group(0)
+    html_row = re.search(r"<tr[^>]*><td[^>]*>0\.W</td>.*?</tr>", report._repr_html_()).group(0)
     assert ">unchecked</td>" in html_row and ">—</td>" in html_row and ">ok</td>" not in html_row
     assert report.layers[1].status == "unchecked" and d["layers"][1]["status"] == "unchecked"
     assert not any("vanishing" in note for note in report.notes)  # kinks, not small gradients

@@ -141,13 +141,14 @@ def test_a_trained_confident_model_passes():
         assert report.passed and report.blame is None, report.summary()
 
 
-def test_a_saturated_softmax_is_unresolved_not_failed():
+def test_a_saturated_softmax_is_undecided_not_failed_nor_passed():
     r = np.random.default_rng(1)
     X = r.standard_normal((1, 4)) * 30
     y = r.integers(0, 3, 1)
     report = check_model(cr.mlp([4, 16, 16, 3], "relu", rng=1), CrossEntropyLoss(), X, y)
-    assert report.passed and report.blame is None
-    assert report.unresolved == list(report.parameters)
+    assert report.outcome == "undecided" and not report.passed and report.blame is None
+    assert report.failed == [] and report.undecided == list(report.parameters)
+    assert "other inputs" in report.parameters["0.W"].hint
     assert "method='complex'" not in str(report)  # check_model refuses the complex step
 
 

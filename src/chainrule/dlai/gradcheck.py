@@ -167,12 +167,40 @@ def _say(message: str, ok: bool) -> None:
 
 
 def _diagnosis(report: GradientReport, course_ok: bool) -> None:
-    """Print chainrule's report when it finds something, and say so when the course's number did not."""
+    """Print chainrule's report when it finds something or cannot decide, and say so when the course's
+    number did not."""
     if report.passed:
         return
-    if course_ok:
+    if report.outcome == "undecided":
+        print("chainrule cannot decide every gradient at this point (the report says why and what "
+              "would decide it):")
+    elif course_ok:
         print("chainrule's per-parameter check finds what the single number hides:")
     print(report)
+
+
+def _saturation_note(forward: Callable, X: np.ndarray, Y: np.ndarray,
+                     parameters: Mapping[str, np.ndarray]) -> str | None:
+    """When the course's forward leaves AL within 1e-8 of 0 or 1, its cost ``log(AL)``/``log(1 - AL)``
+    is a staircase of rounding steps: say so, and point at the stable form from the logits."""
+    try:
+        out = forward(X, Y, {k: np.array(v, dtype=np.float64) for k, v in parameters.items()})
+    except Exception:  # the check itself reports a forward that fails
+        return None
+    cache = out[1] if isinstance(out, tuple) and len(out) == 2 else None
+    if not isinstance(cache, tuple) or len(cache) < 4 or len(cache) % 4:
+        return None
+    AL = np.asarray(cache[-3], dtype=np.float64)
+    if AL.size == 0 or not np.all((AL >= 0) & (AL <= 1)):
+        return None
+    closest = float(np.min(np.minimum(AL, 1 - AL)))
+    if closest >= 1e-8:
+        return None
+    return (f"AL is within {closest:.2g} of 0 or 1 (a saturated sigmoid): the course's cost "
+            "-(1/m) sum(Y log(AL) + (1 - Y) log(1 - AL)) then rounds 1 - AL to a few ulps, and its finite "
+            "differences measure rounding, not the gradient. Compute the cost from the logits ZL instead: "
+            "cost = np.mean(np.maximum(ZL, 0) - ZL * Y + np.log1p(np.exp(-np.abs(ZL)))), or check at "
+            "smaller weights")
 
 
 def _course_difference(report: GradientReport, gradients: Mapping[str, object]) -> float:
@@ -246,7 +274,8 @@ def gradient_check_n(parameters: Mapping[str, np.ndarray], gradients: Mapping[st
     ``forward`` returns the cost or ``(cost, cache)`` (default: ``forward_propagation_n``; pass
     your own). Prints the course's verdict (a mistake when the difference exceeds 2e-7) and, when
     chainrule's per-parameter check fails, its diagnosis naming the wrong parameters and the kind
-    of bug (this includes wrong shapes, which the course's flattening hides). Returns the course's
+    of bug (this includes wrong shapes, which the course's flattening hides), or why it cannot decide
+    (e.g. a saturated sigmoid, whose cost is a staircase of rounding steps). Returns the course's
     difference as a ``Difference``, a float carrying that diagnosis in ``.report`` (the
     ``GradientReport`` itself with ``return_report=True``). Neither ``parameters`` nor
     ``gradients`` is modified. Both of the course's signatures: 2018's ``(parameters, gradients, X,
@@ -267,7 +296,11 @@ def gradient_check_n(parameters: Mapping[str, np.ndarray], gradients: Mapping[st
     for k in keys:  # NaN/inf and non-numbers named by the learner's key; the check below says W1, b1, ...
         as_course_array(gradients[k], f"gradient_check_n: gradients['{k}']", ndim=None)
     ordered = {k[1:]: gradients[k] for k in keys}  # W1, b1, W2, ...: dictionary_to_vector's order
-    report = check_gradients(lambda p: forward(X, Y, p), dict(parameters), ordered, eps=epsilon)
+    m = int(np.shape(X)[1]) if np.ndim(X) == 2 else None
+    report = check_gradients(lambda p: forward(X, Y, p), dict(parameters), ordered, eps=epsilon, batch_size=m)
+    saturated = _saturation_note(forward, X, Y, parameters)
+    if saturated and not report.passed:
+        report.notes.append(saturated)
     difference = _course_difference(report, ordered)
     if print_msg is None or print_msg:
         _course_verdict(report, difference)

@@ -1,8 +1,17 @@
-"""``check_gradients``: compare analytic gradients with numerical ones and name what is wrong.
+"""``check_gradients``, and the pipeline every check runs (``run_checks``), top to bottom:
 
-The engine here is shared by the model and layer checks (``model.py``): it takes a dict of
-float64 arrays it owns, a function evaluating the cost at them, and the analytic gradients, and
-returns one ``ParameterResult`` per name.
+1. **estimate** (``estimate``): the cost at θ, then the numerical gradient of every parameter through
+   ``element_costs`` (the per-element loop by default; a batched implementation plugs in here);
+2. **noise** (``noise``): the cost's rounding noise measured at θ, and the step checked against it
+   (an eps the noise makes meaningless is replaced, with a warning);
+3. **judge** (``judge``): every element against its measured error bar, kinks re-checked and left
+   out, and every parameter correct, wrong or undecided (larger steps and the Taylor remainder test
+   as further witnesses);
+4. **diagnose** (``diagnose``): the pattern of each wrong gradient;
+5. **report** (``report``): ``ParameterResult`` per name, which the callers gather in a report.
+
+No step calls back up. The model and layer checks (``model.py``, ``layer.py``) run the same pipeline
+on a private float64 copy.
 """
 
 from __future__ import annotations
@@ -11,29 +20,36 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._validate import as_float_array, as_rng, check_array_tree, check_positive_int
-from . import numerical as num
+from . import estimate as est_
+from . import noise as noise_
 from . import progress
-from .diagnose import NON_FINITE, Context, Evidence, diagnose, diagnose_shape, element_tolerance, find_kinks
-from .inputs import SCALAR_NAME, PrecisionWarning, as_cost_value, float_values, match_grads, resolve_options
+from .diagnose import NON_FINITE, Context, Evidence, diagnose, diagnose_shape
+from .inputs import (
+    SCALAR_NAME,
+    PrecisionWarning,
+    StepWarning,
+    as_cost_value,
+    float_values,
+    match_grads,
+    resolve_options,
+)
+from .judge import CORRECT, UNDECIDED, WRONG, Judgement, judge_elementwise, judge_projections
 from .report import GradientReport, ParameterResult, WorstElement
 
-__all__ = ["DEFAULT_THRESHOLD", "PrecisionWarning", "check_gradients", "relative_difference", "run_checks"]
+__all__ = ["DEFAULT_THRESHOLD", "PrecisionWarning", "StepWarning", "check_gradients", "combine",
+           "relative_difference", "run_checks"]
 
-#: The course's threshold for its N-D check ("difference > 2e-7: there is a mistake"). A parameter
-#: passes when its relative difference is at most this, or when every element agrees within the
-#: numerical error bar (rounding noise of the cost, see ``numerical``), so a correct gradient that
-#: is tiny next to the cost is not failed for the limits of finite differences.
+#: The course's threshold for its N-D check ("difference > 2e-7: there is a mistake"). An element
+#: agrees when it differs by at most its measured error bar plus this much relative to its size.
 DEFAULT_THRESHOLD = 2e-7
 _ComplexWarning = getattr(np, "exceptions", np).ComplexWarning
 WORST = 5
-# A gradient that passes only within its error bar is "unresolved" when the error bar exceeds this
-# fraction of the gradient: a bug of that relative size could hide in it. Correct networks sit near
-# 1e-3 at most (measured on the 200 random networks of the tests).
-UNRESOLVED = 0.1
+_NOISE_SEED = 20260  # the noise directions: fixed, independent of the caller's rng and its draws
 
 
 def relative_difference(a: np.ndarray, n: np.ndarray) -> float:
@@ -52,80 +68,54 @@ def relative_difference(a: np.ndarray, n: np.ndarray) -> float:
     return float(np.linalg.norm(a - n) / denom) if denom > 0 else 0.0
 
 
-def run_checks(evaluate: num.Evaluate, values: dict[str, np.ndarray], grads: dict[str, np.ndarray], *,
+def combine(outcomes: list[str]) -> str:
+    """The outcome of several: wrong if any is, else undecided if any is (or there are none), else
+    correct."""
+    if WRONG in outcomes:
+        return WRONG
+    if not outcomes or UNDECIDED in outcomes:
+        return UNDECIDED
+    return CORRECT
+
+
+@dataclass
+class Checked:
+    """What ``run_checks`` found: the results per name, the overall difference (formula 2 over every
+    checked element that is not a kink; NaN when it would mislead), the step used and the noise."""
+
+    results: dict[str, ParameterResult]
+    difference: float
+    eps: float
+    noise: noise_.Noise | None
+
+
+def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: dict[str, np.ndarray], *,
                method: str, eps: float, threshold: float, sample: int | None, rng: np.random.Generator,
                directions: int = 4, batch_size: int | None = None,
                contexts: Mapping[str, Context] | None = None,
                kink_masks: Mapping[str, np.ndarray] | None = None,
                probe: Callable[[], bytes] | None = None,
                notes: list[str] | None = None, scale: float = 0.0,
-               complex_ok: bool = True, element_costs: num.ElementCosts | None = None
-               ) -> tuple[dict[str, ParameterResult], float]:
-    """Check every name of ``values`` against ``grads``; returns the results and the overall
-    difference: formula 2 over every checked, non-kink element, or NaN when a gradient has the
-    wrong shape (a difference over the others alone would look like a pass) or no element at all
-    could be checked.
+               complex_ok: bool = True, element_costs: est_.ElementCosts | None = None,
+               kink_mask_for: Callable[[float], Mapping[str, np.ndarray]] | None = None,
+               eps_given: bool = True, raw: list | None = None, kinks_known: bool | None = None
+               ) -> Checked:
+    """Check every name of ``values`` against ``grads`` (the pipeline of the module docstring).
 
-    ``values`` is perturbed in place and restored. ``contexts`` and ``kink_masks`` (name -> array
-    of the parameter's shape) carry what a layer check knows about its input; ``probe`` reports the
-    kink state after each evaluation (see ``numerical.central``). Findings about the check itself
-    (a cost computed in float32) are appended to ``notes``. ``scale`` is the size of the cost's
-    largest terms (``numerical.noise_scale``), which widens the error bars of a cost far smaller than
-    what it is computed from; ``complex_ok`` False keeps hints from suggesting method='complex'.
-    ``element_costs`` (``gradcheck.batched``), if given, supplies the perturbed costs of the central
-    differences for every name of ``values`` in batches instead of one ``evaluate`` per element.
+    ``values`` (owned float64 arrays; complex128 for the complex step) is perturbed in place and
+    restored. ``contexts`` and ``kink_masks`` (name -> array of the parameter's shape) carry what a
+    layer check knows about its input (``kink_mask_for(eps)`` recomputes the masks when the step is
+    replaced); ``probe`` reports the kink state after each evaluation. Findings about the check
+    itself (float32 arithmetic, a replaced eps, cancellation) are appended to ``notes``. ``scale`` is
+    the size of the cost's largest terms (``noise.noise_scale``); ``complex_ok`` False keeps hints from
+    suggesting method='complex'. ``element_costs`` replaces the per-element loop. ``eps_given``
+    False: ``eps`` is the default, which a step chosen from the noise replaces without a warning.
+    ``raw``, if given, receives what ``evaluate`` got from the cost at θ (its cache shows a saturated
+    sigmoid, ``noise.staircase``). ``kinks_known``: every kink the cost has is reported by ``probe``
+    (default: when there is a probe or kink masks), so larger steps may also decide "wrong".
     """
-    estimates = _estimate(evaluate, values, method=method, eps=eps, sample=sample, rng=rng,
-                          directions=directions, probe=probe, notes=notes, scale=scale,
-                          element_costs=element_costs)
-    evidence, kinks = _evidence(estimates, values, grads, threshold, kink_masks or {})
-    elementwise = {k: e for k, e in evidence.items() if isinstance(estimates[k], num.Estimate)}
-    results: dict[str, ParameterResult] = {}
-    for name, est in estimates.items():
-        if name not in evidence:
-            results[name] = _wrong_shape(name, grads[name], values[name].shape, estimates, threshold,
-                                         batch_size)
-            continue
-        if not np.all(np.isfinite(grads[name])):
-            results[name] = _non_finite(name, grads[name], est)
-            continue
-        ev = evidence[name]
-        av, nv = ev.analytic[ev.valid], ev.numerical[ev.valid]
-        diff = relative_difference(av, nv)
-        within = np.abs(av - nv) <= element_tolerance(av, nv, ev.noise[ev.valid], threshold)
-        elementwise_est = isinstance(est, num.Estimate)
-        res = ParameterResult(name, values[name].shape, bool(diff <= threshold or within.all()), diff,
-                              analytic=grads[name], checked=int(ev.valid.sum()),
-                              kinks=int(kinks[name].sum()) if name in kinks else 0,
-                              numerical=est.numerical if elementwise_est else None, threshold=threshold)
-        if res.checked == 0:
-            res.difference, res.resolved = float("nan"), False
-            res.hint = ("unchecked: every element sat on a kink (e.g. a ReLU input within eps of 0), where "
-                        "central differences cannot check it; check at other inputs" if res.kinks else
-                        "unchecked: no element could be checked")
-        elif res.passed and diff > threshold:
-            res.resolved, res.hint = _resolution(av, nv, ev.noise[ev.valid], eps, complex_ok)
-        if not res.passed:
-            dg = diagnose(ev, elementwise if elementwise_est else {}, context=(contexts or {}).get(name),
-                          batch_size=batch_size, threshold=threshold, complex_ok=complex_ok)
-            res.pattern, res.factor, res.hint, res.detail = dg.pattern, dg.factor, dg.hint, dg.detail
-            if elementwise_est:
-                res.worst = worst_elements(grads[name], est.numerical, ev.valid)
-        results[name] = res
-    if (len(evidence) < len(estimates) or not any(e.valid.any() for e in evidence.values())
-            or any(r.pattern == NON_FINITE for r in results.values())):
-        return results, float("nan")
-    overall = relative_difference(np.concatenate([e.analytic[e.valid] for e in evidence.values()]),
-                                  np.concatenate([e.numerical[e.valid] for e in evidence.values()]))
-    return results, overall
-
-
-def _estimate(evaluate: num.Evaluate, values: dict[str, np.ndarray], *, method: str, eps: float,
-              sample: int | None, rng: np.random.Generator, directions: int,
-              probe: Callable[[], bytes] | None, notes: list[str] | None, scale: float = 0.0,
-              element_costs: num.ElementCosts | None = None) -> dict[str, num.Estimate | num.Projections]:
-    """The numerical estimate of every parameter; the cost values seen tell whether it computes in
-    float32, in which case the error bars are widened."""
+    notes = notes if notes is not None else []
+    # 1. estimate: the cost at θ (every value is recorded: float32 arithmetic shows in them)
     costs: list[float] = []
     bar = progress.current()
     per_evaluation = 0.5 if method == "central" else 1.0 if method == "complex" else 0.0
@@ -137,74 +127,186 @@ def _estimate(evaluate: num.Evaluate, values: dict[str, np.ndarray], *, method: 
             bar.advance(per_evaluation)
         return value
 
-    f0 = as_cost_value(recorded(values), complex_ok=method == "complex").real
+    f0 = float(complex(as_cost_value(recorded(values), complex_ok=method == "complex")).real)
     state0 = probe() if probe is not None else None
-    estimates: dict[str, num.Estimate | num.Projections] = {}
-    for name, arr in values.items():
-        if method == "directional":
-            estimates[name] = num.directional(recorded, values, name, directions, eps, f0, rng, scale)
-            continue
-        idx = num.sample_indices(arr.size, sample, rng)
-        if method == "complex":
-            estimates[name] = num.complex_step(recorded, values, name, idx, eps)
-        elif element_costs is not None:
-            tick = bar.advance if bar is not None else None
-            estimates[name], seen = num.central_from_costs(element_costs, arr.shape, name, idx, eps, f0,
-                                                           scale, tick=tick)
-            costs.extend(seen.tolist())
-        else:
-            estimates[name] = num.central(recorded, values, name, idx, eps, f0, probe, state0, scale)
-    if method != "complex" and num.rounded_to_float32(costs):
-        for est in estimates.values():
-            est.noise = est.noise * (num.U32 / num.U)
-        if notes is not None:
+    shaped = {k: g for k, g in grads.items() if g.shape == values[k].shape and np.all(np.isfinite(g))}
+    # 2. noise, and the step checked against it
+    noise = None
+    if method != "complex":
+        noise = noise_.measure(recorded, values, f0, np.random.default_rng(_NOISE_SEED), scale=scale,
+                               spacing=eps)
+        if noise_.rounded_to_float32(costs):
+            noise = noise_.measure(recorded, values, f0, np.random.default_rng(_NOISE_SEED), scale=scale,
+                                   float32=True, spacing=eps)
             notes.append("every cost value is a float32 number: the cost computes in float32, so its "
                          "numerical gradient is only good to about 1e-7 * |cost| / eps; the error bars "
-                         "are widened to match. For a sharp check compute the cost in float64.")
-    return estimates
+                         "follow the measured noise. For a sharp check compute the cost in float64.")
+        if raw:
+            noise.staircase, noise.saturation = noise_.staircase(raw[0])
+        typical = noise_.typical_gradient(noise, shaped, scale)
+        chosen, warning = noise_.check_step(eps, noise, typical, est_.DEFAULT_EPS[method])
+        if warning and eps_given:
+            warnings.warn(warning, StepWarning, stacklevel=3)
+            notes.append(warning)
+        elif warning:
+            notes.append(f"eps = {chosen:g}, chosen from the cost's measured noise "
+                         f"({noise.per_eval:.2g} per evaluation) and gradients of about {typical:.2g}")
+        if chosen != eps:
+            eps = chosen
+            if kink_mask_for is not None:
+                kink_masks = kink_mask_for(eps)
+    else:
+        typical = noise_.typical_gradient(noise_.Noise(0, 0, float("nan"), f0), shaped, scale)
+    costs_at = (est_.loop_costs(recorded, values, probe, state0) if element_costs is None
+                else _ticking(element_costs, bar))
+    estimates: dict[str, est_.Estimate | est_.Projections] = {}
+    for name, arr in values.items():
+        if method == "directional":
+            estimates[name] = est_.directional(recorded, values, name, directions, eps, rng)
+            continue
+        idx = est_.sample_indices(arr.size, sample, rng)
+        if method == "complex":
+            estimates[name] = est_.complex_step(recorded, values, name, idx, eps)
+        else:
+            estimates[name] = est_.central(costs_at, name, arr.shape, idx, eps, f0)
 
+    for e in estimates.values():  # the error bar of every element (what a wrong shape is compared with)
+        if isinstance(e, est_.Estimate):
+            e.noise = np.where(np.isnan(e.numerical), 0.0, noise.bar(e.step) if noise is not None else
+                               100 * noise_.U * np.abs(np.nan_to_num(e.numerical)))
 
-def _evidence(estimates: dict, values: dict[str, np.ndarray], grads: dict[str, np.ndarray], threshold: float,
-              kink_masks: Mapping[str, np.ndarray]) -> tuple[dict[str, Evidence], dict[str, np.ndarray]]:
-    """Evidence for every correctly shaped gradient (projections for the directional method), and
-    the kinks found among its elements."""
-    evidence: dict[str, Evidence] = {}
-    kinks: dict[str, np.ndarray] = {}
+    def line_cost(name: str, d: np.ndarray, t: float) -> float:
+        arr = values[name]
+        original = arr.copy()
+        try:
+            arr[...] = original + t * d
+            return float(complex(recorded(values)).real)
+        finally:
+            arr[...] = original
+
+    # 3. judge, 4. diagnose, 5. report
+    judged: dict[str, Judgement] = {}
+    results: dict[str, ParameterResult] = {}
+    for name, est in estimates.items():
+        a = grads[name]
+        if a.shape != values[name].shape or not np.all(np.isfinite(a)):
+            continue
+        if isinstance(est, est_.Projections):
+            pa = np.tensordot(est.directions, a, axes=a.ndim)
+            judged[name] = judge_projections(pa, est, noise, threshold, typical)
+        else:
+            judged[name] = judge_elementwise(
+                name, a, est, noise, threshold, element_costs=None if method == "complex" else costs_at,
+                f0=f0, typical=typical, kink_mask=(kink_masks or {}).get(name), line_cost=line_cost,
+                rng=np.random.default_rng(_NOISE_SEED + 1), exact=method == "complex",
+                kinks_known=kinks_known if kinks_known is not None else
+                probe is not None or kink_masks is not None,
+                line_kinks=probe is not None or kink_masks is not None)
+    evidence = {k: _evidence(k, grads[k], estimates[k], j) for k, j in judged.items()}
+    elementwise = {k: e for k, e in evidence.items() if isinstance(estimates[k], est_.Estimate)}
     for name, est in estimates.items():
         a = grads[name]
         if a.shape != values[name].shape:
-            continue
-        if isinstance(est, num.Projections):
-            pa = np.tensordot(est.directions, a, axes=a.ndim)
-            evidence[name] = Evidence(name, pa, est.numerical, np.ones(pa.shape, bool), est.noise)
-            continue
-        k = find_kinks(a, est.numerical, est.noise, est.jump, threshold)
-        if name in kink_masks:
-            k |= kink_masks[name] & ~np.isnan(est.numerical)
-        if est.crossed is not None:
-            k |= est.crossed
-        kinks[name] = k
-        evidence[name] = Evidence(name, a, est.numerical, ~np.isnan(est.numerical) & ~k, est.noise)
-    return evidence, kinks
+            results[name] = _wrong_shape(name, a, values[name].shape, estimates, judged, threshold,
+                                         batch_size)
+        elif name not in judged:
+            results[name] = _non_finite(name, a, est)
+        else:
+            results[name] = _result(name, a, est, judged[name], evidence, elementwise, contexts, batch_size,
+                                    threshold, complex_ok, noise)
+    if noise is not None and noise.cancellation and any(r.status in ("undecided", "ok (noise)")
+                                                        for r in results.values()):
+        notes.append(noise.describe() + (_STABLE if complex_ok else ""))
+    if (len(judged) < len(estimates) or not any(e.valid.any() for e in evidence.values())
+            or any(r.pattern == NON_FINITE for r in results.values())):
+        return Checked(results, float("nan"), eps, noise)
+    overall = relative_difference(np.concatenate([e.analytic[e.valid] for e in evidence.values()]),
+                                  np.concatenate([e.numerical[e.valid] for e in evidence.values()]))
+    return Checked(results, overall, eps, noise)
 
 
-def _resolution(a: np.ndarray, n: np.ndarray, noise: np.ndarray, eps: float,
-                complex_ok: bool = True) -> tuple[bool, str]:
-    """For a gradient that passed only because every element lies within its error bar: can the
-    check see a bug at all? Not when the error bar is a sizeable part of the gradient itself."""
-    ratio = float(np.linalg.norm(noise) / max(np.linalg.norm(a), np.linalg.norm(n), np.finfo(float).tiny))
-    if not np.any(a) or ratio <= UNRESOLVED:
-        return True, ""
-    return False, (f"unresolved: the numerical gradient's rounding noise is {ratio:.2g} x this gradient "
-                   f"(eps = {eps:g}), so a bug that size would go unseen; "
-                   + ("try a larger eps, a cost without large constant terms, float64 inside the cost, or "
-                      "method='complex'" if complex_ok else
-                      "try a larger eps or other inputs (a saturated softmax leaves gradients below what "
-                      "finite differences resolve: check where the model is less certain)"))
+def _ticking(element_costs: est_.ElementCosts, bar: progress.CheckProgress | None,
+             chunk: int = 16384) -> est_.ElementCosts:
+    """``element_costs`` called in chunks that advance the progress bar (one tick per element)."""
+    if bar is None:
+        return element_costs
+
+    def costs(name: str, indices: np.ndarray, steps: np.ndarray):
+        parts = []
+        for start in range(0, max(len(indices), 1), chunk):
+            parts.append(element_costs(name, indices[start:start + chunk], steps[start:start + chunk]))
+            bar.advance(len(indices[start:start + chunk]))
+        return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
+
+    return costs
 
 
-def _non_finite(name: str, a: np.ndarray, est: num.Estimate | num.Projections) -> ParameterResult:
-    """A gradient with NaN or inf elements: a failure whatever the numerical gradient says (NaN
+_STABLE = (". A stable formulation decides it: for the course's cost compute it from the logits ZL, "
+           "cost = np.mean(np.maximum(ZL, 0) - ZL * Y + np.log1p(np.exp(-np.abs(ZL)))), which never "
+           "forms 1 - AL")
+
+
+def _evidence(name: str, a: np.ndarray, est: est_.Estimate | est_.Projections, j: Judgement) -> Evidence:
+    if isinstance(est, est_.Projections):
+        pa = np.tensordot(est.directions, a, axes=a.ndim)
+        return Evidence(name, pa, j.numerical, j.valid, j.noise)
+    return Evidence(name, a, j.numerical, j.valid, j.noise)
+
+
+def _result(name: str, a: np.ndarray, est: est_.Estimate | est_.Projections, j: Judgement,
+            evidence: dict[str, Evidence], elementwise: dict[str, Evidence],
+            contexts: Mapping[str, Context] | None, batch_size: int | None, threshold: float,
+            complex_ok: bool, noise: noise_.Noise | None) -> ParameterResult:
+    ev = evidence[name]
+    elementwise_est = isinstance(est, est_.Estimate)
+    diff = (relative_difference(ev.analytic[ev.valid], ev.numerical[ev.valid]) if ev.valid.any()
+            else float("nan"))
+    res = ParameterResult(name, a.shape, j.outcome, diff, analytic=a, checked=int(ev.valid.sum()),
+                          kinks=j.kink_count if elementwise_est else 0,
+                          numerical=j.numerical if elementwise_est else None, threshold=threshold,
+                          noise=j.noise if elementwise_est else None,
+                          eps=float(np.max(j.step)) if j.step.size else None, witness=j.witness)
+    if j.outcome == UNDECIDED:
+        res.hint = ("unchecked: " + j.reason if res.checked == 0 else
+                    "undecided: " + j.reason + _what_decides(noise, complex_ok))
+    elif j.outcome == WRONG and j.witness.startswith("Taylor"):
+        res.pattern = "zero" if not np.any(a) else "mismatch"
+        res.factor = 0.0 if res.pattern == "zero" else None
+        res.hint = ("the analytic gradient is all zeros, " if res.pattern == "zero" else "") + (
+            f"wrong by the {j.witness}; the elementwise numbers are too noisy next to this gradient to name "
+            "a pattern or the elements")
+    elif j.outcome == WRONG:
+        dg = diagnose(ev, elementwise if elementwise_est else {}, context=(contexts or {}).get(name),
+                      batch_size=batch_size, threshold=threshold, complex_ok=complex_ok,
+                      confirmed=j.confirmed if elementwise_est else None)
+        res.pattern, res.factor, res.hint, res.detail = dg.pattern, dg.factor, dg.hint, dg.detail
+        if j.witness:
+            res.hint += f" ({j.witness})"
+        if elementwise_est:
+            res.worst = worst_elements(a, j.numerical, ev.valid)
+    return res
+
+
+def _what_decides(noise: noise_.Noise | None, complex_ok: bool) -> str:
+    """The reason the numbers cannot tell, and what would decide it."""
+    if noise is None:
+        return ""
+    why = "; " + noise.describe()
+    if noise.float32:
+        return why + ". Compute the cost in float64 to decide it"
+    if noise.cancellation and complex_ok:
+        return why + _STABLE
+    tries = ["another eps", "a cost without large constant terms"]
+    if complex_ok:
+        tries.append("method='complex'")
+    else:
+        tries.append("other inputs (a saturated softmax leaves gradients below what finite differences "
+                     "resolve: check where the model is less certain)")
+    return why + ". Try " + ", ".join(tries)
+
+
+def _non_finite(name: str, a: np.ndarray, est: est_.Estimate | est_.Projections) -> ParameterResult:
+    """A gradient with NaN or inf elements: wrong whatever the numerical gradient says (NaN
     compares false with everything, inf lies within an infinite error bar), naming the elements."""
     bad = ~np.isfinite(a)
     where = [str(tuple(int(i) for i in idx)) for idx in np.argwhere(bad)[:5]]
@@ -212,24 +314,27 @@ def _non_finite(name: str, a: np.ndarray, est: num.Estimate | num.Projections) -
     hint = (f"{int(bad.sum())} of {a.size} elements are non-finite ({kinds}) at {', '.join(where)}"
             f"{', ...' if bad.sum() > 5 else ''}: the backward divided by zero, overflowed, or took the log "
             "or sqrt of a non-positive number")
-    n = est.numerical if isinstance(est, num.Estimate) else None
+    n = est.numerical if isinstance(est, est_.Estimate) else None
     worst = [WorstElement(tuple(int(i) for i in idx), float(a[tuple(idx)]),
                           float(n[tuple(idx)]) if n is not None else float("nan"), float("inf"))
              for idx in np.argwhere(bad)[:WORST]]
-    return ParameterResult(name, a.shape, False, float("nan"), NON_FINITE, None, hint, worst=worst,
+    return ParameterResult(name, a.shape, WRONG, float("nan"), NON_FINITE, None, hint, worst=worst,
                            analytic=a, numerical=n, checked=int(bad.size))
 
 
 def _wrong_shape(name: str, a: np.ndarray, shape: tuple[int, ...], estimates: dict,
-                 threshold: float, batch_size: int | None = None) -> ParameterResult:
+                 judged: dict[str, Judgement], threshold: float,
+                 batch_size: int | None = None) -> ParameterResult:
     est = estimates[name]
-    elementwise = isinstance(est, num.Estimate)
+    elementwise = isinstance(est, est_.Estimate)
     n = est.numerical if elementwise else np.full(shape, np.nan)
-    noise = est.noise if elementwise else np.zeros(shape)
-    refs = {k: Evidence(k, e.numerical, e.numerical, ~np.isnan(e.numerical), e.noise)
-            for k, e in estimates.items() if isinstance(e, num.Estimate)}
+    noise = est.noise if elementwise and est.noise is not None else np.zeros(shape)
+    refs = {k: Evidence(k, j.numerical, j.numerical, j.valid, j.noise)
+            for k, j in judged.items() if isinstance(estimates[k], est_.Estimate)}
+    refs.update({k: Evidence(k, e.numerical, e.numerical, ~np.isnan(e.numerical), e.noise)
+                 for k, e in estimates.items() if k not in refs and isinstance(e, est_.Estimate)})
     dg = diagnose_shape(name, a, n, noise, refs, threshold, batch_size)
-    return ParameterResult(name, shape, False, float("nan"), dg.pattern, dg.factor, dg.hint, dg.detail,
+    return ParameterResult(name, shape, WRONG, float("nan"), dg.pattern, dg.factor, dg.hint, dg.detail,
                            analytic=a, numerical=n if elementwise else None)
 
 
@@ -250,6 +355,7 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
                     method: str = "central", threshold: float = DEFAULT_THRESHOLD,
                     sample: int | None = None, rng: np.random.Generator | int | None = 0,
                     directions: int = 4, batch_size: int | None = None,
+                    element_costs: est_.ElementCosts | None = None,
                     masks: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> GradientReport:
     """Compare the analytic gradients ``grads`` of ``cost`` at ``params`` with numerical ones.
 
@@ -267,19 +373,24 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
         gradient of the wrong shape fails with pattern "transposed", "swapped" or "shape".
     eps : float, optional
         Step. Default 1e-6 for "central"/"directional" (a correct float64 gradient then lands
-        around 1e-9..1e-10, far below ``threshold``; see ``numerical``), 1e-20 for "complex". The
-        course's ``eps=1e-7`` reproduces its numbers.
+        around 1e-9..1e-10, far below ``threshold``), 1e-20 for "complex". The course's ``eps=1e-7``
+        reproduces its numbers. An eps that the cost's measured noise makes meaningless (1e-14 for
+        central differences) is replaced by a larger one with a ``StepWarning``; parameters the
+        step cannot decide are re-checked at larger steps and with the Taylor remainder test.
     method : {"central", "complex", "directional"}
         "central": (f(θ+ε) - f(θ-ε)) / 2ε per element, with kink detection. "complex": Im f(θ+iε)/ε,
         exact to rounding for costs that accept complex input. "directional": ``directions``
         random unit directions per parameter, 2 cost evaluations each (a fast first look).
     threshold : float
-        A parameter passes when its relative difference is at most this (the course's 2e-7), or
-        when every element agrees within its numerical error bar.
+        An element agrees when it differs by at most its measured error bar (the cost's rounding
+        noise / eps) plus this much relative to its size (the course's 2e-7).
     sample : int, optional
         Check only this many elements per parameter, drawn with ``rng``.
     batch_size : int, optional
         The m of the cost's 1/m average, so a factor of m or 1/m is named "missing/extra 1/m".
+    element_costs : callable, optional
+        ``element_costs(name, indices, steps) -> (f_plus, f_minus, crossed)`` replacing the
+        per-element loop of central differences (see ``gradcheck.estimate``).
     masks : dict name -> {label: bool array of that parameter's shape}, optional
         Element sets worth naming: a gradient wrong on exactly one of them gets pattern "masked"
         with the label, e.g. ``{"x": {"elements where x <= 0": x <= 0}}`` (``chainrule.torch``
@@ -287,9 +398,11 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
 
     Returns
     -------
-    GradientReport with ``passed``, ``difference`` (formula 2 over all checked elements),
-    ``failed``, and per parameter ``difference``, ``pattern``, ``factor``, ``hint``, ``worst``.
-    Elements whose difference quotient straddles a kink are excluded and counted in ``kinks``.
+    GradientReport with ``outcome`` ("correct", "wrong" or "undecided"), ``passed`` (correct),
+    ``difference`` (formula 2 over all checked elements), ``failed``, ``undecided``, and per
+    parameter ``outcome``, ``difference``, ``pattern``, ``factor``, ``hint``, ``worst``. Elements
+    whose difference quotient straddles a kink are re-checked with smaller steps, and left out and
+    counted in ``kinks`` when they sit on one, never judged wrong.
     """
     if not callable(cost) or hasattr(cost, "params"):
         raise TypeError(f"cost must be a function params -> float, got {type(cost).__name__} (for a layer "
@@ -297,6 +410,7 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
     check_array_tree(params, "params")
     if not isinstance(params, Mapping):  # with dict params, a list of grads is named as a structure error
         check_array_tree(grads, "grads")
+    eps_given = eps is not None
     eps = resolve_options(method, eps, threshold, sample, directions)
     if batch_size is not None:
         check_positive_int(batch_size, "batch_size")
@@ -314,6 +428,8 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
         notes.append(f"grads keys {stray} match no parameter and were not checked: params has "
                      f"{sorted(values)}. A gradient computed for a parameter that params lacks (a typo, or a "
                      "parameter left out of params?) is a gradient nobody checks")
+
+    raw: list = []
 
     def evaluate(vals: dict[str, np.ndarray]):
         # Fresh copies: a cost that writes into its argument must not corrupt the next evaluation.
@@ -334,6 +450,8 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
             except (TypeError, _ComplexWarning) as e:
                 raise TypeError(f"method='complex' needs a cost that accepts complex parameters; it "
                                 f"raised {type(e).__name__}: {e}. Use method='central'.") from e
+        if not raw:
+            raw.append(out)
         value = as_cost_value(out, complex_ok=method == "complex")
         if method == "complex" and not isinstance(value, complex):
             raise TypeError("method='complex' needs a cost that carries complex parameters through to "
@@ -342,8 +460,12 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
 
     contexts = {k: Context(masks={label: np.asarray(m, dtype=bool) for label, m in sets.items()})
                 for k, sets in (masks or {}).items() if k in values}
-    results, overall = run_checks(evaluate, values, analytic, method=method, eps=eps, threshold=threshold,
-                                  sample=sample, rng=as_rng(rng), directions=directions,
-                                  batch_size=batch_size, contexts=contexts, notes=notes)
-    passed = all(r.passed for r in results.values()) and math.isfinite(overall)
-    return GradientReport(passed, overall, results, method, eps, threshold, notes=notes, sample=sample)
+    checked = run_checks(evaluate, values, analytic, method=method, eps=eps, threshold=threshold,
+                         sample=sample, rng=as_rng(rng), directions=directions, batch_size=batch_size,
+                         contexts=contexts, notes=notes, element_costs=element_costs, eps_given=eps_given,
+                         raw=raw)
+    outcome = combine([r.outcome for r in checked.results.values()])
+    if outcome == CORRECT and not math.isfinite(checked.difference):
+        outcome = UNDECIDED
+    return GradientReport(outcome, checked.difference, checked.results, method, checked.eps, threshold,
+                          notes=notes, sample=sample)

@@ -6,7 +6,12 @@ numerical error bar (rounding noise plus the threshold's relative slack). Nothin
 too little data (a single element fits any factor), and "mismatch" is the honest answer when no
 hypothesis fits. Patterns are tried from the most specific to the most general:
 
-zero -> swapped -> sign / scaled -> transposed -> masked -> activation -> mismatch
+zero -> swapped -> sign / scaled -> transposed -> missing-mean -> masked -> activation -> mismatch
+
+The error bars are the judge's: the measured noise of each numerical element. "zero" covers an
+analytic gradient indistinguishable from zero (within its error bar) where the numerical one is not;
+"swapped" needs both gradients to fit each other's numerical values; "missing-mean" is an error that
+is the same along every row (or column) of the gradient, as a missing mean or sum term leaves.
 
 "activation" compares with other activations' derivatives taken at the layer's input x and with
 the usual formulas written at its output y (y(1 - y), 1 - y², y, 1 - y). A layer check also fails
@@ -21,10 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FIT = 10.0  # a hypothesis may leave at most this many error bars of residual
+FIT = 3.0  # a hypothesis may leave at most this many (measured, already conservative) error bars of residual
 NON_FINITE = "non-finite"  # NaN or inf elements in the analytic gradient: a failure, never a pass
-PATTERNS = ("zero", "swapped", "sign", "scaled", "transposed", "shape", "masked", "activation",
-            "term", "mode", "mismatch", "inplace", NON_FINITE)
+PATTERNS = ("zero", "swapped", "sign", "scaled", "transposed", "missing-mean", "shape", "masked",
+            "activation", "term", "mode", "mismatch", "inplace", NON_FINITE)
 
 
 @dataclass
@@ -64,21 +69,6 @@ class Diagnosis:
 def element_tolerance(a: np.ndarray, n: np.ndarray, noise: np.ndarray, threshold: float) -> np.ndarray:
     """Per-element allowance |a - n| <= noise + threshold * max(|a|, |n|)."""
     return noise + threshold * np.maximum(np.abs(a), np.abs(np.nan_to_num(n)))
-
-
-def find_kinks(a: np.ndarray, n: np.ndarray, noise: np.ndarray, jump: np.ndarray,
-               threshold: float) -> np.ndarray:
-    """Elements whose difference quotient straddles a non-differentiable point.
-
-    An element is a kink when it disagrees, its one-sided slopes differ by at least the
-    disagreement (a kink inside [θ-ε, θ+ε] shifts the central quotient by up to that much), and the
-    slope jump is far above rounding noise. A real bug on a smooth stretch has |d+ - d-| = ε|f''|,
-    far below the O(|g|) disagreement it causes, so it is never excused as a kink.
-    """
-    checked = ~np.isnan(n)
-    diff = np.abs(a - np.nan_to_num(n))
-    wrong = diff > element_tolerance(a, n, noise, threshold)
-    return checked & wrong & (jump >= diff) & (jump > FIT * noise)
 
 
 def _fits(a: np.ndarray, ref: np.ndarray, noise: np.ndarray, threshold: float, scale: float = 1.0) -> bool:
@@ -160,15 +150,19 @@ def _masked(ev: Evidence, context: Context | None, threshold: float) -> Diagnosi
 
 
 def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | None = None,
-             batch_size: int | None = None, threshold: float, complex_ok: bool = True) -> Diagnosis:
-    """Name the bug behind a failing gradient ``ev`` (see the module docstring for the order).
+             batch_size: int | None = None, threshold: float, complex_ok: bool = True,
+             confirmed: np.ndarray | None = None) -> Diagnosis:
+    """Name the bug behind a wrong gradient ``ev`` (see the module docstring for the order).
 
     ``others``: the other parameters' evidence, for "swapped". ``batch_size``: the m of "missing
-    1/m" hints. ``complex_ok`` False: the check has no complex step to suggest.
+    1/m" hints. ``complex_ok`` False: the check has no complex step to suggest. ``confirmed``: the
+    elements whose disagreement the judge confirmed, shown when no pattern fits.
     """
     v = ev.valid
     a, n, noise = ev.analytic[v], ev.numerical[v], ev.noise[v]
-    if _fits(a, n, noise, threshold):
+    if a.size == 0:
+        return Diagnosis("mismatch", None, "wrong where checked: " + _confirmed_text(ev, confirmed))
+    if (confirmed is None or not confirmed.any()) and _fits(a, n, noise, threshold):
         rerun = "another eps or method='complex'" if complex_ok else "another eps or other inputs"
         return Diagnosis("mismatch", None, "close to the numerical gradient (within 10x the threshold): a "
                          "numerical limit (eps, float32 arithmetic inside the cost) or a real but tiny "
@@ -177,14 +171,22 @@ def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | No
     if np.all(ev.analytic == 0) and informative:
         return Diagnosis("zero", 0.0, "the analytic gradient is all zeros: it is never written or "
                          "the upstream gradient does not reach it")
+    if informative and np.all(np.abs(a) <= noise) and not _fits(n, np.zeros_like(n), noise, threshold):
+        return Diagnosis("zero", 0.0, f"the analytic gradient is zero to within the error bar (largest "
+                         f"|element| {float(np.max(np.abs(a))):.2g}) where the numerical one is not: it is "
+                         "never written, or the upstream gradient does not reach it")
     if a.size >= 2 and informative >= 1:
         for other in others.values():
             if other.name == ev.name or other.numerical.shape != ev.analytic.shape:
                 continue
             both = v & other.valid
+            # both directions: this analytic is the other's numerical AND the other's analytic is
+            # this numerical, and the two numerical gradients differ beyond noise
             if np.count_nonzero(both) >= 2 and not _fits(
-                    ev.numerical[both], other.numerical[both], ev.noise[both], threshold) and _fits(
-                    ev.analytic[both], other.numerical[both], other.noise[both], threshold):
+                    ev.numerical[both], other.numerical[both], ev.noise[both] + other.noise[both],
+                    threshold) \
+                    and _fits(ev.analytic[both], other.numerical[both], other.noise[both], threshold) \
+                    and _fits(other.analytic[both], ev.numerical[both], ev.noise[both], threshold):
                 return Diagnosis("swapped", None, f"the values are the gradient of {other.name!r}: "
                                  f"the gradients of {ev.name!r} and {other.name!r} are exchanged",
                                  other.name)
@@ -200,6 +202,9 @@ def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | No
         if informative >= 2 and _fits(at, n, noise, threshold):
             return Diagnosis("transposed", None, "the analytic gradient equals the numerical one "
                              "transposed: a transpose too many or too few (x.T @ dout vs dout.T @ x)")
+    found = _missing_mean(ev, threshold)
+    if found:
+        return found
     found = _masked(ev, context, threshold)
     if found:
         return found
@@ -212,6 +217,43 @@ def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | No
                 return Diagnosis(context.patterns.get(label, "activation"), None, hint, label)
     factor = float(a[0] / n[0]) if a.size == 1 and n[0] != 0 else None
     return Diagnosis("mismatch", factor, _mismatch_hint(ev, factor, threshold))
+
+
+def _missing_mean(ev: Evidence, threshold: float) -> Diagnosis | None:
+    """The error a - n is the same along every row (or column, or the whole vector) and not zero: the
+    signature of a missing mean or sum term, e.g. the -mean(dout) of a normalization's backward."""
+    if not ev.valid.all() or ev.analytic.size < 3:
+        return None
+    e = ev.analytic - ev.numerical
+    shapes = [(None, "every element")]
+    if ev.analytic.ndim == 2:
+        shapes = [(1, "row"), (0, "column")] + ([] if min(ev.analytic.shape) > 1 else shapes)
+    for axis, what in shapes:
+        length = ev.analytic.size if axis is None else ev.analytic.shape[axis]
+        if length < 3:
+            continue
+        offset = np.mean(e) if axis is None else np.mean(e, axis=axis, keepdims=True)
+        offset = np.broadcast_to(offset, e.shape)
+        if _fits(e, offset, ev.noise, threshold) and not _fits(offset, np.zeros_like(offset), ev.noise,
+                                                                 threshold):
+            if axis is None:
+                where = f"the same error {float(offset.flat[0]):.4g} on every element"
+            else:
+                where = f"one constant error per {what} (each {what} of the error is a single number)"
+            return Diagnosis("missing-mean", None,
+                             f"{where}: a mean or sum term is missing or extra (e.g. the -mean(dout) term "
+                             f"of a normalization's backward, or a softmax's -sum(dout * y)), summed over "
+                             "each "
+                             f"{'vector' if axis is None else what}", what)
+    return None
+
+
+def _confirmed_text(ev: Evidence, confirmed: np.ndarray | None) -> str:
+    if confirmed is None or not confirmed.any():
+        return "the elements disagree beyond their error bars"
+    where = [str(tuple(int(i) for i in idx)) for idx in np.argwhere(confirmed)[:5]]
+    return (f"{int(confirmed.sum())} element(s) disagree beyond their error bars at any step: "
+            f"{', '.join(where)}")
 
 
 def _mismatch_hint(ev: Evidence, factor: float | None, threshold: float) -> str:

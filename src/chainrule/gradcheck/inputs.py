@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._validate import check_choice, check_positive_int, check_real
-from . import numerical as num
+from . import estimate as num
 
 #: Non-dict params (an array or a number) are reported under this name.
 SCALAR_NAME = "theta"
@@ -18,8 +18,11 @@ SCALAR_NAME = "theta"
 
 class PrecisionWarning(UserWarning):
     """Gradients of float32 parameters are checked in float64: finite differences in float32 lose
-    about half their digits to rounding."""
+    about half their digits to rounding. Also the class of ``StepWarning``."""
 
+
+class StepWarning(PrecisionWarning):
+    """An ``eps`` that the cost's measured noise makes meaningless was replaced by a larger step."""
 
 
 def as_cost_value(out: object, *, complex_ok: bool = False) -> complex | float:

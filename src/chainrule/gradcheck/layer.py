@@ -20,10 +20,10 @@ from .._validate import as_float_array, as_rng, check_layer_like, check_loss_lik
 from ..nn import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, freeze_masks
 from ..nn.module import Layer, Loss
 from .batched import layer_costs, loss_costs
-from .check import DEFAULT_THRESHOLD, run_checks
+from .check import DEFAULT_THRESHOLD, combine, run_checks
 from .diagnose import Context
 from .inputs import PrecisionWarning, as_cost_value, resolve_options
-from .numerical import noise_scale
+from .noise import noise_scale
 from .progress import session as check_progress
 from .report import LayerResult
 
@@ -210,6 +210,7 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
     """
     check_layer_like(layer, "layer")
     _real_method(method)
+    eps_given = eps is not None
     eps = resolve_options(method, eps, threshold, sample, 4)
     gen = as_rng(rng)
     notes: list[str] = []
@@ -234,7 +235,7 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
         dx = np.array(work.backward(given), dtype=np.float64)
         grads = {INPUT: dx, **_layer_grads(work)}
     except Exception as e:  # a user's backward may fail in any way; the report says how
-        return LayerResult(index, name, False, float("nan"), error=f"{type(e).__name__}: {e}")
+        return LayerResult(index, name, "wrong", float("nan"), error=f"{type(e).__name__}: {e}")
     if INPUT in work.params:
         raise ValueError(f"{name} has a parameter named {INPUT!r}, which clashes with the input gradient")
     values = {INPUT: x64, **work.params}
@@ -243,21 +244,28 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
         return float(np.sum(d * work.forward(vals[INPUT])))
 
     context, kinks = _context(work, x64, d, eps)
+
+    def kink_masks(step: float) -> dict[str, np.ndarray]:
+        found = _context(work, x64, d, step)[1]
+        return {INPUT: found} if found is not None else {}
+
     costs = layer_costs(work, x64, d, INPUT) if batched and method == "central" else None
     with check_progress(sum(_count(v.size, sample) for v in values.values()), progress, name):
-        results, diff = run_checks(
+        checked = run_checks(
             evaluate, values, grads, method=method, eps=eps, threshold=threshold, sample=sample, rng=gen,
             batch_size=x64.shape[0] if x64.ndim else None,
             contexts={INPUT: context} if context else None,
-            kink_masks={INPUT: kinks} if kinks is not None else None,
-            scale=noise_scale(d * y) if d.shape == y.shape else 0.0, complex_ok=False, element_costs=costs)
+            kink_masks={INPUT: kinks} if kinks is not None else None, kink_mask_for=kink_masks,
+            scale=noise_scale(d * y) if d.shape == y.shape else 0.0, complex_ok=False, eps_given=eps_given,
+            element_costs=costs, notes=notes)
+    results, diff = checked.results, checked.difference
     if not np.array_equal(given, d):
         res = results[INPUT]
-        res.passed, res.pattern, res.factor = False, "inplace", None
+        res.outcome, res.pattern, res.factor = "wrong", "inplace", None
         res.hint = ("backward modified its dout argument in place (DLFS's `dout[mask] = 0; return dout`); "
                     "in a real graph that corrupts the gradient other layers receive: copy it first, "
                     "dx = dout.copy()" + (f"; the values: {res.hint}" if res.hint else ""))
-    return LayerResult(index, name, all(r.passed for r in results.values()), diff, results)
+    return LayerResult(index, name, combine([r.outcome for r in results.values()]), diff, results)
 
 
 def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float | None = None,
@@ -268,6 +276,7 @@ def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float
     ``batched`` and ``progress`` as in ``check_model``."""
     check_loss_like(loss, "loss")
     _real_method(method)
+    eps_given = eps is not None
     eps = resolve_options(method, eps, threshold, sample, 4)
     work = copy.deepcopy(loss)
     z = np.array(as_float_array(logits, "logits"), dtype=np.float64)
@@ -276,14 +285,16 @@ def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float
     try:
         grads = {LOGITS: np.asarray(work.backward(), dtype=np.float64)}
     except Exception as e:  # a user's backward may fail in any way; the report says how
-        return LayerResult("loss", name, False, float("nan"), error=f"{type(e).__name__}: {e}")
+        return LayerResult("loss", name, "wrong", float("nan"), error=f"{type(e).__name__}: {e}")
 
     def evaluate(vals: dict[str, np.ndarray]) -> float:
         return as_cost_value(work.forward(vals[LOGITS], target))
 
     costs = loss_costs(work, z, target, LOGITS) if batched and method == "central" else None
     with check_progress(_count(z.size, sample), progress, name):
-        results, diff = run_checks(evaluate, {LOGITS: z}, grads, method=method, eps=eps, threshold=threshold,
-                                   sample=sample, rng=as_rng(rng), batch_size=z.shape[0] if z.ndim else None,
-                                   scale=noise_scale(z), complex_ok=False, element_costs=costs)
-    return LayerResult("loss", name, all(r.passed for r in results.values()), diff, results)
+        checked = run_checks(evaluate, {LOGITS: z}, grads, method=method, eps=eps, threshold=threshold,
+                             sample=sample, rng=as_rng(rng), batch_size=z.shape[0] if z.ndim else None,
+                             scale=noise_scale(z), complex_ok=False, eps_given=eps_given,
+                             element_costs=costs)
+    return LayerResult("loss", name, combine([r.outcome for r in checked.results.values()]),
+                       checked.difference, checked.results)

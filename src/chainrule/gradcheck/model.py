@@ -28,7 +28,7 @@ from .._validate import as_float_array, as_rng, to_array
 from ..nn import LeakyReLU, ReLU, Sequential
 from ..nn.module import Layer, Loss
 from .batched import model_costs
-from .check import DEFAULT_THRESHOLD, run_checks
+from .check import DEFAULT_THRESHOLD, combine, run_checks
 from .inputs import PrecisionWarning, as_cost_value, resolve_options
 from .layer import (
     _key_hint,
@@ -39,7 +39,7 @@ from .layer import (
     check_loss,
     upstream,
 )
-from .numerical import noise_scale
+from .noise import noise_scale
 from .progress import session as check_progress
 from .report import GradientReport, LayerResult, ParameterResult
 
@@ -75,12 +75,18 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
     the activations, the built-in losses: see ``gradcheck.batched``) gets them in batches, which
     ``batched=False`` turns off (the reference loop). ``progress``: a progress bar for checks
     projected to take over 2 s (None: in a terminal or notebook, not under pytest; True/False).
+
+    The report's ``outcome`` is "wrong" when a whole-model gradient, a layer or the loss is wrong,
+    "undecided" when something could not be decided, else "correct". A whole-model gradient too
+    small next to the cost's noise to decide is decided by the chain rule when its layer's backward,
+    every later layer's and the loss's are decided correct on their own (``witness`` says so).
     """
     if not isinstance(model, Layer):
         raise TypeError(f"model must be a chainrule Layer or Sequential, got {type(model).__name__}")
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be a chainrule Loss, got {type(loss).__name__}")
     _real_method(method)
+    eps_given, given_eps = eps is not None, eps
     eps = resolve_options(method, eps, threshold, sample, directions)
     gen = as_rng(rng)
     X = as_float_array(X, "X")
@@ -110,24 +116,29 @@ def check_model(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray, *, autod
     with check_progress(_workload(work, X64, sample, layers, method), progress, "check_model"):
         if not error and values:
             costs = model_costs(work, wloss, X64, y) if batched and method == "central" else None
-            results, difference = run_checks(evaluate, values, grads, method=method, eps=eps,
-                                             threshold=threshold, sample=sample, rng=gen,
-                                             directions=directions, batch_size=len(X64), probe=probe,
-                                             scale=noise_scale(work.forward(X64)), complex_ok=False,
-                                             element_costs=costs)
+            checked = run_checks(evaluate, values, grads, method=method, eps=eps, threshold=threshold,
+                                 sample=sample, rng=gen, directions=directions, batch_size=len(X64),
+                                 probe=probe, scale=noise_scale(work.forward(X64)), complex_ok=False,
+                                 eps_given=eps_given, notes=notes, kinks_known=True, element_costs=costs)
+            results, difference, eps = checked.results, checked.difference, checked.eps
         if layers:
-            layer_results, loss_result, seen = _isolated(work, wloss, X64, y, eps=eps, threshold=threshold,
-                                                         sample=sample, rng=gen, batched=batched)
+            layer_results, loss_result, seen = _isolated(work, wloss, X64, y, eps=given_eps,
+                                                         threshold=threshold, sample=sample, rng=gen,
+                                                         batched=batched)
     if layers:
-        blame = next((lr.index for lr in layer_results if not lr.passed), None)
-        if blame is None and not loss_result.passed:
+        blame = next((lr.index for lr in layer_results if lr.outcome == "wrong"), None)
+        if blame is None and loss_result.outcome == "wrong":
             blame = "loss"
         _point_upstream(results, layer_results, blame)
+        _by_chain_rule(results, layer_results, loss_result)
     notes += _model_notes(results, layer_results, loss_result)
-    passed = (error is None and bool(np.isfinite(difference)) and all(r.passed for r in results.values())
-              and all(lr.passed for lr in layer_results or [])
-              and (loss_result is None or loss_result.passed))
-    report = GradientReport(passed, difference, results, method, eps, threshold, layer_results, loss_result,
+    outcome = combine([r.outcome for r in results.values()] + [lr.outcome for lr in layer_results or []]
+                      + ([loss_result.outcome] if loss_result is not None else []))
+    if error is not None:
+        outcome = "wrong"
+    elif outcome == "correct" and not np.isfinite(difference):
+        outcome = "undecided"
+    report = GradientReport(outcome, difference, results, method, eps, threshold, layer_results, loss_result,
                             blame, notes, error, sample)
     if autodiff:
         from .witness import add_autodiff
@@ -198,7 +209,7 @@ def _model_notes(results: dict[str, ParameterResult], layer_results: list[LayerR
     if len(results) > 1 and len(scaled) == 1 and all(r.pattern == "scaled" for r in results.values()):
         notes.append(f"every parameter is scaled by the same factor {scaled.pop():g}: the bug is upstream "
                      "of all of them (the loss's backward or the gradient fed into the model)")
-    failed = [k for k, r in results.items() if not r.passed]
+    failed = [k for k, r in results.items() if r.outcome == "wrong"]
     if failed and layer_results and all(lr.passed for lr in layer_results) and loss_result.passed:
         notes.append(f"{', '.join(failed)} fail in the whole model although every layer's backward and the "
                      "loss's pass their own checks, so no layer is blamed. Either the whole-model difference "
@@ -207,12 +218,31 @@ def _model_notes(results: dict[str, ParameterResult], layer_results: list[LayerR
                      "no isolated check looks: parameters shared by two layers, a layer whose forward "
                      "depends on state (training mode, a cache) that differs between calls, a Sequential "
                      "subclass with its own forward or backward")
-    unresolved = [k for k, r in results.items() if r.status == "unresolved"]  # not "unchecked": kinks
-    if unresolved and layer_results and all(lr.passed for lr in layer_results) and loss_result.passed:
-        notes.append(f"the gradients of {unresolved} are too small next to the cost for central differences "
-                     "to resolve (vanishing gradients), but every layer's backward and the loss's passed "
-                     "their own checks, so by the chain rule they are right too")
+    chain = [k for k, r in results.items() if r.witness.startswith("chain rule")]
+    if chain:
+        notes.append(f"the gradients of {chain} are too small next to the cost for finite differences to "
+                     "resolve (vanishing gradients), but their layers' backwards, every later one's and the "
+                     "loss's are decided correct on their own, so by the chain rule they are right too")
     return notes
+
+
+def _by_chain_rule(results: dict[str, ParameterResult], layer_results: list[LayerResult],
+                   loss_result: LayerResult) -> None:
+    """Decide an undecided whole-model gradient "k.name" correct when layer k's own check and every
+    later layer's and the loss's are correct: the whole-model gradient is their composition."""
+    if not loss_result.passed:
+        return
+    for name, res in results.items():
+        index, dot, _ = name.partition(".")
+        if res.outcome != "undecided" or not (dot and index.isdigit()) or res.checked == 0:
+            continue
+        k = int(index)
+        if k < len(layer_results) and all(lr.passed for lr in layer_results[k:]):
+            res.outcome = "correct"
+            res.witness = ("chain rule: this gradient is below what finite differences resolve in the whole "
+                           "model, but its layer's backward, every later one's and the loss's are decided "
+                           "correct on their own")
+            res.hint = res.witness
 
 
 def _point_upstream(results: dict[str, ParameterResult], layer_results: list[LayerResult],
@@ -224,7 +254,7 @@ def _point_upstream(results: dict[str, ParameterResult], layer_results: list[Lay
     where = "the loss" if blame == "loss" else f"layer {blame} ({layer_results[blame].name})"
     for name, res in results.items():
         index, dot, _ = name.partition(".")
-        if res.passed or not (dot and index.isdigit() and int(index) < len(layer_results)):
+        if res.outcome != "wrong" or not (dot and index.isdigit() and int(index) < len(layer_results)):
             continue
         if layer_results[int(index)].passed and (blame == "loss" or int(index) < blame):
             res.hint += (f" [this layer's own backward is right: the error comes from {where}, which the "

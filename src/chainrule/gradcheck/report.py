@@ -36,13 +36,15 @@ class ParameterResult:
     (0 when both are 0). ``pattern``/``factor``/``hint`` name the bug when ``passed`` is False.
     ``analytic`` is the gradient as given; ``numerical`` the estimate (NaN where not sampled;
     ``None`` for the directional method); ``autodiff`` the third witness when requested.
-    ``resolved`` is False for a gradient that passed only because it is lost in the numerical noise
-    (the check could not have seen a bug; ``hint`` says why and what to try).
+    ``outcome`` is "correct", "wrong" or "undecided" (the numbers cannot tell: ``hint`` says why and
+    what would decide it); ``passed`` is True only for "correct", ``resolved`` False only for
+    "undecided". ``noise`` is the error bar of each numerical element and ``eps`` the step the
+    verdict rests on (a re-check may have used another: ``witness`` says which check decided).
     """
 
     name: str
     shape: tuple[int, ...]
-    passed: bool
+    outcome: str
     difference: float
     pattern: str | None = None
     factor: float | None = None
@@ -55,26 +57,38 @@ class ParameterResult:
     kinks: int = 0
     autodiff: np.ndarray | None = None
     autodiff_difference: float | None = None
-    resolved: bool = True
     threshold: float | None = None
+    noise: np.ndarray | None = None
+    eps: float | None = None
+    witness: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True only when the gradient is decided correct."""
+        return self.outcome == "correct"
+
+    @property
+    def resolved(self) -> bool:
+        """False when the check could not decide (``outcome == "undecided"``)."""
+        return self.outcome != "undecided"
 
     @property
     def status(self) -> str:
-        """One word shared by every face of the report: "FAIL"; "unchecked" (no element could be
-        checked: every one sat on a kink); "unresolved" (lost in the numerical noise); "ok (noise)"
-        (above the threshold but every element within its numerical error bar); "ok"."""
-        if not self.passed:
+        """One word shared by every face of the report: "FAIL" (wrong); "unchecked" (undecided: no
+        element could be checked, every one sat on a kink); "undecided" (the numbers cannot tell);
+        "ok (noise)" (correct, above the threshold but every element within its measured error bar);
+        "ok"."""
+        if self.outcome == "wrong":
             return "FAIL"
-        if self.checked == 0:
-            return "unchecked"
-        if not self.resolved:
-            return "unresolved"
+        if self.outcome == "undecided":
+            return "unchecked" if self.checked == 0 else "undecided"
         noisy = self.threshold is not None and self.difference > self.threshold
         return "ok (noise)" if noisy else "ok"
 
     def to_dict(self, arrays: bool = False) -> dict:
         d = {
-            "name": self.name, "shape": list(self.shape), "passed": self.passed, "status": self.status,
+            "name": self.name, "shape": list(self.shape), "outcome": self.outcome, "passed": self.passed,
+            "status": self.status, "eps": _num(self.eps), "witness": self.witness or None,
             "difference": _num(self.difference), "pattern": self.pattern, "factor": _num(self.factor),
             "hint": self.hint, "detail": self.detail, "checked": self.checked, "kinks": self.kinks,
             "resolved": self.resolved, "autodiff_difference": _num(self.autodiff_difference),
@@ -96,13 +110,19 @@ class LayerResult:
 
     index: int | str | None
     name: str
-    passed: bool
+    outcome: str
     difference: float
     parameters: dict[str, ParameterResult] = field(default_factory=dict)
     error: str | None = None
 
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "correct"
+
     def _first_failure(self) -> ParameterResult | None:
-        return next((p for p in self.parameters.values() if not p.passed), None)
+        """The first wrong result, else the first undecided one."""
+        return next((p for p in self.parameters.values() if p.outcome == "wrong"),
+                    next((p for p in self.parameters.values() if not p.passed), None))
 
     @property
     def pattern(self) -> str | None:
@@ -124,10 +144,13 @@ class LayerResult:
 
     @property
     def status(self) -> str:
-        if not self.passed:
+        if self.outcome == "wrong":
             return "FAIL"
-        unchecked = self.parameters and all(p.status == "unchecked" for p in self.parameters.values())
-        return "unchecked" if unchecked else "ok"
+        if self.outcome == "undecided":
+            unchecked = self.parameters and all(p.status == "unchecked" for p in self.parameters.values()
+                                                if not p.passed)
+            return "unchecked" if unchecked else "undecided"
+        return "ok"
 
     @property
     def title(self) -> str:
@@ -140,6 +163,9 @@ class LayerResult:
         """One line: what failed and how (the first line of ``assert_gradients``' error)."""
         if self.passed:
             return f"gradient check passed: {self.title}"
+        if self.outcome == "undecided":
+            return f"gradient check undecided: {self.title} backward: " + "; ".join(
+                f"{p.name} undecided ({p.hint})" for p in self.parameters.values() if not p.resolved)
         if self.error:
             return f"gradient check failed: {self.title}'s backward raised ({self.error})"
         bad = [_short(p) for p in self.parameters.values() if not p.passed]
@@ -147,7 +173,7 @@ class LayerResult:
 
     def _summary(self) -> str:
         """The verdict line both faces open with."""
-        verdict = "PASSED" if self.passed else "FAILED"
+        verdict = _VERDICT[self.outcome]
         what = f"{self.title}'s backward checked" if self.index is None else f"{self.title} checked alone"
         return f"{what}: {verdict}, difference = {_fmt(self.difference, 10)}"
 
@@ -161,7 +187,8 @@ class LayerResult:
         return layer_html(self)
 
     def to_dict(self, arrays: bool = False) -> dict:
-        return {"index": self.index, "name": self.name, "passed": self.passed, "status": self.status,
+        return {"index": self.index, "name": self.name, "outcome": self.outcome, "passed": self.passed,
+                "status": self.status,
                 "difference": _num(self.difference), "pattern": self.pattern, "hint": self.hint,
                 "error": self.error, "kinks": self.kinks,
                 "parameters": {k: p.to_dict(arrays) for k, p in self.parameters.items()}}
@@ -169,9 +196,10 @@ class LayerResult:
 
 @dataclass
 class GradientReport:
-    """Everything a gradient check found. ``passed`` is True when every parameter (and, for
-    models, every layer and the loss) passed; ``failed`` lists the failing parameter names and
-    ``unresolved`` those that passed only because their gradient is lost in the numerical noise;
+    """Everything a gradient check found. ``outcome`` is "wrong" when anything checked is wrong,
+    else "undecided" when anything could not be decided, else "correct"; ``passed`` is True only for
+    "correct". ``failed`` lists the wrong parameter names and ``undecided`` (alias ``unresolved``)
+    those the numbers could not decide, each with a hint saying why and what would decide it;
     ``blame`` is the index of the first layer whose own backward is wrong, ``"loss"`` when only the
     loss's backward is, else None.
 
@@ -181,7 +209,7 @@ class GradientReport:
     backward raised, or when no element could be checked. A report with a NaN difference never
     passes; the summary says why it is missing."""
 
-    passed: bool
+    outcome: str
     difference: float
     parameters: dict[str, ParameterResult]
     method: str
@@ -195,14 +223,25 @@ class GradientReport:
     sample: int | None = None  # elements checked per parameter, when only a random sample was
 
     @property
+    def passed(self) -> bool:
+        """True only when everything checked is decided correct."""
+        return self.outcome == "correct"
+
+    @property
     def failed(self) -> list[str]:
-        return [name for name, p in self.parameters.items() if not p.passed]
+        """The parameters whose gradient is wrong."""
+        return [name for name, p in self.parameters.items() if p.outcome == "wrong"]
+
+    @property
+    def undecided(self) -> list[str]:
+        """Parameters the check could not decide: their gradient is lost in the numerical noise, or
+        every element sat on a kink (status "unchecked"); each one's hint says why."""
+        return [name for name, p in self.parameters.items() if p.outcome == "undecided"]
 
     @property
     def unresolved(self) -> list[str]:
-        """Parameters that passed only because the check could not see a bug: their gradient is lost
-        in the numerical noise, or every element sat on a kink (status "unchecked")."""
-        return [name for name, p in self.parameters.items() if p.passed and not p.resolved]
+        """Alias of ``undecided`` (the name of earlier versions)."""
+        return self.undecided
 
     @property
     def kinks(self) -> int:
@@ -211,8 +250,9 @@ class GradientReport:
     def to_dict(self, arrays: bool = False) -> dict:
         """A JSON-able dict (NaN and inf become None). ``arrays=True`` adds the full gradients."""
         return {
-            "passed": self.passed, "difference": _num(self.difference), "failed": self.failed,
-            "unresolved": self.unresolved, "method": self.method, "eps": self.eps,
+            "outcome": self.outcome, "passed": self.passed, "difference": _num(self.difference),
+            "failed": self.failed, "undecided": self.undecided, "unresolved": self.unresolved,
+            "method": self.method, "eps": self.eps,
             "threshold": self.threshold, "kinks": self.kinks,
             "blame": self.blame, "notes": list(self.notes), "error": self.error, "sample": self.sample,
             "parameters": {k: p.to_dict(arrays) for k, p in self.parameters.items()},
@@ -235,7 +275,7 @@ class GradientReport:
         return "nothing was checked: every element sat on a kink"
 
     def summary(self) -> str:
-        verdict = "PASSED" if self.passed else "FAILED"
+        verdict = _VERDICT[self.outcome]
         diff = _fmt(self.difference, 10)
         if not math.isfinite(self.difference):
             diff += f" ({self._missing_difference()})"
@@ -246,11 +286,11 @@ class GradientReport:
         if self.failed:
             text += f"; failing: {', '.join(self.failed)}"
         unchecked = [n for n, p in self.parameters.items() if p.status == "unchecked"]
-        noise = [n for n, p in self.parameters.items() if p.status == "unresolved"]
+        noise = [n for n, p in self.parameters.items() if p.status == "undecided"]
         if unchecked:
             text += f"; not checked at all (every element on a kink): {', '.join(unchecked)}"
         if noise:
-            text += f"; unresolved (lost in numerical noise): {', '.join(noise)}"
+            text += f"; undecided (the numbers cannot tell): {', '.join(noise)}"
         if self.kinks:
             text += f"; {self.kinks} element(s) not checkable (on a kink)"
         return text
@@ -260,12 +300,17 @@ class GradientReport:
         error), e.g. "gradient check failed: 0.W scaled x1/8 (extra 1/m?), blame layer 0 (Linear)"."""
         if self.passed:
             return "gradient check passed" + (f" ({self._sampled()})" if self._sampled() else "")
-        bad = [_short(p) for p in self.parameters.values() if not p.passed]
+        if self.outcome == "undecided":
+            undecided = [(p.name, p) for p in self.parameters.values() if p.outcome == "undecided"]
+            undecided += [(f"{p.name} in {lr.title}", p) for lr in self._layer_rows()
+                          for p in lr.parameters.values() if p.outcome == "undecided"]
+            return "gradient check undecided: " + "; ".join(f"{name}: {p.hint}" for name, p in undecided[:3])
+        bad = [_short(p) for p in self.parameters.values() if not p.passed and p.resolved]
         if not bad and self.error:
             bad = [self.error]
         if not bad:  # every parameter is right, yet a layer's own check failed (e.g. "inplace")
             bad = [f"{p.name} in {lr.title} {p.pattern or 'failed'}" for lr in self._layer_rows()
-                   for p in lr.parameters.values() if not p.passed] or [lr.error or "" for lr in
+                   for p in lr.parameters.values() if p.outcome == "wrong"] or [lr.error or "" for lr in
                                                                         self._layer_rows() if lr.error]
         if not bad and not math.isfinite(self.difference):
             bad = [self._missing_difference()]
@@ -278,7 +323,7 @@ class GradientReport:
                        else f"its backward raised ({blamed.error})")
             return f"gradient check failed: blame {blamed.title}: {finding}; failing: {listed}"
         text = "gradient check failed: " + listed
-        if self.layers is not None and all(lr.passed for lr in self._layer_rows()):
+        if self.layers is not None and all(lr.outcome != "wrong" for lr in self._layer_rows()):
             text += ("; every layer and the loss pass alone: numerical noise or a bug between layers "
                      "(see the notes)")
         return text
@@ -300,7 +345,9 @@ class GradientReport:
 
     def _kinks_text(self) -> str:
         return (f"{self._all_kinks()} element(s) straddle a kink (e.g. a ReLU input within eps of 0): "
-                "central differences cannot check them there, so they are left out")
+                "central differences cannot check them there, so they are re-checked with smaller steps, "
+                "checked against one side's slope where the kink sits exactly at the point, or left out; "
+                "never judged wrong")
 
     def _blame_text(self) -> str:
         blamed = self.loss if self.blame == "loss" else self.layers[self.blame]  # type: ignore[index]
@@ -320,11 +367,11 @@ class GradientReport:
 
     def _failures(self) -> list[tuple[str, ParameterResult]]:
         """The failing gradients that have worst elements to show, each with its table title."""
-        found = [(p.name, p) for p in self.parameters.values() if not p.passed]
+        found = [(p.name, p) for p in self.parameters.values() if p.outcome == "wrong"]
         for lr in self._layer_rows():
             where = "the loss" if lr.index == "loss" else f"layer {lr.index}"
             found += [(f"{p.name} in {where} ({lr.name}) checked alone", p)
-                      for p in lr.parameters.values() if not p.passed]
+                      for p in lr.parameters.values() if p.outcome == "wrong"]
         return [(title, p) for title, p in found if p.worst]
 
     def __rich__(self):
@@ -338,6 +385,9 @@ class GradientReport:
 
     def _repr_html_(self) -> str:
         return report_html(self)
+
+
+_VERDICT = {"correct": "PASSED", "wrong": "FAILED", "undecided": "UNDECIDED"}
 
 
 def _short(p: ParameterResult) -> str:

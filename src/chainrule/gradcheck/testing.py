@@ -9,8 +9,11 @@ from .model import check_model
 from .report import GradientReport, LayerResult
 
 
-def assert_gradients(target: object, *args, **kwargs) -> GradientReport | LayerResult:
-    """Run a gradient check and raise ``AssertionError`` carrying the full report if it fails.
+def assert_gradients(target: object, *args, allow_undecided: bool = False,
+                     **kwargs) -> GradientReport | LayerResult:
+    """Run a gradient check and raise ``AssertionError`` carrying the full report unless it is
+    decided correct: a wrong gradient raises, and so does an undecided one (the numbers could not
+    tell, e.g. a gradient far below the cost's noise) unless ``allow_undecided=True``.
 
     ``target`` selects the check:
 
@@ -25,7 +28,8 @@ def assert_gradients(target: object, *args, **kwargs) -> GradientReport | LayerR
     scaled x1/8 (extra 1/m?)"): the blamed layer's own finding first; the full report follows.
     pytest shows the caller's line, not chainrule's source (``__tracebackhide__``).
 
-    Returns the report when it passed, so a test can look further::
+    Returns the report when it passed (or, with ``allow_undecided``, was undecided), so a test can
+    look further::
 
         def test_my_layer():
             assert_gradients(MyReLU(), np.random.default_rng(0).standard_normal((8, 5)))
@@ -44,6 +48,8 @@ def assert_gradients(target: object, *args, **kwargs) -> GradientReport | LayerR
     else:
         raise TypeError("assert_gradients: target must be a Layer, a cost callable or a GradientReport, "
                         f"got {type(target).__name__}")
-    if not report.passed:
-        raise AssertionError(f"{report.headline()}\n{report}")
+    if report.outcome == "wrong" or (report.outcome == "undecided" and not allow_undecided):
+        tail = ("\n(pass allow_undecided=True to accept a check the numbers cannot decide)"
+                if report.outcome == "undecided" else "")
+        raise AssertionError(f"{report.headline()}{tail}\n{report}")
     return report

@@ -1,0 +1,490 @@
+"""Step 3 of a check: judge every element and every parameter, with three outcomes.
+
+An element *disagrees* when analytic and numerical differ by more than the measured error bar (the
+noise step's ``Noise.bar``) plus the threshold's relative slack. A disagreement is only evidence: a
+kink within the step, or truncation, moves with the step, and a bug does not. So every disagreeing
+element is re-checked at a step 16 times smaller (central, and one-sided from θ):
+
+* it agrees at the smaller step: a kink crossed by the first step (one-sided slopes apart), or
+  truncation (then the smaller step's value replaces the first);
+* the analytic value matches one one-sided slope and the two slopes differ: a kink exactly at θ
+  (a ReLU input exactly 0, e.g. behind a dead layer), where backprop picks one side;
+* both steps give the same number and the analytic value is outside both bars: *confirmed*;
+* anything else (the numbers move with the step but never agree): a kink, by elimination.
+
+Kinks are left out and counted, never judged wrong. A parameter is
+
+* **wrong** when an element's disagreement is confirmed (or its gradient is not finite, or of the
+  wrong shape: decided before judging);
+* **correct** when every checked element agrees and the check could have seen a bug: the error
+  bar is at most ``RESOLUTION`` of the gradient (or of ``ZERO`` times the report's typical gradient,
+  so a gradient that is truly zero can be vouched for);
+* **undecided** otherwise, after two more witnesses have tried: larger steps (chosen from the noise,
+  with the truncation measured by Richardson's two-step comparison: this is where curvature sets the
+  step), and the Taylor remainder test (eps-free: ``|J(θ+h d) - J(θ) - h<g, d>|`` falls as h² over a
+  sequence of h when g is right along d, as h when it is wrong).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .estimate import ElementCosts, Estimate, Projections
+from .noise import Noise
+
+CORRECT, WRONG, UNDECIDED = "correct", "wrong", "undecided"
+OUTCOMES = (CORRECT, WRONG, UNDECIDED)
+#: A gradient is resolved when its error bar is at most this fraction of it: a bug of that relative
+#: size could otherwise hide in the bar.
+RESOLUTION = 0.1
+#: A gradient below this fraction of the report's typical gradient element counts as zero: a check
+#: whose error bar is below that can vouch for a zero gradient.
+ZERO = 1e-8
+RECHECK_SHRINK = 16.0
+RECHECK_GROW = 4.0
+RECHECK_MAX = 64  # elements re-checked per parameter before the rest (only if none is confirmed)
+ESCALATE = (100.0, 1e4)  # larger steps tried, as multiples of the first
+MAX_STEP = 1e-2
+TAYLOR_STEPS = 12
+TAYLOR_DIRECTIONS = 2
+
+LineCost = Callable[[str, np.ndarray, float], float]  # cost at θ + t * d, d in one parameter's space
+
+
+@dataclass
+class Judgement:
+    """The verdict on one parameter and the evidence behind it (arrays of the parameter's shape).
+
+    ``numerical`` is the estimate the verdict rests on (a re-check's value where it replaced the
+    first), ``noise`` its error bar, ``valid`` the checked elements that are not kinks, ``kinks`` the
+    elements left out, ``confirmed`` the disagreements that survived the re-check. ``reason`` says
+    why an undecided parameter is undecided; ``witness`` which check decided it beyond the first."""
+
+    outcome: str
+    numerical: np.ndarray
+    noise: np.ndarray
+    valid: np.ndarray
+    kinks: np.ndarray
+    confirmed: np.ndarray
+    step: np.ndarray
+    reason: str = ""
+    witness: str = ""
+    one_sided: np.ndarray | None = None  # elements on a kink exactly at θ, checked one-sided
+
+    @property
+    def kink_count(self) -> int:
+        """Elements on a kink: left out, or checked against one side's slope."""
+        return int(self.kinks.sum()) + (int(self.one_sided.sum()) if self.one_sided is not None else 0)
+
+
+def tolerance(a: np.ndarray, n: np.ndarray, bar: np.ndarray, threshold: float) -> np.ndarray:
+    """Per-element allowance: the error bar plus ``threshold`` relative to the larger value."""
+    return bar + threshold * np.maximum(np.abs(a), np.abs(np.nan_to_num(n)))
+
+
+def _resolved(a: np.ndarray, n: np.ndarray, bar: np.ndarray, typical: float) -> bool:
+    size = max(a.size, 1)
+    scale = max(float(np.linalg.norm(a)), float(np.linalg.norm(n)), ZERO * typical * math.sqrt(size))
+    return scale > 0 and float(np.linalg.norm(bar)) <= RESOLUTION * scale
+
+
+def judge_elementwise(*args, **kwargs) -> Judgement:
+    """Judge one parameter's elementwise estimate (see ``_judge_elementwise``); the elements on a kink
+    exactly at θ that were checked one-sided are marked in ``one_sided``."""
+    one_sided, judgement = _judge_elementwise(*args, **kwargs)
+    judgement.one_sided = one_sided & judgement.valid
+    return judgement
+
+
+def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, threshold: float, *,
+                      element_costs: ElementCosts | None, f0: float, typical: float,
+                      kink_mask: np.ndarray | None = None, line_cost: LineCost | None = None,
+                      rng: np.random.Generator | None = None, exact: bool = False,
+                      kinks_known: bool = False, line_kinks: bool = False) -> tuple[np.ndarray, Judgement]:
+    """Judge one parameter's elementwise estimate (central differences or complex step).
+
+    ``element_costs`` re-evaluates elements at other steps (None: no re-check, as for the complex
+    step, ``exact``, whose only error is rounding of the derivative itself); ``line_cost`` and
+    ``rng`` drive the Taylor test; ``typical`` is the report's typical gradient element.
+    ``kinks_known``: ``element_costs`` reports every kink crossed (a model's probe), so a larger step
+    may also decide "wrong"; without it a larger step only confirms "correct" (a step larger than the
+    distance to a kink averages two slopes, the same at every larger step, which looks like a bug).
+    ``line_kinks``: the cost has kinks that ``line_cost`` does not report (a model with ReLUs), so the
+    Taylor test may only confirm "correct": kinks closer to θ than its smallest step mimic order 1.
+    """
+    n = est.numerical.copy()
+    sampled = ~np.isnan(n)
+    step = est.step.copy()
+    if exact:
+        bar = np.where(sampled, 100 * np.finfo(float).eps * np.abs(np.nan_to_num(n)), 0.0)
+    else:
+        bar = np.where(sampled, noise.bar(step), 0.0)
+    if est.f_plus is not None and not exact:
+        # the cost did not change at all, bit for bit, and the analytic gradient is exactly zero: the
+        # perturbation never reaches the cost (a dead unit), which no rounding noise can fake
+        untouched = sampled & (est.f_plus == f0) & (est.f_minus == f0) & (a == 0)
+        bar[untouched] = 0.0
+    kinks = sampled & est.crossed
+    one_sided = np.zeros(a.shape, bool)
+    if kinks.any() and element_costs is not None:
+        _smaller_steps(name, a, kinks, n, bar, step, noise, element_costs, f0, threshold, one_sided)
+    if kink_mask is not None:
+        kinks |= kink_mask & sampled
+    confirmed = np.zeros(a.shape, bool)
+    disagree = sampled & ~kinks & (np.abs(a - np.nan_to_num(n)) > tolerance(a, n, bar, threshold))
+    if disagree.any():
+        if element_costs is None:
+            confirmed = disagree.copy()
+        else:
+            _recheck(name, a, n, bar, step, est.jump, kinks, confirmed, disagree, noise, threshold,
+                     element_costs, f0, one_sided)
+    valid = sampled & ~kinks
+    if confirmed.any():
+        return one_sided, Judgement(WRONG, n, bar, valid, kinks, confirmed, step)
+    if not valid.any():
+        why = ("every element sat on a kink (e.g. a ReLU input within eps of 0), where finite differences "
+               "cannot check it; check at other inputs" if kinks.any() else "no element could be checked")
+        return one_sided, Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step, reason=why)
+    still = valid & (np.abs(a - np.nan_to_num(n)) > tolerance(a, n, bar, threshold))
+    if not still.any() and _resolved(a[valid], n[valid], bar[valid], typical):
+        return one_sided, Judgement(CORRECT, n, bar, valid, kinks, confirmed, step)
+    if exact or element_costs is None:
+        return one_sided, Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step,
+                         reason=_too_small(a, n, bar, valid))
+    # Undecided at this step: larger steps, where the noise bar shrinks, with the truncation measured.
+    first = float(np.max(step[valid]))
+    for h in sorted({min(first * factor, MAX_STEP) for factor in ESCALATE}):
+        if h <= first:
+            continue
+        verdict = _escalate(name, a, valid, noise, threshold, element_costs, h, typical, f0, kinks_known)
+        if verdict is not None:
+            outcome, nh, barh, okh, conf = verdict
+            if outcome == WRONG and kinks_known:
+                return one_sided, Judgement(WRONG, nh, barh, okh, kinks | (valid & ~okh), conf,
+                                            np.full(a.shape, h), witness=f"decided with eps = {h:g}")
+            if outcome == CORRECT:
+                return one_sided, Judgement(CORRECT, nh, barh, okh, kinks | (valid & ~okh), conf,
+                                 np.full(a.shape, h), witness=f"decided with eps = {h:g}")
+    if line_cost is not None and rng is not None:
+        outcome, text = taylor_test(name, a, valid, f0, noise, line_cost, rng, typical, n, bar)
+        if outcome == CORRECT or (outcome == WRONG and not line_kinks):
+            return one_sided, Judgement(outcome, n, bar, valid, kinks,
+                                        np.zeros(a.shape, bool) if outcome == CORRECT
+                             else disagree & valid, step, witness=text)
+    return one_sided, Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step,
+                                reason=_too_small(a, n, bar, valid))
+
+
+def _too_small(a: np.ndarray, n: np.ndarray, bar: np.ndarray, valid: np.ndarray) -> str:
+    ratio = float(np.linalg.norm(bar[valid]) / max(np.linalg.norm(a[valid]), np.linalg.norm(n[valid]),
+                                                    np.finfo(float).tiny))
+    return (f"the numerical gradient's error bar is {ratio:.2g} x this gradient at every step tried, and the "
+            "Taylor remainder test could not decide either: a bug that size would go unseen")
+
+
+def _smaller_steps(name: str, a: np.ndarray, kinks: np.ndarray, n: np.ndarray, bar: np.ndarray,
+                   step: np.ndarray, noise: Noise, element_costs: ElementCosts, f0: float,
+                   threshold: float, one_sided: np.ndarray) -> None:
+    """Elements whose step crossed a kink (the probe saw a ReLU input change sign) are tried again at
+    steps 16 and 256 times smaller: a kink at some distance from θ is then no longer crossed, and the
+    element is checked there. What still crosses sits on a kink exactly at θ (a ReLU input exactly 0,
+    as behind a dead layer or on an all-zero input with zero biases): there backprop takes one side's
+    slope, so the element is checked one-sided, against the slopes (f(θ ± h) - f(θ)) / ±h, with their
+    truncation measured between the two steps. An element matching neither side stays a kink: left
+    out and counted, never judged wrong. Updates the arrays in place."""
+    pending = np.flatnonzero(kinks)
+    h = step.reshape(-1)[pending] / RECHECK_SHRINK
+    previous = None
+    for level in range(2):
+        fp, fm, crossed = element_costs(name, pending, h)
+        clear = ~crossed
+        where = pending[clear]
+        n.reshape(-1)[where] = (fp[clear] - fm[clear]) / (2 * h[clear])
+        bar.reshape(-1)[where] = noise.bar(h[clear])
+        step.reshape(-1)[where] = h[clear]
+        kinks.reshape(-1)[where] = False
+        slopes = ((fp - f0) / h, (f0 - fm) / h)
+        if level == 1 and previous is not None and crossed.any():
+            still = pending[crossed]
+            av = a.reshape(-1)[still]
+            prev = previous[1]
+            for side in range(2):
+                d_small = slopes[side][crossed]
+                d_large = prev[side][previous[0]][crossed]
+                obar = 2 * noise.per_eval / h[crossed] + np.abs(d_large - d_small) / (RECHECK_SHRINK - 1) \
+                    + threshold * np.maximum(np.abs(av), np.abs(d_small))
+                # a side along which the cost did not change at all at either step, bit for bit
+                obar[(d_small == 0) & (d_large == 0) & (av == 0)] = 0.0
+                match = kinks.reshape(-1)[still] & (np.abs(av - d_small) <= obar)
+                if match.any():
+                    at = still[match]
+                    n.reshape(-1)[at], bar.reshape(-1)[at] = d_small[match], obar[match]
+                    step.reshape(-1)[at] = h[crossed][match]
+                    kinks.reshape(-1)[at] = False
+                    one_sided.reshape(-1)[at] = True
+        previous = (crossed, slopes)
+        pending, h = pending[crossed], h[crossed] / RECHECK_SHRINK
+        if not pending.size:
+            break
+
+
+def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.ndarray, jump: np.ndarray,
+             kinks: np.ndarray, confirmed: np.ndarray, disagree: np.ndarray, noise: Noise, threshold: float,
+             element_costs: ElementCosts, f0: float, one_sided: np.ndarray) -> None:
+    """Re-check disagreeing elements at smaller steps (see the module docstring); updates ``n``,
+    ``bar``, ``step``, ``kinks`` and ``confirmed`` in place."""
+    flat = np.flatnonzero(disagree)
+    severity = (np.abs(a - np.nan_to_num(n)) / np.maximum(bar, np.finfo(float).tiny)).ravel()[flat]
+    order = flat[np.argsort(-severity)]
+    batches = [order[:RECHECK_MAX], order[RECHECK_MAX:]]
+    for batch in batches:
+        if not batch.size or (confirmed.any() and batch is batches[1]):
+            continue
+        pending = batch
+        prev_n = n.ravel()[pending].copy()
+        prev_bar = bar.ravel()[pending].copy()
+        prev_jump = jump.ravel()[pending].copy()
+        av = a.ravel()[pending]
+        # a smaller step only helps where its 16x larger noise bar could still see the disagreement;
+        # elsewhere (a disagreement near the noise) the step grows 4x instead, shrinking the bar
+        slack0 = threshold * np.maximum(np.abs(av), np.abs(prev_n))
+        # a disagreement the smaller step's bar would swallow can only be matched to one side of a
+        # kink there; otherwise it stays open (neither confirmed nor excused) for larger steps and the
+        # Taylor test
+        decisive = np.abs(av - prev_n) > 2 * (RECHECK_SHRINK * prev_bar + slack0)
+        factor = np.full(pending.size, 1 / RECHECK_SHRINK)
+        h = step.ravel()[pending] * factor
+        for level in range(2):
+            fp, fm, crossed = element_costs(name, pending, h)
+            n2 = (fp - fm) / (2 * h)
+            bar2 = noise.bar(h)
+            dplus, dminus = (fp - f0) / h, (f0 - fm) / h
+            obar = 2 * noise.bar(h)
+            slack = threshold * np.maximum(np.abs(av), np.abs(n2))
+            agree = decisive & ~crossed & (np.abs(av - n2) <= bar2 + slack)
+            # on a smooth stretch the one-sided slopes close in as the step shrinks (|d+ - d-| = h|f''|);
+            # across a kink their gap stays the slope's jump
+            gap = np.abs(dplus - dminus)
+            # smooth: the gap scales with the step (by ``factor``), within a factor 2; more kinks crossed
+            # by a larger step, or the same kink by a smaller one, break the proportion
+            ratio = gap / np.maximum(prev_jump, np.finfo(float).tiny)
+            smooth = jump_small = (gap <= 2 * obar) | ((ratio >= factor / 2) & (ratio <= factor * 2))
+            one_side = (np.abs(av - dplus) <= obar + slack) | (np.abs(av - dminus) <= obar + slack)
+            straddle = ~agree & ~smooth & one_side
+            consistent = ~crossed & (np.abs(n2 - prev_n) <= prev_bar + bar2 + threshold * np.abs(n2))
+            # and no kink inside the step: the one-sided slopes agree far better than with the analytic
+            # value (a bug on a smooth stretch leaves |d+ - d-| = h|f''|; a kink leaves the slope's jump)
+            inside = gap > 2 * obar + 0.1 * np.abs(av - n2)
+            sure = decisive & ~agree & ~straddle & consistent & jump_small & ~inside
+            if level == 0:  # a disagreement is confirmed only when it also holds at the next step down
+                held = sure
+                sure = np.zeros_like(sure)
+            else:
+                sure &= held
+            # agreement at the smaller step: truncation (smooth) takes the new value; a kink is left out
+            take = agree & smooth
+            for mask, action in ((take, "replace"), (agree & ~smooth, "kink"), (straddle, "one-sided"),
+                                 (sure, "confirm")):
+                if not mask.any():
+                    continue
+                where = pending[mask]
+                if action == "replace":
+                    n.reshape(-1)[where], bar.reshape(-1)[where] = n2[mask], bar2[mask]
+                    step.reshape(-1)[where] = h[mask]
+                elif action == "kink":
+                    kinks.reshape(-1)[where] = True
+                elif action == "one-sided":
+                    # a kink exactly at θ, where backprop took one side's slope: checked against that side
+                    side = np.where(np.abs(av - dplus) <= np.abs(av - dminus), dplus, dminus)
+                    n.reshape(-1)[where], bar.reshape(-1)[where] = side[mask], (obar + slack)[mask]
+                    step.reshape(-1)[where] = h[mask]
+                    one_sided.reshape(-1)[where] = True
+                else:
+                    confirmed.reshape(-1)[where] = True
+            # open disagreements (not decisive) leave here: not excused by elimination below
+            go_on = ~(agree | straddle | sure) & decisive
+            if level == 1:  # numbers that move with the step and never settle: a kink, by elimination
+                kinks.reshape(-1)[pending[go_on]] = True
+                break
+            if not go_on.any():
+                break
+            pending, av, factor, decisive, held = (pending[go_on], av[go_on], factor[go_on], decisive[go_on],
+                                                   held[go_on])
+            h = h[go_on] * factor
+            prev_n, prev_bar, prev_jump = n2[go_on], bar2[go_on], gap[go_on]
+
+
+def _escalate(name: str, a: np.ndarray, valid: np.ndarray, noise: Noise, threshold: float,
+              element_costs: ElementCosts, h: float, typical: float, f0: float, kinks_known: bool):
+    """Central differences at steps h, h/2 and h/4: their differences measure the truncation
+    (Richardson: the error at h is about 4/3 of |n(h) - n(h/2)|), which joins the noise bar. An element
+    is wrong here only when it disagrees at all three steps and the three agree with each other far
+    better than with the analytic value (a kink crossed by the larger steps moves the numbers with the
+    step; a bug does not). Returns (outcome, numerical, bar, valid, confirmed), outcome None when this
+    step cannot decide either. Unless ``kinks_known``, a wrong element must also be smooth at these
+    steps: its one-sided slopes' gap |d+ - d-| halves with the step (a kink within the step keeps it).
+    """
+    flat = np.flatnonzero(valid)
+    steps = np.full(flat.size, h)
+    fp, fm, c1 = element_costs(name, flat, steps)
+    fp2, fm2, c2 = element_costs(name, flat, steps / 2)
+    n1, n2 = (fp - fm) / (2 * h), (fp2 - fm2) / h
+    bar1 = noise.bar(h) + 4.0 / 3.0 * np.abs(n1 - n2)
+    bar2 = noise.bar(h / 2) + 1.0 / 3.0 * np.abs(n1 - n2) + noise.bar(h)
+    av = a.ravel()[flat]
+    ok = ~(c1 | c2)
+    slack1 = threshold * np.maximum(np.abs(av), np.abs(n1))
+    slack2 = threshold * np.maximum(np.abs(av), np.abs(n2))
+    off = ok & (np.abs(av - n1) > bar1 + slack1) & (np.abs(av - n2) > bar2 + slack2)
+    if off.any():
+        at = flat[off]
+        fp4, fm4, c4 = element_costs(name, at, steps[off] / 4)
+        n4 = (fp4 - fm4) / (h / 2)
+        gap = np.abs(av[off] - n2[off])
+        steady = ~c4 & (np.abs(n4 - n2[off]) <= 0.25 * gap) & (np.abs(n1[off] - n2[off]) <= 0.25 * gap) \
+            & (np.abs(av[off] - n4) > noise.bar(h / 4) + slack2[off])
+        if not kinks_known:
+            gaps = [np.abs(fp[off] + fm[off] - 2 * f0) / h, np.abs(fp2[off] + fm2[off] - 2 * f0) / (h / 2),
+                    np.abs(fp4 + fm4 - 2 * f0) / (h / 4)]
+            quiet = [g <= 4 * noise.per_eval / hk for g, hk in zip(gaps, (h, h / 2, h / 4), strict=True)]
+            halves = [(gaps[k] >= 1.4 * gaps[k + 1]) & (gaps[k] <= 2.8 * gaps[k + 1]) for k in range(2)]
+            steady &= (quiet[0] & quiet[1] & quiet[2]) | (halves[0] & halves[1])
+        off[np.flatnonzero(off)[~steady]] = False
+        ok[np.flatnonzero(off)] &= True
+    nh = np.full(a.shape, np.nan)
+    barh = np.zeros(a.shape)
+    okh = np.zeros(a.shape, bool)
+    conf = np.zeros(a.shape, bool)
+    nh.reshape(-1)[flat], barh.reshape(-1)[flat] = n1, bar1
+    okh.reshape(-1)[flat], conf.reshape(-1)[flat] = ok, off
+    if off.any():
+        return WRONG, nh, barh, okh, conf
+    agree = ok & (np.abs(av - n1) <= bar1 + slack1)
+    if agree.any() and agree.sum() == ok.sum() and _resolved(av[ok], n1[ok], bar1[ok], typical):
+        return CORRECT, nh, barh, okh, conf
+    return None
+
+
+def taylor_test(name: str, a: np.ndarray, valid: np.ndarray, f0: float, noise: Noise, line_cost: LineCost,
+                rng: np.random.Generator, typical: float, numerical: np.ndarray | None = None,
+                bar: np.ndarray | None = None) -> tuple[str, str]:
+    """The Taylor remainder test along random unit directions d in the valid elements' space, on
+    both sides: r(±h) = |J(θ ± h d) - J(θ) ∓ h<a, d>| over h = H, H/2, ... Where r stays above the
+    noise, its order of convergence is 2 when a is right along d and 1 when it is wrong, on both
+    sides alike (a kink exactly at θ gives order 1 on one side only: undecided). ``numerical`` and
+    ``bar``, the elementwise estimate and its error bars, must not contradict a "wrong": the offset
+    <g - a, d> they imply has to match the Taylor test's (kinks closer to θ than the Taylor test's
+    smallest step make the two disagree)."""
+    E = 2 * noise.per_eval
+    scale = max(1.0, float(typical))
+    results = []
+    for _ in range(TAYLOR_DIRECTIONS):
+        d = np.where(valid, rng.standard_normal(a.shape), 0.0)
+        norm = float(np.linalg.norm(d))
+        if norm == 0:
+            return UNDECIDED, ""
+        d /= norm
+        ad = float(np.sum(np.where(valid, a, 0.0) * d))
+        H = 1e-1 / scale
+        hs = H * 0.5 ** np.arange(TAYLOR_STEPS)
+        sides, values = [], []
+        try:
+            for sign in (1.0, -1.0):
+                f = np.array([line_cost(name, d, sign * h) for h in hs])
+                values.append(f)
+                sides.append(_order(hs, np.abs(f - f0 - sign * hs * ad), E, ad, typical))
+        except (ValueError, FloatingPointError):  # a step left the cost's domain: no verdict here
+            return UNDECIDED, ""
+        kinds = {s[0] for s in sides}
+        offsets = (values[0] - values[1]) / (2 * hs) - ad
+        agrees = True
+        if numerical is not None and bar is not None:
+            implied = float(np.sum(np.where(valid, np.nan_to_num(numerical) - a, 0.0) * d))
+            spread = float(np.sum(np.where(valid, bar, 0.0) * np.abs(d)))
+            agrees = abs(offsets[-1] - implied) <= spread + 0.1 * abs(offsets[-1])
+        if kinds == {WRONG} and agrees and _smooth_line(hs, values[0] + values[1] - 2 * f0, E) \
+                and _steady_offset(hs, offsets, E):
+            deltas = [s[1] for s in sides]
+            if max(deltas) <= 1.5 * min(deltas):
+                results.append((WRONG, f"Taylor remainder test: order 1 on both sides along a random "
+                                       f"direction (|<g - a, d>| ≈ {min(deltas):.2g}, against "
+                                       f"<a, d> = {ad:.2g})"))
+                continue
+            results.append((UNDECIDED, ""))
+        elif kinds == {CORRECT}:
+            results.append((CORRECT, "Taylor remainder test: order 2 along random directions"))
+        else:
+            results.append((UNDECIDED, ""))
+    outcomes = {r[0] for r in results}
+    if WRONG in outcomes:
+        return WRONG, next(r[1] for r in results if r[0] == WRONG)
+    if outcomes == {CORRECT}:
+        return CORRECT, results[0][1]
+    return UNDECIDED, ""
+
+
+def _steady_offset(hs: np.ndarray, offset: np.ndarray, E: float) -> bool:
+    """Whether <g - a, d>, read from the central difference along d at each h, stays the same number
+    over the smallest steps where it stands above the noise: a wrong gradient's offset does not move
+    with h, while kinks crossed at some steps and not at others move it."""
+    above = np.flatnonzero(np.abs(offset) > 10 * E / hs)
+    if above.size < 3 or not np.array_equal(above[-3:], np.arange(above[-1] - 2, above[-1] + 1)):
+        return False
+    last = offset[above[-3:]]
+    return bool(np.all(np.sign(last) == np.sign(last[0]))
+                and np.max(np.abs(last)) <= 1.1 * np.min(np.abs(last)))
+
+
+def _smooth_line(hs: np.ndarray, second: np.ndarray, E: float) -> bool:
+    """Whether the cost is smooth along the line: its second difference over h² (the curvature) holds
+    steady as h shrinks, where it stands above the noise. Across a kink near θ it grows like 1/h, and
+    a kink's slope change looks like a wrong first-order term, so order 1 proves nothing there."""
+    seen = np.abs(second) > 10 * E  # the threshold of the offsets: a kink at θ shows in both alike
+    if seen.sum() < 2:
+        return not seen.any()
+    curv = second[seen] / hs[seen] ** 2
+    if np.any(np.sign(curv) != np.sign(curv[0])):
+        return False
+    return float(np.max(np.abs(curv)) / np.min(np.abs(curv))) <= 4.0
+
+
+def _order(hs: np.ndarray, r: np.ndarray, E: float, ad: float, typical: float) -> tuple[str, float]:
+    """The verdict one sequence of remainders gives: (CORRECT, bound), (WRONG, |δ|) or UNDECIDED."""
+    above = r > 10 * E
+    if not above.any():
+        # flat to within the noise down from the largest step: |<g - a, d>| <= 10 E / H
+        bound = 10 * E / hs[0]
+        ok = bound <= RESOLUTION * max(abs(ad), ZERO * typical)
+        return (CORRECT if ok else UNDECIDED), bound
+    last = int(np.flatnonzero(above)[-1])
+    if last < 2 or not above[last - 2:last + 1].all():
+        return UNDECIDED, 0.0
+    rates = np.log2(r[last - 2:last] / r[last - 1:last + 1])
+    if np.all(rates >= 1.8):
+        bound = r[last] / hs[last]
+        ok = bound <= RESOLUTION * max(abs(ad), ZERO * typical) or last == len(hs) - 1
+        return (CORRECT if ok else UNDECIDED), bound
+    if np.all(np.abs(rates - 1) <= 0.2):
+        delta = r[last] / hs[last]
+        return WRONG, delta
+    return UNDECIDED, 0.0
+
+
+def judge_projections(a_proj: np.ndarray, est: Projections, noise: Noise, threshold: float,
+                      typical: float) -> Judgement:
+    """Judge a directional estimate: k directional derivatives against the analytic projections."""
+    n = est.numerical
+    bar = np.full(n.shape, float(noise.bar(est.step)))
+    valid = np.ones(n.shape, bool)
+    off = np.abs(a_proj - n) > tolerance(a_proj, n, bar, threshold)
+    step = np.full(n.shape, est.step)
+    if off.any():
+        return Judgement(WRONG, n, bar, valid, np.zeros(n.shape, bool), off, step)
+    if _resolved(a_proj, n, bar, typical):
+        return Judgement(CORRECT, n, bar, valid, np.zeros(n.shape, bool), off, step)
+    return Judgement(UNDECIDED, n, bar, valid, np.zeros(n.shape, bool), off, step,
+                     reason=_too_small(a_proj, n, bar, valid) + "; method='central' checks every element")
