@@ -49,6 +49,7 @@ from ..gradcheck import (
     check_gradients,
 )
 from ..gradcheck import assert_gradients as _assert_report
+from ..gradcheck.check import combine
 
 __all__ = ["OUTPUTS", "assert_gradients", "check_function", "check_module"]
 
@@ -365,7 +366,7 @@ def _check(problem: _Problem, *, loss: Callable | None, outputs: str, eps: float
 def _error_report(message: str, method: str, eps: float | None, threshold: float, notes: list[str],
                   sample: int | None) -> GradientReport:
     """The report of a backward that failed: wrong, with the failure as its error."""
-    return GradientReport(passed=False, difference=float("nan"), parameters={}, method=method,
+    return GradientReport(outcome="wrong", difference=float("nan"), parameters={}, method=method,
                           eps=DEFAULT_EPS[method] if eps is None else eps, threshold=threshold,
                           notes=notes, error=message, sample=sample)
 
@@ -494,7 +495,7 @@ def _part_results(parts: list[tuple[str, str, object, tuple | None]], options: d
         except (ValueError, TypeError, RuntimeError) as e:
             notes.append(f"{label} could not be checked alone ({type(e).__name__}: {e})")
             continue
-        results.append(LayerResult(label, kind, rep.passed, rep.difference, rep.parameters, error=rep.error))
+        results.append(LayerResult(label, kind, rep.outcome, rep.difference, rep.parameters, error=rep.error))
     return results
 
 
@@ -575,8 +576,9 @@ def check_module(module: torch.nn.Module, *inputs: object, loss: Callable | None
         warnings.simplefilter("ignore", PrecisionWarning)  # the parts are float64 copies already
         found = _part_results(parts, {"eps": eps, "method": method, "threshold": threshold, "sample": sample,
                                       "rng": gen}, report.notes)
-    blame = next((i for i, part in enumerate(found) if not part.passed), None)
-    return dataclasses.replace(report, passed=report.passed and blame is None, layers=found, blame=blame)
+    blame = next((i for i, part in enumerate(found) if part.outcome == "wrong"), None)
+    outcome = combine([report.outcome, *(part.outcome for part in found)])
+    return dataclasses.replace(report, outcome=outcome, layers=found, blame=blame)
 
 
 def assert_gradients(target: Callable | torch.nn.Module, *inputs: object, **kwargs) -> GradientReport:
