@@ -82,7 +82,7 @@ CASES = (
     + [(f"BatchNorm1d-eval-{c[0]}", BatchNorm1d, False, *c[1:]) for c in COMMON + AFFINE]
     + [
         ("BatchNorm1d-train-missing-mean", BatchNorm1d, True,
-         _dx(lambda lay, x, d, dx: _norm_dx(lay, x, d, 0, ("var",))), "missing-mean", None),  # the pattern of its own (issue 9)
+         _dx(lambda lay, x, d, dx: _norm_dx(lay, x, d, 0, ("var",))), "missing-mean", None),
         ("BatchNorm1d-train-missing-variance", BatchNorm1d, True,
          _dx(lambda lay, x, d, dx: _norm_dx(lay, x, d, 0, ("mean",))), "term", "missing-variance"),
         # train/eval mix-ups: the other mode's formula
@@ -94,7 +94,7 @@ CASES = (
     + [(f"LayerNorm-{c[0]}", LayerNorm, True, *c[1:]) for c in COMMON + AFFINE]
     + [
         ("LayerNorm-missing-mean", LayerNorm, True,
-         _dx(lambda lay, x, d, dx: _norm_dx(lay, x, d, -1, ("var",))), "missing-mean", None),  # the pattern of its own (issue 9)
+         _dx(lambda lay, x, d, dx: _norm_dx(lay, x, d, -1, ("var",))), "missing-mean", None),
         ("LayerNorm-missing-variance", LayerNorm, True,
          _dx(lambda lay, x, d, dx: _norm_dx(lay, x, d, -1, ("mean",))), "term", "missing-variance"),
         ("LayerNorm-missing-both", LayerNorm, True,
