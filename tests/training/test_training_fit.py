@@ -92,7 +92,7 @@ def test_float32_end_to_end():
     assert set(outputs) == {np.dtype(np.float32)}
     assert all(p.dtype == np.float32 for p in model.params.values())
     assert all(g.dtype == np.float32 for g in model.grads.values())
-    assert all(s["m"].dtype == np.float32 for s in opt.state.values())
+    assert all(s["exp_avg"].dtype == np.float32 for s in opt.state.values())
     assert predict_proba(model, X).dtype == np.float32
     assert all(isinstance(v, float) for vals in h.history.values() for v in vals)
 
