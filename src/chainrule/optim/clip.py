@@ -19,7 +19,7 @@ def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
     if any(math.isnan(n) for n in norms):
         total = math.nan
     coef = max_norm / (total + 1e-6)
-    if not coef < 1.0:  # NaN coef scales too
+    if coef >= 1.0:  # a NaN coef scales too
         return total
     for g in grads.values():
         g *= g.dtype.type(coef)

@@ -127,7 +127,7 @@ class Optimizer:
             type(self).__init__(probe, **hyper)  # validates every value as the constructor does
         except (TypeError, ValueError) as exc:
             raise ValueError(f"state_dict hyperparameters are invalid: {exc}") from None
-        expected = set(self._init_state(np.zeros(1)))
+        expected = set(probe._init_state(np.zeros(1)))
         state: dict[str, dict] = {}
         if not isinstance(state_dict["state"], dict):
             raise ValueError(f"state_dict['state'] must be a dict, got {type(state_dict['state']).__name__}")
