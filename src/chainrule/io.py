@@ -8,6 +8,9 @@ entry ``__architecture__.npy`` holds UTF-8 JSON as a uint8 array::
                 {"type": "ReLU"}, {"type": "LeakyReLU", "negative_slope": 0.01}, ...]}
 
 and each parameter is an entry ``"<name>.npy"`` named as in ``model.params`` ("0.W", "0.b").
+Saved with ``optimizer=``, the document also holds ``"optimizer": {"type", "hyperparameters",
+"state": {param: {"step": 3, "exp_avg": "array", ...}}}`` whose arrays are the entries
+``"__optimizer__/<param>/<key>.npy"``; with ``lr_scheduler=``, ``"lr_scheduler"``: its state_dict.
 Entries carry a fixed timestamp and a fixed order, so the same model saved twice gives the same
 bytes. Nothing is ever pickled.
 """
@@ -32,6 +35,7 @@ from .nn.sequential import Sequential
 
 FORMAT, VERSION = "chainrule.model", 1
 ARCHITECTURE = "__architecture__"
+OPTIMIZER = "__optimizer__"
 _DATE = (1980, 1, 1, 0, 0, 0)
 _MAX_ARCHITECTURE_BYTES = 1 << 24
 _ACTIVATIONS: dict[str, type[Layer]] = {
@@ -83,11 +87,14 @@ def _describe(layer: Layer, where: str) -> dict:
                     f"(Sequential, Linear, LeakyReLU, {', '.join(_ACTIVATIONS)}) can be saved")
 
 
-def save(model: Sequential, path: str | os.PathLike, *, metadata: dict | None = None) -> Path:
+def save(model: Sequential, path: str | os.PathLike, *, metadata: dict | None = None, optimizer=None,
+         lr_scheduler=None) -> Path:
     """Write ``model`` (a ``Sequential`` of built-in layers) to ``path`` atomically; return the path.
 
-    ``metadata``: an optional JSON-serialisable dict (e.g. the training config) stored with the
-    architecture; read it back with ``load_metadata``. The path is used exactly as given.
+    ``metadata``: an optional JSON-serialisable dict (e.g. the training config, the epoch) stored
+    with the architecture; read it back with ``load_metadata``. ``optimizer``/``lr_scheduler``: a
+    ``chainrule.optim`` optimizer and schedule whose state is saved too, a checkpoint to resume
+    from with ``load(path, optimizer=..., lr_scheduler=...)``. The path is used exactly as given.
     """
     if not isinstance(model, Sequential):
         hint = ("convert it with model.to_sequential()" if callable(getattr(model, "to_sequential", None))
@@ -97,12 +104,19 @@ def save(model: Sequential, path: str | os.PathLike, *, metadata: dict | None = 
         raise TypeError(f"metadata must be a dict or None, got {type(metadata).__name__}")
     doc = {"format": FORMAT, "version": VERSION, "metadata": metadata or {},
            "layers": [_describe(layer, str(i)) for i, layer in enumerate(model)]}
+    arrays: dict[str, np.ndarray] = {}
+    if optimizer is not None:
+        doc["optimizer"], arrays = _optimizer_doc(optimizer, model.params)
+    if lr_scheduler is not None:
+        if not callable(getattr(lr_scheduler, "state_dict", None)):
+            raise TypeError(f"lr_scheduler must be a chainrule.optim schedule, got {type(lr_scheduler).__name__}")
+        doc["lr_scheduler"] = lr_scheduler.state_dict()
     try:
         text = json.dumps(doc, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"metadata must be JSON-serialisable (str/int/float/bool/None, lists, dicts; "
                         f"finite floats): {exc}") from None
-    entries = {ARCHITECTURE: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **model.params}
+    entries = {ARCHITECTURE: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **model.params, **arrays}
     path = Path(path)
     with atomic_write(path) as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, arr in entries.items():
@@ -111,6 +125,65 @@ def save(model: Sequential, path: str | os.PathLike, *, metadata: dict | None = 
             with zf.open(info, "w", force_zip64=True) as entry:
                 np.lib.format.write_array(entry, np.ascontiguousarray(arr), allow_pickle=False)
     return path
+
+
+def _optimizer_doc(optimizer, params) -> tuple[dict, dict[str, np.ndarray]]:
+    """The optimizer's state_dict as JSON plus its arrays as entries; each state must belong to a
+    parameter of the model, with its shape and dtype."""
+    if not callable(getattr(optimizer, "state_dict", None)):
+        raise TypeError(f"optimizer must be a chainrule.optim optimizer (with state_dict()), got "
+                        f"{type(optimizer).__name__}")
+    sd = optimizer.state_dict()
+    arrays, state = {}, {}
+    for name, entries in sd["state"].items():
+        if name not in params:
+            raise ValueError(f"optimizer has state for {name!r}, which is not a parameter of the model "
+                             f"({sorted(params)}); save the optimizer that trains this model")
+        state[name] = {}
+        for key, value in entries.items():
+            if isinstance(value, np.ndarray):
+                if value.shape != params[name].shape or value.dtype != params[name].dtype:
+                    raise ValueError(f"optimizer state {name}/{key} has shape {value.shape} dtype {value.dtype}; "
+                                     f"the parameter has {params[name].shape} {params[name].dtype}")
+                arrays[f"{OPTIMIZER}/{name}/{key}"] = value
+                state[name][key] = "array"
+            else:
+                state[name][key] = int(value)
+    return {"type": sd["type"], "hyperparameters": sd["hyperparameters"], "state": state}, arrays
+
+
+def _restore_optimizer(zf: zipfile.ZipFile, path: Path, doc: dict, model: Sequential, optimizer,
+                       lr_scheduler) -> None:
+    """Load the saved optimizer (then schedule) state into ``optimizer`` (``lr_scheduler``)."""
+    if optimizer is not None:
+        saved = doc.get("optimizer")
+        if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
+            raise _bad(path, "it holds no optimizer state (save it with save(model, path, optimizer=opt))")
+        params, state = model.params, {}
+        for name, entries in saved["state"].items():
+            if name not in params or not isinstance(entries, dict):
+                raise _bad(path, f"its optimizer state names {name!r}, not a parameter of the model")
+            state[name] = {}
+            for key, value in entries.items():
+                if value == "array" and isinstance(key, str):
+                    ref = params[name]
+                    state[name][key] = _read_entry(zf, path, f"{OPTIMIZER}/{name}/{key}", ref.shape, ref.dtype)
+                elif type(value) is int:
+                    state[name][key] = value
+                else:
+                    raise _bad(path, f"its optimizer state {name}/{key} is {value!r}")
+        try:
+            optimizer.load_state_dict({"type": saved.get("type"), "hyperparameters": saved.get("hyperparameters"),
+                                       "state": state})
+        except (TypeError, ValueError) as exc:
+            raise _bad(path, f"its optimizer state does not fit: {exc}") from None
+    if lr_scheduler is not None:
+        if "lr_scheduler" not in doc:
+            raise _bad(path, "it holds no lr_scheduler state (save it with save(..., lr_scheduler=sched))")
+        try:
+            lr_scheduler.load_state_dict(doc["lr_scheduler"])
+        except (TypeError, ValueError) as exc:
+            raise _bad(path, f"its lr_scheduler state does not fit: {exc}") from None
 
 
 def _bad(path: Path, problem: str) -> ValueError:
@@ -138,7 +211,7 @@ def _read_entry(zf: zipfile.ZipFile, path: Path, name: str, shape: tuple | None 
                     raise ValueError(f"architecture entry has dtype {got_dtype}, shape {got_shape}; "
                                      "expected a 1-D uint8 array")
             elif got_shape != shape or got_dtype != dtype:
-                raise ValueError(f"parameter {name!r} has shape {got_shape} and dtype {got_dtype}; the "
+                raise ValueError(f"{'optimizer state' if name.startswith(OPTIMIZER) else 'parameter'} {name!r} has shape {got_shape} and dtype {got_dtype}; the "
                                  f"architecture says shape {shape} and dtype {dtype}")
         with zf.open(member) as f:
             return np.lib.format.read_array(f, allow_pickle=False)
@@ -226,16 +299,24 @@ def load_metadata(path: str | os.PathLike) -> dict:
         return _read_architecture(zf, p)["metadata"]
 
 
-def load(path: str | os.PathLike) -> Sequential:
+def load(path: str | os.PathLike, *, optimizer=None, lr_scheduler=None) -> Sequential:
     """Read a model written by ``save``. Every parameter's name, shape and dtype is checked against
     the stored architecture, and the values must be finite; anything else is a ``ValueError``
-    naming the file and the problem."""
+    naming the file and the problem.
+
+    ``optimizer``/``lr_scheduler``: restore the state saved with ``save(..., optimizer=,
+    lr_scheduler=)`` into these (of the same types; hyperparameters included), to resume training::
+
+        model = cr.load("ckpt.npz", optimizer=(opt := cr.Adam()))
+        cr.fit(model, loss, X, y, optimizer=opt, epochs=10, initial_epoch=5)   # same seed as before
+    """
     with _open_archive(path) as (zf, p):
         doc = _read_architecture(zf, p)
         stored = {info.filename: info.file_size for info in zf.infolist()}
         model = Sequential(*[_build(s, p, str(i), stored) for i, s in enumerate(doc["layers"])])
         expected = model.params
-        found = {n[: -len(".npy")] for n in zf.namelist() if n.endswith(".npy")} - {ARCHITECTURE}
+        found = {n[: -len(".npy")] for n in zf.namelist()
+                 if n.endswith(".npy") and not n.startswith(f"{OPTIMIZER}/")} - {ARCHITECTURE}
         others = {n for n in zf.namelist() if not n.endswith(".npy")}
         missing, extra = sorted(set(expected) - found), sorted((found - set(expected)) | others)
         if missing or extra:
@@ -247,7 +328,8 @@ def load(path: str | os.PathLike) -> Sequential:
             if not np.all(np.isfinite(arr)):
                 raise _bad(p, f"parameter {name!r} contains non-finite values (NaN or inf)")
             state[name] = arr
-    model.load_state_dict(state)
+        model.load_state_dict(state)
+        _restore_optimizer(zf, p, doc, model, optimizer, lr_scheduler)
     return model
 
 
