@@ -29,7 +29,8 @@ class Callback:
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs in a
+    row (Keras's rule; ``patience=0`` stops at the first epoch without improvement).
 
     monitor: a key of the epoch logs, "val_loss" by default (needs ``validation_data`` or
     ``validation_split``). mode: "min", "max" or "auto" (max for names containing "acc", else min).
@@ -91,7 +92,7 @@ class EarlyStopping(Callback):
                         np.copyto(self._weights[k], v)
             return False
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             return True
         return False
