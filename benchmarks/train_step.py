@@ -16,7 +16,7 @@ loss, backward, SGD update in place.
 
 Repetitions are interleaved (each repetition times every contender once, in a rotating order) so
 that load from other processes on a shared machine hits all alike; the table shows the median
-steps/s and the ratios to "raw". All contenders use the same thread count (BLAS threads fixed
+steps per second and the ratios to "raw". All contenders use the same thread count (BLAS threads fixed
 through the environment before NumPy is imported, ``torch.set_num_threads``).
 
     python benchmarks/train_step.py                           # batches 32 128 1024, both dtypes
@@ -40,14 +40,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 1024], metavar="B",
                         help="mini-batch sizes (default: %(default)s)")
-    parser.add_argument("--dtypes", nargs="+", choices=("float32", "float64"), default=["float32", "float64"])
+    parser.add_argument("--dtypes", nargs="+", choices=("float32", "float64"),
+                        default=["float32", "float64"])
     parser.add_argument("--work", type=float, default=16384,
                         help="examples per timed repetition, split in 2 epochs (default: %(default)g, "
                              "at least 8 steps per epoch)")
     parser.add_argument("--repeats", type=int, default=7, help="interleaved repetitions; the median is "
                                                                "reported (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                        help="threads for NumPy's BLAS and for torch (default: all cores, %(default)s)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads for NumPy's BLAS and for torch (default: %(default)s)")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default=None,
+                        help="what is timed: this process's CPU time, which other processes' load barely "
+                             "changes (default with 1 thread), or wall-clock time (default with more, whose "
+                             "CPU time would count idle-spinning BLAS workers)")
     parser.add_argument("--pause", type=float, default=0.2,
                         help="seconds of rest before each timed block, so the previous contender's "
                              "spinning worker threads go idle (default: %(default)s)")
@@ -60,6 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}")
     if any(b <= 0 for b in args.batch_sizes):
         parser.error(f"--batch-sizes must be positive integers, got {args.batch_sizes}")
+    if args.clock is None:
+        args.clock = "cpu" if args.threads == 1 else "wall"
     if args.pause < 0 or not args.work > 0:
         parser.error("--pause must be >= 0 and --work > 0")
     return args
@@ -94,10 +101,10 @@ class RawNumPy:
     def step(self, idx) -> float:
         np = self.np
         n, last = len(idx), len(self.W) - 1
-        x = np.take(self.X, idx, axis=0, out=self.xb[:n])
-        yb = np.take(self.y, idx, out=self.yb[:n])
+        x = np.take(self.X, idx, axis=0, out=self.xb[:n], mode="clip")  # "raise" buffers the output
+        yb = np.take(self.y, idx, out=self.yb[:n], mode="clip")
         inputs = [x]
-        for i, (W, b) in enumerate(zip(self.W, self.b)):
+        for i, (W, b) in enumerate(zip(self.W, self.b, strict=True)):
             h = np.matmul(inputs[-1], W, out=self.h[i][:n])
             h += b
             if i < last:
@@ -223,24 +230,26 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
         torch_version = f"{torch.__version__} ({torch.get_num_threads()} threads)"
     cases = [(b, d) for b in args.batch_sizes for d in args.dtypes]
-    contenders = {(case, name): pair for case in cases for name, pair in make_contenders(case[1], case[0], args).items()}
+    contenders = {(case, name): pair for case in cases
+                  for name, pair in make_contenders(case[1], case[0], args).items()}
     for run, _ in contenders.values():
         run()  # warm caches, the allocator and torch's kernels
     names = sorted({name for _, name in contenders}, key=["raw", "fit", "layers", "torch"].index)
 
     rates: dict = {k: [] for k in contenders}
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     for r in range(args.repeats):
         for case in cases:
             order = names[r % len(names):] + names[:r % len(names)]
             for name in order:
                 run, steps = contenders[(case, name)]
                 time.sleep(args.pause)
-                start = time.perf_counter()
+                start = clock()
                 run()
-                rates[(case, name)].append(steps / (time.perf_counter() - start))
+                rates[(case, name)].append(steps / (clock() - start))
 
-    table = Table(title=f"training steps/s (median of {args.repeats}), MLP {'-'.join(map(str, SIZES))} ReLU, "
-                        f"SGD, data gather included; ratios to raw NumPy")
+    table = Table(title=f"training steps per {args.clock} second (median of {args.repeats}), MLP "
+                        f"{'-'.join(map(str, SIZES))} ReLU, SGD, data gather included; ratios to raw NumPy")
     for col in ("batch", "dtype", *names, *(f"{n}/raw" for n in names if n != "raw")):
         table.add_column(col, justify="right")
     for batch, dtype in cases:
@@ -250,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     console.print(table)
     console.print(f"threads: NumPy BLAS {os.environ['OPENBLAS_NUM_THREADS']}; torch {torch_version}; "
-                  f"numpy {np.__version__}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+                  f"numpy {np.__version__}; clock: {args.clock}; load average {os.getloadavg()[0]:.2f} "
+                  f"on {os.cpu_count()} cores")
     return 0
 
 

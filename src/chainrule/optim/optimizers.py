@@ -42,43 +42,63 @@ class Optimizer:
         self.clip_grad_norm = _optional_positive(clip_grad_norm, "clip_grad_norm")
         self.clip_grad_value = _optional_positive(clip_grad_value, "clip_grad_value")
         self._scratch: dict[str, np.ndarray] = {}
+        self._plan: list | None = None
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         """Update every array of ``params`` in place from the matching entry of ``grads``."""
-        if not isinstance(params, dict) and not hasattr(params, "items"):
-            raise TypeError(f"params must be a dict name -> array, got {type(params).__name__}")
-        if not isinstance(grads, dict) and not hasattr(grads, "items"):
-            raise TypeError(f"grads must be a dict name -> array, got {type(grads).__name__}")
+        plan = self._plan
+        # A training loop passes the same parameter arrays every step: check them fully once, then
+        # only that they are still the same objects (and the gradients' shapes and dtypes).
+        if plan is None or len(params) != len(plan) or any(params.get(n) is not p for n, p, _, _ in plan):
+            plan = self._make_plan(params)
+        if len(grads) != len(plan):
+            self._check_keys(params, grads)
+        for name, p, _, _ in plan:
+            g = grads.get(name)
+            if g.__class__ is not np.ndarray or g.shape != p.shape or g.dtype != p.dtype:
+                if name not in grads:
+                    self._check_keys(params, grads)
+                raise ValueError(f"grads[{name!r}] must match params[{name!r}]: expected shape {p.shape} "
+                                 f"dtype {p.dtype}, got shape {getattr(g, 'shape', None)} dtype "
+                                 f"{getattr(g, 'dtype', type(g).__name__)}")
+        if self.clip_grad_value is not None:
+            clip_grad_value(grads, self.clip_grad_value)
+        if self.clip_grad_norm is not None:
+            clip_grad_norm(grads, self.clip_grad_norm)
+        update = self._update
+        for name, p, state, buf in plan:
+            update(p, grads[name], state, buf)
+
+    @staticmethod
+    def _check_keys(params, grads) -> None:
         if params.keys() != grads.keys():
             missing, extra = sorted(set(params) - set(grads)), sorted(set(grads) - set(params))
             raise ValueError(f"grads must have the keys of params; missing {missing}, unexpected {extra}")
+
+    def _make_plan(self, params) -> list:
+        """(name, param, state, scratch buffer) per parameter, after checking every parameter."""
+        if not hasattr(params, "items") or not hasattr(params, "get"):
+            raise TypeError(f"params must be a dict name -> array, got {type(params).__name__}")
+        plan = []
         for name, p in params.items():
-            g = grads[name]
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
                 raise TypeError(f"params[{name!r}] must be a floating NumPy array, got "
                                 f"{getattr(p, 'dtype', type(p).__name__)}")
             if not p.flags.writeable:
                 raise ValueError(f"params[{name!r}] is read-only; the optimizer updates parameters in place")
-            if not isinstance(g, np.ndarray) or g.shape != p.shape or g.dtype != p.dtype:
-                raise ValueError(f"grads[{name!r}] must match params[{name!r}]: expected shape {p.shape} "
-                                 f"dtype {p.dtype}, got shape {getattr(g, 'shape', None)} dtype "
-                                 f"{getattr(g, 'dtype', type(g).__name__)}")
-            scratch = self._scratch.get(name)
-            if scratch is not None and (scratch.shape != p.shape or scratch.dtype != p.dtype):
-                raise ValueError(f"params[{name!r}] changed from shape {scratch.shape} dtype {scratch.dtype} "
-                                 f"to {p.shape} {p.dtype} since the last step; use a new {type(self).__name__}")
-        if self.clip_grad_value is not None:
-            clip_grad_value(grads, self.clip_grad_value)
-        if self.clip_grad_norm is not None:
-            clip_grad_norm(grads, self.clip_grad_norm)
-        for name, p in params.items():
-            buf = self._scratch.get(name)
-            if buf is None:
-                buf = self._scratch[name] = np.empty_like(p)
             state = self.state.get(name)
             if state is None:
                 state = self.state[name] = self._init_state(p)
-            self._update(p, grads[name], state, buf)
+            for key, v in state.items():
+                if isinstance(v, np.ndarray) and (v.shape != p.shape or v.dtype != p.dtype):
+                    raise ValueError(f"params[{name!r}] changed from shape {v.shape} dtype {v.dtype} to "
+                                     f"{p.shape} {p.dtype} since the last step; use a new {type(self).__name__}")
+            buf = self._scratch.get(name)
+            if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
+                buf = self._scratch[name] = np.empty_like(p)
+            plan.append((name, p, state, buf))
+        self._plan = plan
+        return plan
 
     def _init_state(self, p: np.ndarray) -> dict:
         return {}
@@ -87,11 +107,8 @@ class Optimizer:
         raise NotImplementedError
 
     def _l2(self, p: np.ndarray, g: np.ndarray, buf: np.ndarray) -> np.ndarray:
-        """g + weight_decay * p (coupled L2, as PyTorch's ``weight_decay``) in ``buf``; g if none."""
-        wd = getattr(self, "weight_decay", 0.0)
-        if not wd:
-            return g
-        np.multiply(p, wd, out=buf)
+        """g + weight_decay * p (coupled L2, as PyTorch's ``weight_decay``) in ``buf``."""
+        np.multiply(p, self.weight_decay, out=buf)
         buf += g
         return buf
 
@@ -145,7 +162,7 @@ class Optimizer:
         for k in self._hyper + ("clip_grad_norm", "clip_grad_value"):
             setattr(self, k, getattr(probe, k))
         self.state = state
-        self._scratch = {}
+        self._scratch, self._plan = {}, None
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.hyperparameters().items() if v is not None}
@@ -180,7 +197,8 @@ class SGD(Optimizer):
         return {"momentum_buffer": np.zeros_like(p), "step": 0} if self.momentum else {}
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, buf: np.ndarray) -> None:
-        g = self._l2(p, g, buf)
+        if self.weight_decay:
+            g = self._l2(p, g, buf)
         if self.momentum:
             v = state["momentum_buffer"]
             if state["step"] == 0:

@@ -286,28 +286,32 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
             order = gen.permutation(n)
             lr = getattr(optimizer, "lr", None)
             total_loss, correct = 0.0, 0
-            for step in range(1, steps + 1):
-                idx = order[(step - 1) * batch_size: step * batch_size]
-                xb = np.take(X, idx, axis=0, out=xbuf[:len(idx)])
-                tb = T[idx]
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            backward = getattr(model, "backward_params", model.backward)  # X is data: no dL/dX needed
+            # One errstate per epoch, not per step: overflow in a diverging step is detected here.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for step in range(1, steps + 1):
+                    idx = order[(step - 1) * batch_size: step * batch_size]
+                    # mode="clip": the indices are valid, and mode="raise" would buffer the output
+                    xb = np.take(X, idx, axis=0, out=xbuf[:len(idx)], mode="clip")
+                    tb = T[idx]
                     out = model.forward(xb)
                     value = loss.forward(out, tb)
-                if not guard.ok(value, out):
-                    _raise(guard, value, out, epoch, step, steps, optimizer, history, updated)
-                guard.verified(epoch, step)
-                watched = _snapshot_grads(model) if not updated else None
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    # X is data, so dL/dX is never needed: layers that can skip that product do.
-                    getattr(model, "backward_params", model.backward)(loss.backward())
-                    if watched is not None:
+                    if not guard.ok(value, out):
+                        _raise(guard, value, out, epoch, step, steps, optimizer, history, updated)
+                    guard.verified(epoch, step)
+                    if updated:
+                        backward(loss.backward())
+                    else:
+                        watched = _snapshot_grads(model)
+                        backward(loss.backward())
                         _warn_unchanged_grads(model, watched)
+                        updated = True
                     # Plain dicts for this step: a model's params/grads may be live views (Sequential's).
                     optimizer.step(dict(model.params.items()), dict(model.grads.items()))
-                updated = True
-                total_loss += value * len(idx)
-                got = _correct(loss, out, tb)
-                correct = None if got is None else correct + got
+                    total_loss += value * len(idx)
+                    if correct is not None:
+                        got = _correct(loss, out, tb)
+                        correct = None if got is None else correct + got
             logs = {"loss": total_loss / n}
             if correct is not None:
                 logs["accuracy"] = correct / n
