@@ -58,7 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "spinning worker threads go idle (default: %(default)s)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
     parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for weights and data (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed for weights and data (default: %(default)s)")
     args = parser.parse_args(argv)
     for name in ("repeats", "threads"):
         if getattr(args, name) <= 0:

@@ -109,7 +109,8 @@ def save(model: Sequential, path: str | os.PathLike, *, metadata: dict | None = 
         doc["optimizer"], arrays = _optimizer_doc(optimizer, model.params)
     if lr_scheduler is not None:
         if not callable(getattr(lr_scheduler, "state_dict", None)):
-            raise TypeError(f"lr_scheduler must be a chainrule.optim schedule, got {type(lr_scheduler).__name__}")
+            raise TypeError(f"lr_scheduler must be a chainrule.optim schedule, got "
+                            f"{type(lr_scheduler).__name__}")
         doc["lr_scheduler"] = lr_scheduler.state_dict()
     try:
         text = json.dumps(doc, sort_keys=True, allow_nan=False)
@@ -143,7 +144,8 @@ def _optimizer_doc(optimizer, params) -> tuple[dict, dict[str, np.ndarray]]:
         for key, value in entries.items():
             if isinstance(value, np.ndarray):
                 if value.shape != params[name].shape or value.dtype != params[name].dtype:
-                    raise ValueError(f"optimizer state {name}/{key} has shape {value.shape} dtype {value.dtype}; "
+                    raise ValueError(f"optimizer state {name}/{key} has shape {value.shape} dtype "
+                                     f"{value.dtype}; "
                                      f"the parameter has {params[name].shape} {params[name].dtype}")
                 arrays[f"{OPTIMIZER}/{name}/{key}"] = value
                 state[name][key] = "array"
@@ -167,13 +169,15 @@ def _restore_optimizer(zf: zipfile.ZipFile, path: Path, doc: dict, model: Sequen
             for key, value in entries.items():
                 if value == "array" and isinstance(key, str):
                     ref = params[name]
-                    state[name][key] = _read_entry(zf, path, f"{OPTIMIZER}/{name}/{key}", ref.shape, ref.dtype)
+                    entry = f"{OPTIMIZER}/{name}/{key}"
+                    state[name][key] = _read_entry(zf, path, entry, ref.shape, ref.dtype)
                 elif type(value) is int:
                     state[name][key] = value
                 else:
                     raise _bad(path, f"its optimizer state {name}/{key} is {value!r}")
         try:
-            optimizer.load_state_dict({"type": saved.get("type"), "hyperparameters": saved.get("hyperparameters"),
+            optimizer.load_state_dict({"type": saved.get("type"),
+                                       "hyperparameters": saved.get("hyperparameters"),
                                        "state": state})
         except (TypeError, ValueError) as exc:
             raise _bad(path, f"its optimizer state does not fit: {exc}") from None
@@ -211,7 +215,8 @@ def _read_entry(zf: zipfile.ZipFile, path: Path, name: str, shape: tuple | None 
                     raise ValueError(f"architecture entry has dtype {got_dtype}, shape {got_shape}; "
                                      "expected a 1-D uint8 array")
             elif got_shape != shape or got_dtype != dtype:
-                raise ValueError(f"{'optimizer state' if name.startswith(OPTIMIZER) else 'parameter'} {name!r} has shape {got_shape} and dtype {got_dtype}; the "
+                what = "optimizer state" if name.startswith(OPTIMIZER) else "parameter"
+                raise ValueError(f"{what} {name!r} has shape {got_shape} and dtype {got_dtype}; the "
                                  f"architecture says shape {shape} and dtype {dtype}")
         with zf.open(member) as f:
             return np.lib.format.read_array(f, allow_pickle=False)

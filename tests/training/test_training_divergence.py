@@ -39,7 +39,8 @@ def test_lr_1e150_one_full_batch_epoch_never_returns_normally():
         model = nn.mlp([2, 32, 3], rng=0)
         before = {k: v.copy() for k, v in model.params.items()}
         with pytest.raises(TrainingDiverged) as info:
-            fit(model, nn.CrossEntropyLoss(), X, y, optimizer=SGD(1e150), epochs=1, validation_data=validation)
+            fit(model, nn.CrossEntropyLoss(), X, y, optimizer=SGD(1e150), epochs=1,
+                validation_data=validation)
         exc = info.value
         assert (exc.epoch, exc.step) == (1, 1) and "after the epoch's last update" in str(exc)
         assert (exc.restored_epoch, exc.restored_step) == (0, 0)

@@ -31,7 +31,8 @@ def test_patience_and_min_delta_follow_keras_rule():
     assert np.all(model.params["W"] == 2) and (h.best_epoch, h.stopped_epoch) == (2, 4)
     acc = EarlyStopping("val_accuracy", patience=0)
     acc.on_train_begin(model, History())
-    assert acc.mode == "max" and acc(1, {"val_accuracy": 0.5}) is False and acc(2, {"val_accuracy": 0.5}) is True
+    assert acc.mode == "max" and acc(1, {"val_accuracy": 0.5}) is False
+    assert acc(2, {"val_accuracy": 0.5}) is True
 
 
 def test_fit_with_validation_split_stops_and_restores_the_best_epoch():
@@ -58,7 +59,8 @@ def test_early_stopping_needs_the_monitored_metric_and_validation_split_is_check
         fit(nn.mlp([2, 4, 3], rng=0), nn.CrossEntropyLoss(), X, y, optimizer=SGD(0.1), epochs=2,
             callback=EarlyStopping())
     with pytest.raises(ValueError, match="validation_split must lie in"):
-        fit(nn.mlp([2, 4, 3], rng=0), nn.CrossEntropyLoss(), X, y, optimizer=SGD(0.1), epochs=2, validation_split=1.0)
+        fit(nn.mlp([2, 4, 3], rng=0), nn.CrossEntropyLoss(), X, y, optimizer=SGD(0.1), epochs=2,
+            validation_split=1.0)
     with pytest.raises(ValueError, match="not both"):
         fit(nn.mlp([2, 4, 3], rng=0), nn.CrossEntropyLoss(), X, y, optimizer=SGD(0.1), epochs=2,
             validation_split=0.2, validation_data=(X, y))
@@ -86,7 +88,8 @@ def test_callback_list_hooks_and_schedule_recorded_in_history():
     assert seen == ["begin", 1, 2, 3, 4, "end"] and h.epoch == [1, 2, 3, 4]
     assert h["lr"] == [0.4, 0.4, 0.2, 0.2] and opt.lr == 0.1
     with pytest.raises(TypeError, match="item 1 is int"):
-        fit(nn.mlp([2, 8, 3], rng=0), nn.CrossEntropyLoss(), X, y, optimizer=opt, epochs=1, callback=[Hooks(), 3])
+        fit(nn.mlp([2, 8, 3], rng=0), nn.CrossEntropyLoss(), X, y, optimizer=opt, epochs=1,
+            callback=[Hooks(), 3])
 
 
 def test_progress_prints_lines_in_a_notebook_without_ipywidgets(monkeypatch, capsys):
@@ -94,7 +97,8 @@ def test_progress_prints_lines_in_a_notebook_without_ipywidgets(monkeypatch, cap
 
     monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ipywidgets" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ipywidgets" else real(name, *a))
     X, y = make_spiral(60, rng=0)
     fit(nn.mlp([2, 8, 3], rng=0), nn.CrossEntropyLoss(), X, y, optimizer=SGD(0.1), epochs=3, progress=True,
         validation_data=(X, y))

@@ -81,14 +81,16 @@ def test_clip_grad_norm_matches_torch(max_norm):
         torch.nn.utils.clip_grad_norm_(params, max_norm)
 
     _close(*_run_both(SGD(0.1, momentum=0.9, clip_grad_norm=max_norm),
-                      lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), before_step=torch_clip, grad_scale=2.0))
+                      lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), before_step=torch_clip,
+                      grad_scale=2.0))
 
 
 def test_clip_grad_value_matches_torch():
     def torch_clip(params):
         torch.nn.utils.clip_grad_value_(params, 0.4)
 
-    _close(*_run_both(Adam(0.05, clip_grad_value=0.4), lambda p: torch.optim.Adam(p, lr=0.05), before_step=torch_clip))
+    _close(*_run_both(Adam(0.05, clip_grad_value=0.4), lambda p: torch.optim.Adam(p, lr=0.05),
+                      before_step=torch_clip))
 
 
 def test_clip_functions_analytic():
@@ -156,7 +158,8 @@ def test_inverse_time_decay_is_the_courses_formula():
     assert InverseTimeDecay(SGD(0.5), 1.0).lr_at(2) == pytest.approx(0.5 / 3, rel=1e-15)
 
 
-@pytest.mark.parametrize("cls,kw,_", CASES[1:6] + CASES[7:11] + CASES[12:], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize("cls,kw,_", CASES[1:6] + CASES[7:11] + CASES[12:],
+                         ids=lambda v: getattr(v, "__name__", ""))
 def test_state_dict_round_trip_continues_bit_identically(cls, kw, _):
     gen = np.random.default_rng(5)
     params = {k: gen.standard_normal(s) for k, s in SHAPES.items()}
@@ -234,7 +237,8 @@ def test_bad_hyperparameters_name_the_argument(make, match):
 
 def test_float32_updates_stay_float32_without_allocating_per_step():
     gen = np.random.default_rng(0)
-    for opt in (SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01), RMSprop(centered=True, momentum=0.5),
+    for opt in (SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+                RMSprop(centered=True, momentum=0.5),
                 AdamW(0.01, amsgrad=True)):
         p = {"w": gen.standard_normal((5, 3)).astype(np.float32)}
         same = p["w"]

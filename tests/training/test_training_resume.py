@@ -65,12 +65,13 @@ def test_checkpoint_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="it holds no optimizer state"):
         cr.load(tmp_path / "plain.npz", optimizer=Adam())
     cr.save(model, tmp_path / "ckpt.npz", optimizer=opt)
-    with pytest.raises(ValueError, match="optimizer state does not fit: state_dict is of a Adam optimizer; this is a SGD"):
+    with pytest.raises(ValueError, match="optimizer state does not fit: state_dict is of a Adam optimizer; "
+                                         "this is a SGD"):
         cr.load(tmp_path / "ckpt.npz", optimizer=SGD(0.1))
     with pytest.raises(ValueError, match="it holds no lr_scheduler state"):
         cr.load(tmp_path / "ckpt.npz", lr_scheduler=StepLR(Adam(), 2))
     other = nn.mlp([2, 4, 3], rng=0)
-    with pytest.raises(ValueError, match="optimizer has state for '0.W'|optimizer state 0.W/exp_avg has shape"):
+    with pytest.raises(ValueError, match="optimizer state 0.W/exp_avg has shape"):
         cr.save(other, tmp_path / "bad.npz", optimizer=opt)
     # the model file still loads without asking for the optimizer
     plain = cr.load(tmp_path / "ckpt.npz")

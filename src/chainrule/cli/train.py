@@ -62,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--optimizer", choices=("adam", "adamw", "rmsprop", "sgd"), default="adam",
                        help="update rule (default: %(default)s)")
     train.add_argument("--lr", type=positive_float, default=None,
-                       help="learning rate (default: 0.01 for adam and adamw, 0.001 for rmsprop, 0.1 for sgd)")
+                       help="learning rate (default: 0.01 for adam and adamw, 0.001 for rmsprop, "
+                            "0.1 for sgd)")
     train.add_argument("--momentum", type=half_open_unit, default=0.0,
                        help="momentum in [0, 1) for --optimizer sgd or rmsprop (default: %(default)s)")
     train.add_argument("--nesterov", action="store_true", help="Nesterov momentum for --optimizer sgd")
@@ -90,7 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _config(args: argparse.Namespace) -> dict:
     if args.momentum and args.optimizer not in ("sgd", "rmsprop"):
-        raise ValueError(f"--momentum applies to --optimizer sgd or rmsprop, got --optimizer {args.optimizer}")
+        raise ValueError(f"--momentum applies to --optimizer sgd or rmsprop, got --optimizer "
+                         f"{args.optimizer}")
     if args.nesterov and not (args.optimizer == "sgd" and args.momentum):
         raise ValueError("--nesterov needs --optimizer sgd and a --momentum above 0")
     weight_decay = args.weight_decay if args.weight_decay is not None else (
@@ -200,7 +202,8 @@ def _write_outputs(out: Path, model, history, final: dict, data: tuple, cfg: dic
     if plots:
         pngs, note = _plots(out, history, model, data)
         files += pngs
-    metrics = {"status": "ok", "chainrule_version": __version__, "config": cfg, "seed": cfg["seed"], "sizes": sizes,
+    metrics = {"status": "ok", "chainrule_version": __version__, "config": cfg, "seed": cfg["seed"],
+               "sizes": sizes,
                "n_train": len(y_tr), "n_test": len(y_te), "history": history.to_dict(), "final": final,
                "files": files, "note": "val_* in history is measured on the test split after each epoch; "
                                        "it is never used to choose or stop anything"}
@@ -246,7 +249,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"test accuracy  {final['test_accuracy']:.2%}  (loss {final['test_loss']:.4f})")
         print(f"wrote {', '.join(files)} to {args.out}/ in {seconds:.1f} s")
     if args.json:
-        print(json.dumps(_strict({"ok": True, "status": "ok", "dataset": cfg["dataset"], "sizes": sizes, "epochs": cfg["epochs"],
+        print(json.dumps(_strict({"ok": True, "status": "ok", "dataset": cfg["dataset"], "sizes": sizes,
+                                  "epochs": cfg["epochs"],
                           "seed": cfg["seed"], "dtype": cfg["dtype"], "optimizer": cfg["optimizer"],
                           "lr": cfg["lr"], "momentum": cfg["momentum"], "batch_size": cfg["batch_size"],
                           "activation": cfg["activation"], **final, "out": str(args.out), "files": files,

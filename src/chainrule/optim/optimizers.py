@@ -89,10 +89,11 @@ class Optimizer:
             state = self.state.get(name)
             if state is None:
                 state = self.state[name] = self._init_state(p)
-            for key, v in state.items():
+            for v in state.values():
                 if isinstance(v, np.ndarray) and (v.shape != p.shape or v.dtype != p.dtype):
                     raise ValueError(f"params[{name!r}] changed from shape {v.shape} dtype {v.dtype} to "
-                                     f"{p.shape} {p.dtype} since the last step; use a new {type(self).__name__}")
+                                     f"{p.shape} {p.dtype} since the last step; use a new "
+                                     f"{type(self).__name__}")
             buf = self._scratch.get(name)
             if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
                 buf = self._scratch[name] = np.empty_like(p)
@@ -134,10 +135,12 @@ class Optimizer:
                              f"(from Optimizer.state_dict()), got {type(state_dict).__name__}"
                              + (f" with keys {sorted(state_dict)}" if isinstance(state_dict, dict) else ""))
         if state_dict["type"] != type(self).__name__:
-            raise ValueError(f"state_dict is of a {state_dict['type']} optimizer; this is a {type(self).__name__}")
+            raise ValueError(f"state_dict is of a {state_dict['type']} optimizer; this is a "
+                             f"{type(self).__name__}")
         hyper = state_dict["hyperparameters"]
         if not isinstance(hyper, dict) or set(hyper) != set(self.hyperparameters()):
-            raise ValueError(f"state_dict hyperparameters must have the keys {sorted(self.hyperparameters())}, "
+            raise ValueError("state_dict hyperparameters must have the keys "
+                             f"{sorted(self.hyperparameters())}, "
                              f"got {sorted(hyper) if isinstance(hyper, dict) else type(hyper).__name__}")
         probe = type(self).__new__(type(self))
         try:
@@ -150,7 +153,8 @@ class Optimizer:
             raise ValueError(f"state_dict['state'] must be a dict, got {type(state_dict['state']).__name__}")
         for name, s in state_dict["state"].items():
             if not isinstance(name, str) or not isinstance(s, dict) or set(s) != expected:
-                raise ValueError(f"state_dict['state'][{name!r}] must be a dict with keys {sorted(expected)}, "
+                raise ValueError(f"state_dict['state'][{name!r}] must be a dict with keys "
+                                 f"{sorted(expected)}, "
                                  f"got {sorted(s) if isinstance(s, dict) else type(s).__name__}")
             arrays = [np.asarray(v) for v in s.values() if not isinstance(v, (int, np.integer))]
             if any(a.dtype.kind != "f" or not np.all(np.isfinite(a)) for a in arrays) or \

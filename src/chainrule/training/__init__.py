@@ -12,16 +12,18 @@ Targets by loss: ``CrossEntropyLoss`` takes integer labels (N,) in [0, C) or cla
 classification losses.
 
 ``inputs`` checks and shapes what goes in (X, targets, validation data); ``loop`` is ``fit``,
-``history`` its ``History``, ``callbacks`` ``EarlyStopping``, ``progress`` the progress display; ``prediction`` is ``predict``, ``predict_proba`` and ``evaluate``.
+``history`` its ``History``, ``callbacks`` ``EarlyStopping``, ``progress`` the progress display;
+``prediction`` is ``predict``, ``predict_proba`` and ``evaluate``.
 """
 
 # The protocols and the dtype helper are imported by name from here too (chainrule.plotting does).
-from .inputs import Model as Model
-from .inputs import _model_dtype as _model_dtype
 from .callbacks import Callback, EarlyStopping
 from .history import History
-from .loop import TrainingDiverged, fit
+from .inputs import Model as Model
+from .inputs import _model_dtype as _model_dtype
 from .loop import SupportsStep as SupportsStep
+from .loop import TrainingDiverged, fit
 from .prediction import evaluate, predict, predict_proba
 
-__all__ = ["Callback", "EarlyStopping", "History", "TrainingDiverged", "evaluate", "fit", "predict", "predict_proba"]
+__all__ = ["Callback", "EarlyStopping", "History", "TrainingDiverged", "evaluate", "fit", "predict",
+           "predict_proba"]

@@ -106,5 +106,6 @@ class EarlyStopping(Callback):
         self._model = None
 
     def __repr__(self) -> str:
-        return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, min_delta={self.min_delta}, "
+        return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
+                f"min_delta={self.min_delta}, "
                 f"mode={self.mode!r}, restore_best_weights={self.restore_best_weights})")

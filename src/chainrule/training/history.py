@@ -49,7 +49,8 @@ class History:
     def __repr__(self) -> str:
         if not self.epoch:
             return "History(no epochs)"
-        span = f"epoch {self.epoch[0]}" if len(self.epoch) == 1 else f"epochs {self.epoch[0]}-{self.epoch[-1]}"
+        first, last = self.epoch[0], self.epoch[-1]
+        span = f"epoch {first}" if len(self.epoch) == 1 else f"epochs {first}-{last}"
         parts = [f"{k} {_short(v[0])}" + ("" if len(v) == 1 else f" -> {_short(v[-1])}")
                  for k, v in self.history.items() if k != "lr"]
         if "lr" in self.history:

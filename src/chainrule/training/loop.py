@@ -150,7 +150,7 @@ def _diverged(problem: str, blame_grad: bool, epoch: int, step: int, steps: int,
                 f"the parameters were restored to those of epoch {where[0]}, step {where[1]} (the last "
                 "snapshot with a finite loss and finite outputs)")
     lr = getattr(optimizer, "lr", None)
-    rate = f"a smaller learning rate (lr={lr:g})" if isinstance(lr, (int, float)) else "a smaller learning rate"
+    rate = "a smaller learning rate" + (f" (lr={lr:g})" if isinstance(lr, (int, float)) else "")
     if blame_grad:
         return (f"{at}{'; no update had been made yet' if no_update_yet else ''}: the backward produced it, "
                 "so check the backward of the layer holding that parameter (and the loss's backward) with "
@@ -198,7 +198,8 @@ def _split_validation(X: np.ndarray, y: np.ndarray, fraction: float) -> tuple:
     n_val = int(round(X.shape[0] * fraction))
     if not 1 <= n_val < X.shape[0]:
         raise ValueError(f"validation_split={fraction} of {X.shape[0]} samples leaves "
-                         f"{n_val} for validation and {X.shape[0] - n_val} for training; both need at least 1")
+                         f"{n_val} for validation and {X.shape[0] - n_val} for training; both need at "
+                         "least 1")
     y = np.asarray(y)
     cut = X.shape[0] - n_val
     return X[:cut], y[:cut], (X[cut:], y[cut:])
