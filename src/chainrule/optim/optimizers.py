@@ -169,7 +169,8 @@ class Optimizer:
         self._scratch, self._plan = {}, None
 
     def __repr__(self) -> str:
-        shown = {k: v for k, v in self.hyperparameters().items() if v is not None}
+        names = self._hyper + ("clip_grad_norm", "clip_grad_value")
+        shown = {k: getattr(self, k) for k in names if getattr(self, k) is not None}
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 
