@@ -105,3 +105,27 @@ def test_progress_prints_lines_in_a_notebook_without_ipywidgets(monkeypatch, cap
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("epoch 1/3  loss ") and "val_acc" in lines[0]
     assert lines[-1].startswith("epoch 3/3  loss ")
+
+
+def test_progress_is_visible_in_a_real_notebook_kernel(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    from pathlib import Path
+
+    src = str(Path(cr.__file__).resolve().parents[1])
+    code = (f"import sys; sys.path.insert(0, {src!r})\n"
+            "import chainrule as cr\nfrom chainrule.data import make_spiral\n"
+            "X, y = make_spiral(60, rng=0)\n"
+            "h = cr.fit(cr.mlp([2, 8, 3], rng=0), cr.CrossEntropyLoss(), X, y, optimizer=cr.SGD(0.1), "
+            "epochs=3, progress=True)")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    outputs = nb.cells[0].outputs
+    shown = "".join(o.get("text", "") for o in outputs) + "".join(
+        str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    if importlib.util.find_spec("ipywidgets") is None:
+        assert "epoch 1/3  loss" in shown and "epoch 3/3  loss" in shown, outputs
+    else:  # rich draws a live widget; something must show
+        assert outputs
