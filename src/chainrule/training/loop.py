@@ -180,7 +180,7 @@ def _warn_unchanged_grads(model, before: dict[str, tuple[object, np.ndarray]]) -
             f"for {stale}, so those parameters are not trained. A composite layer must expose its "
             f"children's current gradients: make params/grads properties that read the children on every "
             f"access instead of copying their dicts once (see help(chainrule.Layer)).",
-            RuntimeWarning, stacklevel=4)
+            RuntimeWarning, stacklevel=3)
 
 
 def _callbacks(callback) -> list:
@@ -336,6 +336,13 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
             for c in callbacks:
                 stop = (c(epoch, dict(logs)) is True) or stop
             if stop:
+                if val is None and epoch != epochs:  # verify the last update before returning
+                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                        out = model.forward(xb)
+                        value = loss.forward(out, tb)
+                    if not guard.ok(value, out):
+                        _raise(guard, value, out, epoch, steps, steps, optimizer, history, updated,
+                               after_epoch=True)
                 break
     for c in callbacks:
         getattr(c, "on_train_end", lambda *a: None)(model, history)
