@@ -1,7 +1,8 @@
 """Training speed of an MLP 784-256-256-10 (ReLU), SGD: ``chainrule.fit`` against a raw hand-written
 NumPy loop, with chainrule's bare layer step and PyTorch eager CPU as secondary columns, same process.
 
-Every contender runs the same work: epochs over N = steps x batch samples in a fresh random order,
+Every contender runs the same work: epochs over N = steps x batch samples in a fresh random order
+(one ``fit`` call per repetition, so its per-call checks of X are included),
 each step gathering its mini-batch from the data (data gather included), forward, cross-entropy
 loss, backward, SGD update in place.
 
@@ -43,8 +44,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dtypes", nargs="+", choices=("float32", "float64"),
                         default=["float32", "float64"])
     parser.add_argument("--work", type=float, default=16384,
-                        help="examples per timed repetition, split in 2 epochs (default: %(default)g, "
-                             "at least 8 steps per epoch)")
+                        help="examples per timed repetition (default: %(default)g), split in --epochs "
+                             "epochs of at least 8 steps")
+    parser.add_argument("--epochs", type=int, default=4,
+                        help="epochs per repetition, i.e. per fit call (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=7, help="interleaved repetitions; the median is "
                                                                "reported (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=1,
@@ -61,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for weights and data (default: %(default)s)")
     args = parser.parse_args(argv)
-    for name in ("repeats", "threads"):
+    for name in ("repeats", "threads", "epochs"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}")
     if any(b <= 0 for b in args.batch_sizes):
@@ -150,8 +153,8 @@ def make_contenders(dtype_name: str, batch: int, args: argparse.Namespace) -> di
     from chainrule.optim import SGD
 
     dtype = np.dtype(dtype_name)
-    steps = max(8, round(args.work / 2 / batch))
-    n, epochs = steps * batch, 2
+    steps = max(8, round(args.work / args.epochs / batch))
+    n, epochs = steps * batch, args.epochs
     rng = np.random.default_rng(args.seed)
     model = cr.mlp(SIZES, "relu", rng=rng, dtype=dtype)
     X = rng.standard_normal((n, SIZES[0])).astype(dtype)
