@@ -1,20 +1,27 @@
-"""One training step of an MLP 784-256-256-10 (ReLU), chainrule vs PyTorch eager CPU, same process.
+"""Training speed of an MLP 784-256-256-10 (ReLU), SGD: ``chainrule.fit`` against a raw hand-written
+NumPy loop, with chainrule's bare layer step and PyTorch eager CPU as secondary columns, same process.
 
-A step is forward + CrossEntropyLoss + backward + SGD update (``chainrule.optim.SGD``, in place;
-``torch.optim.SGD``). Both frameworks get the same weights, data and thread count. Repetitions are
-interleaved (every repetition times each framework and dtype once, in a rotating order) so that
-load from other processes on a shared machine hits all contenders alike; the table shows the
-median steps/s over the repetitions and the ratio chainrule / torch per dtype.
+Every contender runs the same work: epochs over N = steps x batch samples in a fresh random order
+(one ``fit`` call per repetition, so its per-call checks of X are included),
+each step gathering its mini-batch from the data (data gather included), forward, cross-entropy
+loss, backward, SGD update in place.
 
-"chainrule" skips dL/dX for the data (``model.backward(..., input_grad=False)``), like torch whose
-input does not require grad; "chainrule+dx" is the plain ``model.backward(g)``, which also computes
-the first layer's dx = dout @ W.T.
+- "raw": the yardstick, a hand-written NumPy loop (buffers preallocated and reused, ``np.take`` into
+  a buffer, ``matmul(out=)``, in-place ReLU and update), the fastest plain NumPy we know how to write.
+- "fit": ``chainrule.fit(model, CrossEntropyLoss(), X, y, optimizer=SGD(lr), epochs=E,
+  batch_size=B)``, everything included (input checks, loss/accuracy bookkeeping, divergence
+  detection, its snapshots).
+- "layers": chainrule's layers stepped by hand (``model.forward``, ``loss``, ``model.backward(...,
+  input_grad=False)``, ``SGD.step``) with ``X[idx]`` gathers.
+- "torch": ``torch.nn.Sequential`` + ``torch.optim.SGD`` with ``index_select`` gathers.
 
-    python benchmarks/train_step.py                      # threads = all cores
-    python benchmarks/train_step.py --threads 1 --steps 100 --repeats 9
+Repetitions are interleaved (each repetition times every contender once, in a rotating order) so
+that load from other processes on a shared machine hits all alike; the table shows the median
+steps per second and the ratios to "raw". All contenders use the same thread count (BLAS threads fixed
+through the environment before NumPy is imported, ``torch.set_num_threads``).
 
-BLAS threads are fixed through OPENBLAS_NUM_THREADS/OMP_NUM_THREADS/MKL_NUM_THREADS before NumPy is
-imported, and ``torch.set_num_threads`` for PyTorch, so the two use the same number of threads.
+    python benchmarks/train_step.py                           # batches 32 128 1024, both dtypes
+    python benchmarks/train_step.py --threads 1 --repeats 9 --batch-sizes 128
 """
 
 from __future__ import annotations
@@ -32,26 +39,40 @@ SIZES = (784, 256, 256, 10)
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=50, help="training steps per timed repetition "
-                                                              "(default: %(default)s)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 1024], metavar="B",
+                        help="mini-batch sizes (default: %(default)s)")
+    parser.add_argument("--dtypes", nargs="+", choices=("float32", "float64"),
+                        default=["float32", "float64"])
+    parser.add_argument("--work", type=float, default=16384,
+                        help="examples per timed repetition (default: %(default)g), split in --epochs "
+                             "epochs of at least 8 steps")
+    parser.add_argument("--epochs", type=int, default=4,
+                        help="epochs per repetition, i.e. per fit call (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=7, help="interleaved repetitions; the median is "
                                                                "reported (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                        help="threads for NumPy's BLAS and for torch (default: all cores, %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=128,
-                        help="examples per step (default: %(default)s)")
-    parser.add_argument("--pause", type=float, default=0.5,
-                        help="seconds of rest before each timed block, so the other library's "
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads for NumPy's BLAS and for torch (default: %(default)s)")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default=None,
+                        help="what is timed: this process's CPU time, which other processes' load barely "
+                             "changes (default with 1 thread), or wall-clock time (default with more, whose "
+                             "CPU time would count idle-spinning BLAS workers)")
+    parser.add_argument("--pause", type=float, default=0.2,
+                        help="seconds of rest before each timed block, so the previous contender's "
                              "spinning worker threads go idle (default: %(default)s)")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
     parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for weights and data (default: %(default)s)")
     args = parser.parse_args(argv)
-    for name in ("steps", "repeats", "threads", "batch_size"):
+    for name in ("repeats", "threads", "epochs"):
         if getattr(args, name) <= 0:
-            parser.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
-    if args.pause < 0:
-        parser.error(f"--pause must be >= 0, got {args.pause}")
+            parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}")
+    if any(b <= 0 for b in args.batch_sizes):
+        parser.error(f"--batch-sizes must be positive integers, got {args.batch_sizes}")
+    if args.clock is None:
+        args.clock = "cpu" if args.threads == 1 else "wall"
+    if args.pause < 0 or not args.work > 0:
+        parser.error("--pause must be >= 0 and --work > 0")
     return args
 
 
@@ -63,106 +84,187 @@ def set_blas_threads(n: int) -> None:
         os.environ[var] = str(n)
 
 
-def make_contenders(dtype_name: str, args: argparse.Namespace) -> dict[str, Callable[[], None]]:
-    """Return {name: step} for one dtype, all contenders starting from the same weights."""
+class RawNumPy:
+    """The yardstick: SGD on the MLP written by hand in NumPy, every buffer allocated once."""
+
+    def __init__(self, weights: list, X, y, batch: int, lr: float) -> None:
+        import numpy as np
+
+        self.np, self.X, self.y, self.lr = np, X, y, lr
+        self.W = [w.copy() for w, _ in weights]
+        self.b = [b.copy() for _, b in weights]
+        dt, widths = X.dtype, [X.shape[1]] + [w.shape[1] for w in self.W]
+        self.xb = np.empty((batch, widths[0]), dt)
+        self.h = [np.empty((batch, w), dt) for w in widths[1:]]  # post-ReLU activations, then logits
+        self.d = [np.empty((batch, w), dt) for w in widths[1:]]  # dL/d(pre-activation) per layer
+        self.dW = [np.empty_like(w) for w in self.W]
+        self.db = [np.empty_like(b) for b in self.b]
+        self.mask = [np.empty((batch, w), bool) for w in widths[1:-1]]
+        self.yb = np.empty(batch, np.intp)
+
+    def step(self, idx) -> float:
+        np = self.np
+        n, last = len(idx), len(self.W) - 1
+        x = np.take(self.X, idx, axis=0, out=self.xb[:n], mode="clip")  # "raise" buffers the output
+        yb = np.take(self.y, idx, out=self.yb[:n], mode="clip")
+        inputs = [x]
+        for i, (W, b) in enumerate(zip(self.W, self.b, strict=True)):
+            h = np.matmul(inputs[-1], W, out=self.h[i][:n])
+            h += b
+            if i < last:
+                np.maximum(h, 0, out=h)
+            inputs.append(h)
+        z, rows = inputs[-1], np.arange(n)
+        z -= z.max(axis=1, keepdims=True)
+        picked = z[rows, yb]
+        np.exp(z, out=z)
+        s = z.sum(axis=1, keepdims=True)
+        loss = float(np.sum(np.log(s[:, 0]) - picked)) / n
+        s *= n
+        d = np.divide(z, s, out=self.d[last][:n])  # softmax / n
+        d[rows, yb] -= d.dtype.type(1) / n
+        for i in range(last, -1, -1):
+            np.matmul(inputs[i].T, d, out=self.dW[i])
+            np.sum(d, axis=0, out=self.db[i])
+            if i:
+                prev = np.matmul(d, self.W[i].T, out=self.d[i - 1][:n])
+                mask = np.greater(inputs[i], 0, out=self.mask[i - 1][:n])
+                np.multiply(prev, mask, out=prev)
+                d = prev
+            self.dW[i] *= self.lr
+            self.W[i] -= self.dW[i]
+            self.db[i] *= self.lr
+            self.b[i] -= self.db[i]
+        return loss
+
+    def train(self, epochs: int, batch: int, rng) -> None:
+        n = len(self.y)
+        for _ in range(epochs):
+            order = rng.permutation(n)
+            for start in range(0, n, batch):
+                self.step(order[start:start + batch])
+
+
+def make_contenders(dtype_name: str, batch: int, args: argparse.Namespace) -> dict[str, Callable[[], None]]:
+    """{name: run one repetition} for one dtype and batch size, all starting from the same weights."""
     import numpy as np
-    import torch
 
     import chainrule as cr
     from chainrule.optim import SGD
 
     dtype = np.dtype(dtype_name)
+    steps = max(8, round(args.work / args.epochs / batch))
+    n, epochs = steps * batch, args.epochs
     rng = np.random.default_rng(args.seed)
     model = cr.mlp(SIZES, "relu", rng=rng, dtype=dtype)
-    X = rng.standard_normal((args.batch_size, SIZES[0])).astype(dtype)
-    y = rng.integers(0, SIZES[-1], size=args.batch_size)
+    X = rng.standard_normal((n, SIZES[0])).astype(dtype)
+    y = rng.integers(0, SIZES[-1], size=n)
+    weights = [(layer.params["W"].copy(), layer.params["b"].copy()) for layer in model if layer.params]
     loss = cr.CrossEntropyLoss()
-    opt = SGD(args.lr)
+    raw = RawNumPy(weights, X, y, batch, args.lr)
 
-    def chainrule_step() -> None:
-        loss.forward(model.forward(X), y)
-        model.backward(loss.backward(), input_grad=False)  # X is data: no dL/dX, as in torch
-        opt.step(model.params, model.grads)
+    # The raw loop and chainrule compute the same thing: check it once (first step, same batch).
+    first = np.arange(batch)
+    expected = loss.forward(model.forward(X[first]), y[first])
+    got = RawNumPy(weights, X, y, batch, args.lr).step(first)
+    if not np.isclose(got, expected, rtol=1e-4 if dtype == np.float32 else 1e-10):
+        raise RuntimeError(f"raw NumPy and chainrule disagree on the loss: {got} vs {expected}")
 
-    def chainrule_step_with_dx() -> None:
-        loss.forward(model.forward(X), y)
-        model.backward(loss.backward())
-        opt.step(model.params, model.grads)
+    def run_raw() -> None:
+        raw.train(epochs, batch, np.random.default_rng(1))
 
-    torch_dtype = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[dtype]
-    layers: list[torch.nn.Module] = []
-    for layer in model:
-        if isinstance(layer, cr.Linear):
-            lin = torch.nn.Linear(layer.in_features, layer.out_features, dtype=torch_dtype)
+    fit_opt = SGD(args.lr)
+
+    def run_fit() -> None:
+        cr.fit(model, loss, X, y, optimizer=fit_opt, epochs=epochs, batch_size=batch, rng=1)
+
+    layer_opt = SGD(args.lr)
+
+    def run_layers() -> None:
+        gen = np.random.default_rng(1)
+        for _ in range(epochs):
+            order = gen.permutation(n)
+            for start in range(0, n, batch):
+                idx = order[start:start + batch]
+                loss.forward(model.forward(X[idx]), y[idx])
+                model.backward(loss.backward(), input_grad=False)
+                layer_opt.step(model.params, model.grads)
+
+    contenders = {"raw": run_raw, "fit": run_fit, "layers": run_layers}
+    if not args.no_torch:
+        import torch
+
+        torch_dtype = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[dtype]
+        layers: list = []
+        for W, b in weights:
+            lin = torch.nn.Linear(W.shape[0], W.shape[1], dtype=torch_dtype)
             with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(layer.params["W"].T))
-                lin.bias.copy_(torch.from_numpy(layer.params["b"]))
-            layers.append(lin)
-        else:
-            layers.append(torch.nn.ReLU())
-    tmodel = torch.nn.Sequential(*layers)
-    tX, ty = torch.from_numpy(X), torch.from_numpy(y)
-    tloss = torch.nn.CrossEntropyLoss()
-    topt = torch.optim.SGD(tmodel.parameters(), lr=args.lr)
+                lin.weight.copy_(torch.from_numpy(W.T))
+                lin.bias.copy_(torch.from_numpy(b))
+            layers += [lin, torch.nn.ReLU()]
+        tmodel = torch.nn.Sequential(*layers[:-1])
+        tX, ty = torch.from_numpy(X), torch.from_numpy(y)
+        tloss, topt = torch.nn.CrossEntropyLoss(), torch.optim.SGD(tmodel.parameters(), lr=args.lr)
 
-    def torch_step() -> None:
-        topt.zero_grad(set_to_none=True)
-        tloss(tmodel(tX), ty).backward()
-        topt.step()
+        def run_torch() -> None:
+            gen = torch.Generator().manual_seed(1)
+            for _ in range(epochs):
+                order = torch.randperm(n, generator=gen)
+                for start in range(0, n, batch):
+                    idx = order[start:start + batch]
+                    topt.zero_grad(set_to_none=True)
+                    tloss(tmodel(tX.index_select(0, idx)), ty.index_select(0, idx)).backward()
+                    topt.step()
 
-    # Same weights and data: the first losses must agree, or we would be timing different work.
-    first = loss.forward(model.forward(X), y)
-    with torch.no_grad():
-        first_torch = tloss(tmodel(tX), ty).item()
-    if not np.isclose(first, first_torch, rtol=1e-4 if dtype == np.float32 else 1e-10):
-        raise RuntimeError(f"chainrule and torch disagree on the initial loss: {first} vs {first_torch}")
-    return {"chainrule": chainrule_step, "chainrule+dx": chainrule_step_with_dx, "torch": torch_step}
-
-
-def time_steps(step: Callable[[], None], n: int) -> float:
-    start = time.perf_counter()
-    for _ in range(n):
-        step()
-    return n / (time.perf_counter() - start)
+        contenders["torch"] = run_torch
+    return {name: (run, epochs * steps) for name, run in contenders.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     set_blas_threads(args.threads)
     import numpy as np
-    import torch
     from rich.console import Console
     from rich.table import Table
 
-    torch.set_num_threads(args.threads)
-    contenders = {(dtype, name): step for dtype in ("float32", "float64")
-                  for name, step in make_contenders(dtype, args).items()}
-    for step in contenders.values():
-        for _ in range(3):  # warm caches, allocator and torch's kernels
-            step()
+    torch_version = "not run"
+    if not args.no_torch:
+        import torch
 
-    keys = list(contenders)
-    rates: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
+        torch.set_num_threads(args.threads)
+        torch_version = f"{torch.__version__} ({torch.get_num_threads()} threads)"
+    cases = [(b, d) for b in args.batch_sizes for d in args.dtypes]
+    contenders = {(case, name): pair for case in cases
+                  for name, pair in make_contenders(case[1], case[0], args).items()}
+    for run, _ in contenders.values():
+        run()  # warm caches, the allocator and torch's kernels
+    names = sorted({name for _, name in contenders}, key=["raw", "fit", "layers", "torch"].index)
+
+    rates: dict = {k: [] for k in contenders}
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     for r in range(args.repeats):
-        for k in keys[r % len(keys):] + keys[:r % len(keys)]:
-            # OpenBLAS and OpenMP workers spin for a while after their last call; without a pause
-            # the previous contender's idle-spinning threads would steal cores from the next one.
-            time.sleep(args.pause)
-            rates[k].append(time_steps(contenders[k], args.steps))
+        for case in cases:
+            order = names[r % len(names):] + names[:r % len(names)]
+            for name in order:
+                run, steps = contenders[(case, name)]
+                time.sleep(args.pause)
+                start = clock()
+                run()
+                rates[(case, name)].append(steps / (clock() - start))
 
-    table = Table(title=f"training steps/s, MLP {'-'.join(map(str, SIZES))} ReLU, batch {args.batch_size}, "
-                        f"median of {args.repeats} x {args.steps} steps")
-    for col in ("dtype", "chainrule", "torch", "chainrule/torch", "chainrule+dx", "+dx/torch"):
+    table = Table(title=f"training steps per {args.clock} second (median of {args.repeats}), MLP "
+                        f"{'-'.join(map(str, SIZES))} ReLU, SGD, data gather included; ratios to raw NumPy")
+    for col in ("batch", "dtype", *names, *(f"{n}/raw" for n in names if n != "raw")):
         table.add_column(col, justify="right")
-    for dtype in ("float32", "float64"):
-        ours, with_dx, theirs = (statistics.median(rates[(dtype, name)])
-                                 for name in ("chainrule", "chainrule+dx", "torch"))
-        table.add_row(dtype, f"{ours:.1f}", f"{theirs:.1f}", f"{ours / theirs:.2f}",
-                      f"{with_dx:.1f}", f"{with_dx / theirs:.2f}")
+    for batch, dtype in cases:
+        med = {n: statistics.median(rates[((batch, dtype), n)]) for n in names}
+        table.add_row(str(batch), dtype, *(f"{med[n]:.1f}" for n in names),
+                      *(f"{med[n] / med['raw']:.2f}" for n in names if n != "raw"))
     console = Console()
     console.print(table)
-    console.print(f"threads: NumPy BLAS {os.environ['OPENBLAS_NUM_THREADS']}, "
-                  f"torch {torch.get_num_threads()}; numpy {np.__version__}, torch {torch.__version__}")
+    console.print(f"threads: NumPy BLAS {os.environ['OPENBLAS_NUM_THREADS']}; torch {torch_version}; "
+                  f"numpy {np.__version__}; clock: {args.clock}; load average {os.getloadavg()[0]:.2f} "
+                  f"on {os.cpu_count()} cores")
     return 0
 
 

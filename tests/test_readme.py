@@ -22,6 +22,11 @@ def test_python_blocks_run_and_show_what_they_say(tmp_path, monkeypatch, capsys)
     # Quick start: trained, evaluated, saved.
     assert (tmp_path / "spiral.npz").exists()
     assert namespace["history"].history["val_accuracy"][-1] >= 0.95
+    # Training: early stopping restored the best epoch; the checkpoint restored optimizer and schedule.
+    run = namespace["run"]
+    assert (run.stopped_epoch, run.best_epoch) == (34, 24)
+    assert namespace["opt2"].lr == namespace["opt"].lr and namespace["sched2"].last_epoch == 34
+    assert "stopped after epoch 34, best epoch 24" in repr(run)
     # Gradient checking: the forgotten mask is found, blamed on layer 1 and named.
     report = namespace["report"]
     assert (report.passed, report.blame, report.layers[1].pattern) == (False, 1, "masked")

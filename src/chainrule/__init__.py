@@ -24,8 +24,8 @@ from .nn import (
     Tanh,
     mlp,
 )
-from .optim import SGD, Adam
-from .training import History, TrainingDiverged, evaluate, fit, predict, predict_proba
+from .optim import SGD, Adam, AdamW, RMSprop
+from .training import EarlyStopping, History, TrainingDiverged, evaluate, fit, predict, predict_proba
 
 __version__ = "0.1.0"
 
@@ -39,8 +39,8 @@ __all__ = [
     # scikit-learn-style estimator
     "MLPClassifier",
     # training, optimizers, persistence
-    "Adam", "History", "SGD", "TrainingDiverged", "evaluate", "fit", "load", "predict", "predict_proba",
-    "save",
+    "Adam", "AdamW", "EarlyStopping", "History", "RMSprop", "SGD", "TrainingDiverged", "evaluate", "fit",
+    "load", "predict", "predict_proba", "save",
     # gradient checking (chainrule.gradcheck)
     "GradientReport", "assert_gradients", "check_gradients", "check_layer", "check_model",
     "__version__",

@@ -11,6 +11,9 @@ and each parameter and buffer is an entry ``"<name>.npy"`` named as in ``model.s
 ("0.W", "0.b", "1.running_mean"). A model that is not a ``Sequential`` is stored under "model"
 instead of "layers"; layers other than the built-in ones are recorded by class path and
 constructor arguments (``chainrule._architecture`` documents the rule and what ``load`` needs).
+Saved with ``optimizer=``, the document also holds ``"optimizer": {"type", "hyperparameters",
+"state": {param: {"step": 3, "exp_avg": "array", ...}}}`` whose arrays are the entries
+``"__optimizer__/<param>/<key>.npy"``; with ``lr_scheduler=``, ``"lr_scheduler"``: its state_dict.
 Entries carry a fixed timestamp and a fixed order, so the same model saved twice gives the same
 bytes. Nothing is ever pickled.
 """
@@ -38,6 +41,7 @@ from .nn.sequential import Sequential
 
 FORMAT, VERSION = "chainrule.model", 1
 ARCHITECTURE = "__architecture__"
+OPTIMIZER = "__optimizer__"
 _DATE = (1980, 1, 1, 0, 0, 0)
 _MAX_ARCHITECTURE_BYTES = 1 << 24
 # The document wraps metadata in one level and each nested Sequential adds two.
@@ -209,15 +213,18 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator:
     _fsync_dir(target.parent)
 
 
-def save(model: Layer, path: str | os.PathLike, *, metadata: dict | None = None) -> Path:
+def save(model: Layer, path: str | os.PathLike, *, metadata: dict | None = None, optimizer=None,
+         lr_scheduler=None) -> Path:
     """Write ``model`` (any chainrule Layer: a ``Sequential``, one layer, your own layer or composite)
     to ``path`` atomically; return the path.
 
     The architecture is recorded as JSON (built-in layers by type and fields, other layers by class
     path and constructor arguments: see ``chainrule._architecture``), the state as one entry per
     parameter and buffer (BatchNorm1d's running statistics), named as in ``state_dict()``.
-    ``metadata``: an optional JSON-serialisable dict (e.g. the training config) stored with the
-    architecture; read it back with ``load_metadata``. The path is used exactly as given.
+    ``metadata``: an optional JSON-serialisable dict (e.g. the training config, the epoch) stored
+    with the architecture; read it back with ``load_metadata``. ``optimizer``/``lr_scheduler``: a
+    ``chainrule.optim`` optimizer and schedule whose state is saved too, a checkpoint to resume
+    from with ``load(path, optimizer=..., lr_scheduler=...)``. The path is used exactly as given.
     """
     if not isinstance(model, Layer):
         raise TypeError(f"model must be a chainrule Layer (a Sequential, a layer), "
@@ -235,6 +242,14 @@ def save(model: Layer, path: str | os.PathLike, *, metadata: dict | None = None)
     else:
         described = {"model": describe(model, "model")}
     doc = {"format": FORMAT, "version": VERSION, "metadata": metadata or {}, **described}
+    arrays: dict[str, np.ndarray] = {}
+    if optimizer is not None:
+        doc["optimizer"], arrays = _optimizer_doc(optimizer, model.params)
+    if lr_scheduler is not None:
+        if not callable(getattr(lr_scheduler, "state_dict", None)):
+            raise TypeError(f"lr_scheduler must be a chainrule.optim schedule, got "
+                            f"{type(lr_scheduler).__name__}")
+        doc["lr_scheduler"] = lr_scheduler.state_dict()
     if json_depth(doc) > _MAX_DOCUMENT_DEPTH:
         raise ValueError(f"model is nested too deeply to save: its architecture is {json_depth(doc)} "
                          f"levels deep, expected at most {_MAX_DOCUMENT_DEPTH}")
@@ -252,7 +267,7 @@ def save(model: Layer, path: str | os.PathLike, *, metadata: dict | None = None)
     if clash:
         raise ValueError(f"cannot save: {clash} name both a parameter and a buffer")
     state.update(buffers_of(model).items())
-    entries = {ARCHITECTURE: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **state}
+    entries = {ARCHITECTURE: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **state, **arrays}
     with atomic_write(path) as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, arr in entries.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_DATE)
@@ -261,6 +276,68 @@ def save(model: Layer, path: str | os.PathLike, *, metadata: dict | None = None)
                 # asarray, not ascontiguousarray: a 0-d buffer (a counter) stays 0-d
                 np.lib.format.write_array(entry, np.asarray(arr, order="C"), allow_pickle=False)
     return path
+
+
+def _optimizer_doc(optimizer, params) -> tuple[dict, dict[str, np.ndarray]]:
+    """The optimizer's state_dict as JSON plus its arrays as entries; each state must belong to a
+    parameter of the model, with its shape and dtype."""
+    if not callable(getattr(optimizer, "state_dict", None)):
+        raise TypeError(f"optimizer must be a chainrule.optim optimizer (with state_dict()), got "
+                        f"{type(optimizer).__name__}")
+    sd = optimizer.state_dict()
+    arrays, state = {}, {}
+    for name, entries in sd["state"].items():
+        if name not in params:
+            raise ValueError(f"optimizer has state for {name!r}, which is not a parameter of the model "
+                             f"({sorted(params)}); save the optimizer that trains this model")
+        state[name] = {}
+        for key, value in entries.items():
+            if isinstance(value, np.ndarray):
+                if value.shape != params[name].shape or value.dtype != params[name].dtype:
+                    raise ValueError(f"optimizer state {name}/{key} has shape {value.shape} dtype "
+                                     f"{value.dtype}; "
+                                     f"the parameter has {params[name].shape} {params[name].dtype}")
+                arrays[f"{OPTIMIZER}/{name}/{key}"] = value
+                state[name][key] = "array"
+            else:
+                state[name][key] = int(value)
+    return {"type": sd["type"], "hyperparameters": sd["hyperparameters"], "state": state}, arrays
+
+
+def _restore_optimizer(zf: zipfile.ZipFile, path: Path, doc: dict, model: Sequential, optimizer,
+                       lr_scheduler) -> None:
+    """Load the saved optimizer (then schedule) state into ``optimizer`` (``lr_scheduler``)."""
+    if optimizer is not None:
+        saved = doc.get("optimizer")
+        if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
+            raise _bad(path, "it holds no optimizer state (save it with save(model, path, optimizer=opt))")
+        params, state = model.params, {}
+        for name, entries in saved["state"].items():
+            if name not in params or not isinstance(entries, dict):
+                raise _bad(path, f"its optimizer state names {name!r}, not a parameter of the model")
+            state[name] = {}
+            for key, value in entries.items():
+                if value == "array" and isinstance(key, str):
+                    ref = params[name]
+                    entry = f"{OPTIMIZER}/{name}/{key}"
+                    state[name][key] = _read_entry(zf, path, entry, ref.shape, ref.dtype)
+                elif type(value) is int:
+                    state[name][key] = value
+                else:
+                    raise _bad(path, f"its optimizer state {name}/{key} is {value!r}")
+        try:
+            optimizer.load_state_dict({"type": saved.get("type"),
+                                       "hyperparameters": saved.get("hyperparameters"),
+                                       "state": state})
+        except (TypeError, ValueError) as exc:
+            raise _bad(path, f"its optimizer state does not fit: {exc}") from None
+    if lr_scheduler is not None:
+        if "lr_scheduler" not in doc:
+            raise _bad(path, "it holds no lr_scheduler state (save it with save(..., lr_scheduler=sched))")
+        try:
+            lr_scheduler.load_state_dict(doc["lr_scheduler"])
+        except (TypeError, ValueError) as exc:
+            raise _bad(path, f"its lr_scheduler state does not fit: {exc}") from None
 
 
 def _bad(path: Path, problem: str) -> ValueError:
@@ -299,7 +376,8 @@ def _read_entry(zf: zipfile.ZipFile, path: Path, name: str, shape: tuple | None 
                     raise ValueError(f"architecture entry is {got_shape[0]} bytes long; expected at most "
                                      f"{_MAX_ARCHITECTURE_BYTES} (16 MiB)")
             elif got_shape != shape or got_dtype != dtype:
-                raise ValueError(f"parameter {name!r} has shape {got_shape} and dtype {got_dtype}; the "
+                what = "optimizer state" if name.startswith(OPTIMIZER) else "parameter"
+                raise ValueError(f"{what} {name!r} has shape {got_shape} and dtype {got_dtype}; the "
                                  f"architecture says shape {shape} and dtype {dtype}")
             if any(d < 0 for d in got_shape) or stored != math.prod(got_shape) * got_dtype.itemsize:
                 raise ValueError(f"its header announces shape {got_shape} and dtype {got_dtype} but "
@@ -435,7 +513,8 @@ def load_metadata(path: str | os.PathLike) -> dict:
 
 
 def load(path: str | os.PathLike, *,
-         custom_layers: Iterable[type] | Mapping[str, type] | None = None) -> Layer:
+         custom_layers: Iterable[type] | Mapping[str, type] | None = None, optimizer=None,
+         lr_scheduler=None) -> Layer:
     """Read a model written by ``save``: a ``Sequential``, or the layer that was saved.
 
     Every parameter's and buffer's name, shape and dtype is checked against the stored
@@ -444,6 +523,12 @@ def load(path: str | os.PathLike, *,
     with your own layer classes needs them passed, ``load(path, custom_layers=[Swish, Residual])``
     (matched by module and class name, then by class name alone). The model is returned in
     training mode, as built; call ``eval()`` for inference (``predict``/``evaluate`` do).
+
+    ``optimizer``/``lr_scheduler``: restore the state saved with ``save(..., optimizer=,
+    lr_scheduler=)`` into these (of the same types; hyperparameters included), to resume training::
+
+        model = cr.load("ckpt.npz", optimizer=(opt := cr.Adam()))
+        cr.fit(model, loss, X, y, optimizer=opt, epochs=10, initial_epoch=5)   # same seed as before
 
     Safe on untrusted files: the zip directory and every ``.npy`` header are checked before any
     data is read (compressed entries, sizes larger than the file and nesting deeper than 128 levels
@@ -459,7 +544,8 @@ def load(path: str | os.PathLike, *,
         else:
             model = Sequential(*[_build(s, p, str(i), stored, custom) for i, s in enumerate(doc["layers"])])
         expected = {**model.params, **buffers_of(model)}
-        found = {n[: -len(".npy")] for n in zf.namelist() if n.endswith(".npy")} - {ARCHITECTURE}
+        found = {n[: -len(".npy")] for n in zf.namelist()
+                 if n.endswith(".npy") and not n.startswith(f"{OPTIMIZER}/")} - {ARCHITECTURE}
         others = {n for n in zf.namelist() if not n.endswith(".npy")}
         missing, extra = sorted(set(expected) - found), sorted((found - set(expected)) | others)
         if missing or extra:
@@ -469,6 +555,7 @@ def load(path: str | os.PathLike, *,
             _read_entry(zf, p, name, ref.shape, ref.dtype, into=ref)
             if ref.dtype.kind == "f" and not np.all(np.isfinite(ref)):
                 raise _bad(p, f"parameter {name!r} contains non-finite values (NaN or inf)")
+        _restore_optimizer(zf, p, doc, model, optimizer, lr_scheduler)
     return model
 
 

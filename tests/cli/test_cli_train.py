@@ -88,9 +88,10 @@ def test_errors(tmp_path, capsys):
     assert main(["train", "--dataset", "mnist"]) == 2
     assert "invalid choice: 'mnist'" in capsys.readouterr().err
     code, out, err = _run(capsys, *FAST, "--momentum", "0.5", "--out", str(tmp_path), "--json")
-    assert code == 2 and "chainrule train: error: --momentum applies to --optimizer sgd only" in err
+    assert code == 2 and "chainrule train: error: --momentum applies to --optimizer sgd or rmsprop" in err
     assert json.loads(out.splitlines()[-1]) == {
-        "ok": False, "error": "--momentum applies to --optimizer sgd only, got --optimizer adam"}
+        "ok": False, "status": "error",
+        "error": "--momentum applies to --optimizer sgd or rmsprop, got --optimizer adam"}
     code, out, err = _run(capsys, *FAST, "--optimizer", "sgd", "--lr", "1e300", "--out", str(tmp_path),
                           "--json")
     assert code == 1 and "training diverged at epoch 1, step" in err
@@ -166,3 +167,30 @@ def test_out_naming_an_existing_file_is_refused_before_training(tmp_path, capsys
     assert code == 2
     assert f"--out {readme} is a file, not a folder" in err
     assert readme.read_text() == "notes\n"
+
+
+@pytest.mark.parametrize("lr", ["1000", "1e150", "1e6"])
+def test_diverged_run_exits_1_with_one_line_naming_the_epoch_and_strict_json(tmp_path, capsys, lr):
+    code, out, err = _run(capsys, *FAST, "--optimizer", "sgd", "--lr", lr, "--out", str(tmp_path / "run"),
+                          "--json", "--quiet")
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1 and "training diverged at epoch 1, step" in err
+    line = out.strip().splitlines()[-1]
+    summary = json.loads(line, parse_constant=lambda c: pytest.fail(f"non-strict JSON token {c}"))
+    assert summary["ok"] is False and summary["status"] == "diverged" and summary["epoch"] == 1
+    assert "NaN" not in line and "Infinity" not in line
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_metrics_json_and_summary_are_strict_json_with_a_status(tmp_path, capsys):
+    code, out, _ = _run(capsys, *FAST, "--optimizer", "adamw", "--weight-decay", "0.05", "--out",
+                        str(tmp_path / "run"), "--json", "--no-plots", "--quiet")
+    assert code == 0
+
+    def strict(c):
+        pytest.fail(f"non-strict JSON token {c}")
+
+    summary = json.loads(out.strip().splitlines()[-1], parse_constant=strict)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text(), parse_constant=strict)
+    assert summary["status"] == metrics["status"] == "ok"
+    assert metrics["config"]["optimizer"] == "adamw" and metrics["config"]["weight_decay"] == 0.05

@@ -23,7 +23,7 @@ from ..data import DATASETS, load_dataset, load_digits, train_test_split
 from ..data.split import n_test_samples, stratified_test_counts
 from ..io import atomic_write, save
 from ..nn import CrossEntropyLoss, mlp
-from ..optim import SGD, Adam
+from ..optim import SGD, Adam, AdamW, RMSprop
 from ..training import TrainingDiverged, evaluate, fit
 from ._args import (
     add_mlp_arguments,
@@ -36,7 +36,7 @@ from ._args import (
     seed,
 )
 
-DEFAULT_LR = {"adam": 0.01, "sgd": 0.1}
+DEFAULT_LR = {"adam": 0.01, "adamw": 0.01, "rmsprop": 0.001, "sgd": 0.1}
 # Image data sets (not generated in code): their own default network and epochs, and image plots.
 IMAGES = {"digits": {"hidden": [64], "epochs": 30, "shape": (8, 8)}}
 
@@ -71,12 +71,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--dtype", choices=("float32", "float64"), default="float64",
                        help="dtype of the data, the parameters and training (default: %(default)s)")
     train = p.add_argument_group("training")
-    train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+    train.add_argument("--optimizer", choices=("adam", "adamw", "rmsprop", "sgd"), default="adam",
                        help="update rule (default: %(default)s)")
     train.add_argument("--lr", type=positive_float, default=None,
-                       help="learning rate (default: 0.01 for adam, 0.1 for sgd)")
+                       help="learning rate (default: 0.01 for adam and adamw, 0.001 for rmsprop, "
+                            "0.1 for sgd)")
     train.add_argument("--momentum", type=half_open_unit, default=0.0,
-                       help="momentum in [0, 1) for --optimizer sgd (default: %(default)s)")
+                       help="momentum in [0, 1) for --optimizer sgd or rmsprop (default: %(default)s)")
+    train.add_argument("--nesterov", action="store_true", help="Nesterov momentum for --optimizer sgd")
+    train.add_argument("--weight-decay", type=nonneg_float, default=None, metavar="WD",
+                       help="weight decay: L2 added to the gradient for sgd, adam, rmsprop; decoupled for "
+                            "adamw (default: 0, and 0.01 for adamw)")
     train.add_argument("--epochs", type=positive_int, default=None,
                        help="passes over the training set (default: 100); for digits 30")
     train.add_argument("--batch-size", type=positive_int, default=32, metavar="B",
@@ -98,8 +103,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace) -> dict:
-    if args.momentum and args.optimizer != "sgd":
-        raise ValueError(f"--momentum applies to --optimizer sgd only, got --optimizer {args.optimizer}")
+    if args.momentum and args.optimizer not in ("sgd", "rmsprop"):
+        raise ValueError(f"--momentum applies to --optimizer sgd or rmsprop, got --optimizer "
+                         f"{args.optimizer}")
+    if args.nesterov and not (args.optimizer == "sgd" and args.momentum):
+        raise ValueError("--nesterov needs --optimizer sgd and a --momentum above 0")
+    weight_decay = args.weight_decay if args.weight_decay is not None else (
+        0.01 if args.optimizer == "adamw" else 0.0)
     images = IMAGES.get(args.dataset)
     if images is not None and (args.n_samples is not None or args.noise is not None):
         raise ValueError(f"--n-samples and --noise apply to the generated datasets, not to {args.dataset}")
@@ -110,7 +120,7 @@ def _config(args: argparse.Namespace) -> dict:
             else (images or {"hidden": [64, 64]})["hidden"],
             "activation": args.activation, "dtype": args.dtype, "optimizer": args.optimizer,
             "lr": args.lr if args.lr is not None else DEFAULT_LR[args.optimizer],
-            "momentum": args.momentum,
+            "momentum": args.momentum, "nesterov": args.nesterov, "weight_decay": weight_decay,
             "epochs": args.epochs if args.epochs is not None else (images or {"epochs": 100})["epochs"],
             "batch_size": args.batch_size, "seed": args.seed, "n_classes": _n_classes(args.dataset)}
 
@@ -228,12 +238,32 @@ def check_memory(cfg: dict, n_features: int, available: int | None = None) -> No
                      f"{_gb(available)} available; lower it")
 
 
+def _optimizer(cfg: dict):
+    name, lr, wd = cfg["optimizer"], cfg["lr"], cfg["weight_decay"]
+    if name == "sgd":
+        return SGD(lr, cfg["momentum"], nesterov=cfg["nesterov"], weight_decay=wd)
+    if name == "rmsprop":
+        return RMSprop(lr, momentum=cfg["momentum"], weight_decay=wd)
+    return (AdamW if name == "adamw" else Adam)(lr, weight_decay=wd)
+
+
+def _strict(value):
+    """``value`` with every NaN/inf float replaced by None, so json.dumps(allow_nan=False) holds."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
 def _train(cfg: dict, quiet: bool):
     X_train, X_test, y_train, y_test = _data(cfg)
     n_classes = cfg["n_classes"]
     sizes = [X_train.shape[1], *cfg["hidden"], n_classes]
     model = mlp(sizes, cfg["activation"], rng=cfg["seed"], dtype=np.dtype(cfg["dtype"]))
-    optimizer = Adam(cfg["lr"]) if cfg["optimizer"] == "adam" else SGD(cfg["lr"], cfg["momentum"])
+    optimizer = _optimizer(cfg)
     loss = CrossEntropyLoss()
     history = fit(model, loss, X_train, y_train, optimizer=optimizer, epochs=cfg["epochs"],
                   batch_size=cfg["batch_size"], validation_data=(X_test, y_test), rng=cfg["seed"],
@@ -288,19 +318,21 @@ def _write_outputs(out: Path, model, history, final: dict, data: tuple, cfg: dic
     if plots:
         pngs, note = _plots(out, history, model, data, _plot_title(cfg, sizes), cfg)
         files += pngs
-    metrics = {"chainrule_version": __version__, "config": cfg, "seed": cfg["seed"], "sizes": sizes,
+    metrics = {"status": "ok", "chainrule_version": __version__, "config": cfg, "seed": cfg["seed"],
+               "sizes": sizes,
                "n_train": len(y_tr), "n_test": len(y_te), "history": history.to_dict(), "final": final,
                "files": files, "note": "val_* in history is measured on the test split after each epoch; "
                                        "it is never used to choose or stop anything"}
     with atomic_write(out / "metrics.json", "w") as f:
-        f.write(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        f.write(json.dumps(_strict(metrics), indent=2, sort_keys=True, allow_nan=False) + "\n")
     return files, note
 
 
 def _fail(args: argparse.Namespace, message: str, code: int, **fields) -> int:
     print(f"chainrule train: error: {message}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"ok": False, "error": message, **fields}))
+        print(json.dumps(_strict({"ok": False, "status": fields.pop("status", "error"), "error": message,
+                                  **fields}), allow_nan=False))
     return code
 
 
@@ -334,7 +366,7 @@ def run(args: argparse.Namespace) -> int:
         check_memory(cfg, _n_features(cfg["dataset"]))  # before generating data or building the model
         model, history, final, data, sizes = _train(cfg, args.quiet)
     except TrainingDiverged as exc:
-        return _fail(args, str(exc), 1, epoch=exc.epoch, step=exc.step)
+        return _fail(args, str(exc), 1, status="diverged", epoch=exc.epoch, step=exc.step, loss=exc.loss)
     except (ValueError, TypeError) as exc:
         return _fail(args, str(exc), 2)
     except MemoryError:  # the estimate is rough: still answer in one line (and in JSON)
@@ -356,9 +388,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"test accuracy  {final['test_accuracy']:.2%}  (loss {final['test_loss']:.4f})")
         print(f"wrote {', '.join(files)} to {args.out}/ in {seconds:.1f} s")
     if args.json:
-        print(json.dumps({"ok": True, "dataset": cfg["dataset"], "sizes": sizes, "epochs": cfg["epochs"],
+        print(json.dumps(_strict({"ok": True, "status": "ok", "dataset": cfg["dataset"], "sizes": sizes,
+                                  "epochs": cfg["epochs"],
                           "seed": cfg["seed"], "dtype": cfg["dtype"], "optimizer": cfg["optimizer"],
                           "lr": cfg["lr"], "momentum": cfg["momentum"], "batch_size": cfg["batch_size"],
                           "activation": cfg["activation"], **final, "out": str(args.out), "files": files,
-                          "seconds": round(seconds, 3)}))
+                          "seconds": round(seconds, 3)}), allow_nan=False))
     return 0

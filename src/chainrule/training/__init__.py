@@ -11,15 +11,19 @@ Targets by loss: ``CrossEntropyLoss`` takes integer labels (N,) in [0, C) or cla
 ``MSELoss`` and other losses take targets of the output's shape. Accuracy is recorded for the two
 classification losses.
 
-``inputs`` checks and shapes what goes in (X, targets, validation data); ``loop`` is ``fit`` and
-its ``History``; ``prediction`` is ``predict``, ``predict_proba`` and ``evaluate``.
+``inputs`` checks and shapes what goes in (X, targets, validation data); ``loop`` is ``fit``,
+``history`` its ``History``, ``callbacks`` ``EarlyStopping``, ``progress`` the progress display;
+``prediction`` is ``predict``, ``predict_proba`` and ``evaluate``.
 """
 
 # The protocols and the dtype helper are imported by name from here too (chainrule.plotting does).
+from .callbacks import Callback, EarlyStopping
+from .history import History
 from .inputs import Model as Model
 from .inputs import _model_dtype as _model_dtype
-from .loop import History, TrainingDiverged, fit
 from .loop import SupportsStep as SupportsStep
+from .loop import TrainingDiverged, fit
 from .prediction import evaluate, predict, predict_proba
 
-__all__ = ["History", "TrainingDiverged", "evaluate", "fit", "predict", "predict_proba"]
+__all__ = ["Callback", "EarlyStopping", "History", "TrainingDiverged", "evaluate", "fit", "predict",
+           "predict_proba"]

@@ -54,7 +54,11 @@ def _prepare_X(model, X: object, name: str, *, cast: bool = False) -> np.ndarray
     floating X of another dtype is cast only with ``cast=True`` (inference), else a ValueError."""
     check_layer_like(model, "model")
     kind = to_array(X, name).dtype.kind
-    X = as_float_array(X, name, ndim=2)
+    X = as_float_array(X, name, ndim=2, finite=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(X, axis=None)  # no temporary: a fraction of isfinite(X).all()'s cost
+    if not np.isfinite(total):  # NaN/inf somewhere, or a finite sum that overflowed: look closely
+        X = as_float_array(X, name, ndim=2)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} is empty: expected shape (N, D) with N, D >= 1, got {X.shape}")
     features = _input_features(model)

@@ -34,8 +34,8 @@ def _labels(out: np.ndarray, probability: bool) -> np.ndarray:
 def _correct(loss: Loss, out: np.ndarray, target: np.ndarray) -> int | None:
     loss = base_loss(loss)
     if isinstance(loss, CrossEntropyLoss):
-        truth = target if target.ndim == 1 else np.argmax(target, axis=1)
-        return int(np.count_nonzero(np.argmax(out, axis=1) == truth))
+        truth = target if target.ndim == 1 else target.argmax(axis=1)
+        return int(np.count_nonzero(out.argmax(axis=1) == truth))  # methods: fit calls this every step
     if isinstance(loss, BCEWithLogitsLoss):
         return int(np.count_nonzero((out > 0) == (target > 0.5)))
     return None
