@@ -97,8 +97,8 @@ def test_out_of_memory_still_answers_in_one_json_line(capsys, tmp_path, monkeypa
     monkeypatch.setattr(train_cli, "_train", boom)
     code, out, err = _run(capsys, "--out", str(tmp_path / "r"))
     assert code == 1 and len(out) == 1
-    assert json.loads(out[0]) == {"ok": False, "error": "ran out of memory; lower --n-samples, --hidden or "
-                                                        "--batch-size"}
+    assert json.loads(out[0]) == {"ok": False, "status": "error",
+                                  "error": "ran out of memory; lower --n-samples, --hidden or --batch-size"}
 
 
 def test_empty_out_is_refused(capsys, tmp_path, monkeypatch):

@@ -79,8 +79,7 @@ class Optimizer:
 
     def _make_plan(self, params) -> list:
         """(name, param, state, scratch buffer) per parameter, after checking every parameter."""
-        if not hasattr(params, "items") or not hasattr(params, "get"):
-            raise TypeError(f"params must be a dict name -> array, got {type(params).__name__}")
+        check_mapping(params, "params")
         plan = []
         for name, p in params.items():
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
