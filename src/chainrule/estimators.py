@@ -42,7 +42,7 @@ class MLPClassifier:
     three splits ``benchmarks/digits.py`` tests on, standardized per fold; 42 candidates over solver,
     learning rate, alpha, epochs and batch size): the best mean accuracy over the 15 folds (0.9810)
     among the candidates predicted to fit in at most 0.8x the time of scikit-learn's sgd solver
-    (0.61x; the best of all, 0.9815 with lr 0.005 over 100 epochs, predicted 1.01x). The test parts
+    (0.60x; the best of all, 0.9815 with lr 0.005 over 100 epochs, predicted 1.01x). The test parts
     were not used for the choice. ``benchmarks/digits_cv.py`` reproduces it. They suit standardized
     inputs.
 
