@@ -5,9 +5,9 @@ For each seed 0, 1, 2: a stratified 25 % test split of the 1,797 UCI digits
 the training part's mean and standard deviation; then three classifiers with 64 ReLU hidden units,
 each seeded with ``random_state=seed``:
 
-- chainrule: ``chainrule.MLPClassifier((64,))`` with its defaults (Adam, cosine schedule from 0.02,
-  batch 64, alpha 0.1, 30 epochs; chosen by 5-fold cross-validation on the training parts with
-  other initialization seeds, never on the test parts);
+- chainrule: ``chainrule.MLPClassifier((64,))`` with its defaults (Adam, cosine schedule from 0.01,
+  batch 64, alpha 0.1, 60 epochs; chosen by ``benchmarks/digits_cv.py``: 5-fold stratified
+  cross-validation on the training parts with other initialization seeds, never on the test parts);
 - sklearn adam / sklearn sgd: ``sklearn.neural_network.MLPClassifier((64,), solver=...)`` with
   scikit-learn's defaults (200 iterations at most; its ConvergenceWarning is silenced).
 

@@ -23,7 +23,7 @@ def digits():
 
 def test_cross_val_score_and_clone(digits):
     X, y = digits
-    est = cr.MLPClassifier((16,), max_iter=8, random_state=0)
+    est = cr.MLPClassifier((16,), max_iter=8, learning_rate_init=0.02, random_state=0)
     assert is_classifier(est)
     scores = cross_val_score(make_pipeline(StandardScaler(), est), X, y, cv=3)
     assert scores.shape == (3,) and scores.min() > 0.9
@@ -82,7 +82,8 @@ def test_seeded_runs_are_identical_and_early_stopping_keeps_the_best(digits):
 
 def test_binary_moons_and_float32():
     X, y = make_moons(200, noise=0.1, rng=0)
-    est = cr.MLPClassifier((16,), max_iter=60, alpha=1e-3, random_state=0, dtype="float32").fit(X, y)
+    est = cr.MLPClassifier((16,), max_iter=60, learning_rate_init=0.02, alpha=1e-3, random_state=0,
+                           dtype="float32").fit(X, y)
     assert est.model_.params["0.W"].dtype == np.float32
     assert est.predict_proba(X).shape == (200, 2) and est.score(X, y) > 0.95
 
