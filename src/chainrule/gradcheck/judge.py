@@ -141,7 +141,7 @@ def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, th
             confirmed = disagree.copy()
         else:
             _recheck(name, a, n, bar, step, est.jump, kinks, confirmed, disagree, noise, threshold,
-                     element_costs, f0, one_sided)
+                     element_costs, f0, one_sided, kinks_known)
     valid = sampled & ~kinks
     if confirmed.any():
         return one_sided, Judgement(WRONG, n, bar, valid, kinks, confirmed, step)
@@ -234,9 +234,16 @@ def _smaller_steps(name: str, a: np.ndarray, kinks: np.ndarray, n: np.ndarray, b
 
 def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.ndarray, jump: np.ndarray,
              kinks: np.ndarray, confirmed: np.ndarray, disagree: np.ndarray, noise: Noise, threshold: float,
-             element_costs: ElementCosts, f0: float, one_sided: np.ndarray) -> None:
+             element_costs: ElementCosts, f0: float, one_sided: np.ndarray,
+             kinks_known: bool = False) -> None:
     """Re-check disagreeing elements at smaller steps (see the module docstring); updates ``n``,
-    ``bar``, ``step``, ``kinks`` and ``confirmed`` in place."""
+    ``bar``, ``step``, ``kinks`` and ``confirmed`` in place.
+
+    Unless ``kinks_known`` (a probe reports every kink crossed), a disagreement where the cost does not
+    visibly move on either side (|f(θ ± h) - f(θ)| within the noise, but not bit for bit unchanged) is
+    never confirmed: kinks on both sides closer than the step (ReLU inputs at 1e-10 under a x0.01 init)
+    leave a plateau whose rise a·δ hides in the noise at every step, exactly as a wrong gradient over a
+    flat cost would. A cost unchanged bit for bit (a dead unit) cannot hide such a rise."""
     flat = np.flatnonzero(disagree)
     severity = (np.abs(a - np.nan_to_num(n)) / np.maximum(bar, np.finfo(float).tiny)).ravel()[flat]
     order = flat[np.argsort(-severity)]
@@ -280,6 +287,9 @@ def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.
             # value (a bug on a smooth stretch leaves |d+ - d-| = h|f''|; a kink leaves the slope's jump)
             inside = gap > 2 * obar + 0.1 * np.abs(av - n2)
             sure = decisive & ~agree & ~straddle & consistent & jump_small & ~inside
+            if not kinks_known:
+                flat = (np.abs(dplus) <= obar) & (np.abs(dminus) <= obar) & ~((fp == f0) & (fm == f0))
+                sure &= ~flat
             if level == 0:  # a disagreement is confirmed only when it also holds at the next step down
                 held = sure
                 sure = np.zeros_like(sure)
@@ -407,7 +417,7 @@ def taylor_test(name: str, a: np.ndarray, valid: np.ndarray, f0: float, noise: N
             spread = float(np.sum(np.where(valid, bar, 0.0) * np.abs(d)))
             agrees = abs(offsets[-1] - implied) <= spread + 0.1 * abs(offsets[-1])
         if kinds == {WRONG} and agrees and _smooth_line(hs, values[0] + values[1] - 2 * f0, E) \
-                and _steady_offset(hs, offsets, E):
+                and _steady_offset(hs, offsets, E) and _moves(hs, values, f0, offsets, E):
             deltas = [s[1] for s in sides]
             if max(deltas) <= 1.5 * min(deltas):
                 results.append((WRONG, f"Taylor remainder test: order 1 on both sides along a random "
@@ -437,6 +447,18 @@ def _steady_offset(hs: np.ndarray, offset: np.ndarray, E: float) -> bool:
     last = offset[above[-3:]]
     return bool(np.all(np.sign(last) == np.sign(last[0]))
                 and np.max(np.abs(last)) <= 1.1 * np.min(np.abs(last)))
+
+
+def _moves(hs: np.ndarray, values: list[np.ndarray], f0: float, offset: np.ndarray, E: float) -> bool:
+    """Whether the cost visibly moves on both sides at the steps where the offset is read (or stays
+    unchanged bit for bit at every step). A cost that stays flat to within the noise while h<a, d> grows
+    gives order 1 and a steady offset -<a, d>; but kinks on both sides of θ closer than these steps (ReLU
+    inputs at 1e-10 under a x0.01 init, units switching off either way) leave just such a plateau, whose
+    rise a·δ hides in the noise: that evidence cannot tell a wrong gradient from a kink."""
+    if all(np.all(v == f0) for v in values):
+        return True
+    above = np.flatnonzero(np.abs(offset) > 10 * E / hs)[-3:]
+    return bool(above.size and all(np.all(np.abs(v[above] - f0) > 10 * E) for v in values))
 
 
 def _smooth_line(hs: np.ndarray, second: np.ndarray, E: float) -> bool:
