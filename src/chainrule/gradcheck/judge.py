@@ -9,7 +9,10 @@ element is re-checked at a step 16 times smaller (central, and one-sided from θ
   truncation (then the smaller step's value replaces the first);
 * the analytic value matches one one-sided slope and the two slopes differ: a kink exactly at θ
   (a ReLU input exactly 0, e.g. behind a dead layer), where backprop picks one side;
-* both steps give the same number and the analytic value is outside both bars: *confirmed*;
+* both steps give the same number and the analytic value is outside both bars: *confirmed*, unless
+  (no kink probe) the cost stays flat to within the noise on both sides without being unchanged bit
+  for bit: kinks on both sides closer than the step (ReLU inputs at 1e-10 under a x0.01 init) leave
+  such a plateau, whose rise hides in the noise at every step, so it stays open (at worst undecided);
 * anything else (the numbers move with the step but never agree): a kink, by elimination.
 
 Kinks are left out and counted, never judged wrong. A parameter is
@@ -388,7 +391,8 @@ def taylor_test(name: str, a: np.ndarray, valid: np.ndarray, f0: float, noise: N
     sides alike (a kink exactly at θ gives order 1 on one side only: undecided). ``numerical`` and
     ``bar``, the elementwise estimate and its error bars, must not contradict a "wrong": the offset
     <g - a, d> they imply has to match the Taylor test's (kinks closer to θ than the Taylor test's
-    smallest step make the two disagree)."""
+    smallest step make the two disagree). Nor may the cost stay flat within the noise on either side
+    where the offset is read (``_moves``): a plateau between close kinks gives order 1 too."""
     E = 2 * noise.per_eval
     scale = max(1.0, float(typical))
     results = []
