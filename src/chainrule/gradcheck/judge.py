@@ -54,6 +54,12 @@ ESCALATE = (100.0, 1e4)  # larger steps tried, as multiples of the first
 MAX_STEP = 1e-2
 TAYLOR_STEPS = 12
 TAYLOR_DIRECTIONS = 2
+#: Without a kink probe, a cost whose slope along a direction stays below this fraction of the
+#: analytic one is a plateau that kinks closer than every step can explain: never evidence of "wrong".
+PLATEAU = 0.05
+#: A plateau hides a kink window of width at most (error of a difference) / |a|; below this width only
+#: ReLU inputs exactly 0 could make it, and those leave one side's slope (checked one-sided), not a plateau.
+PLATEAU_WINDOW = 1e-12
 
 LineCost = Callable[[str, np.ndarray, float], float]  # cost at θ + t * d, d in one parameter's space
 
@@ -291,7 +297,8 @@ def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.
             inside = gap > 2 * obar + 0.1 * np.abs(av - n2)
             sure = decisive & ~agree & ~straddle & consistent & jump_small & ~inside
             if not kinks_known:
-                flat = (np.abs(dplus) <= obar) & (np.abs(dminus) <= obar) & ~((fp == f0) & (fm == f0))
+                flat = (np.abs(dplus) <= obar) & (np.abs(dminus) <= obar) & ~((fp == f0) & (fm == f0)) \
+                    & (2 * noise.per_eval > PLATEAU_WINDOW * np.abs(av))
                 sure &= ~flat
             if level == 0:  # a disagreement is confirmed only when it also holds at the next step down
                 held = sure
@@ -421,7 +428,7 @@ def taylor_test(name: str, a: np.ndarray, valid: np.ndarray, f0: float, noise: N
             spread = float(np.sum(np.where(valid, bar, 0.0) * np.abs(d)))
             agrees = abs(offsets[-1] - implied) <= spread + 0.1 * abs(offsets[-1])
         if kinds == {WRONG} and agrees and _smooth_line(hs, values[0] + values[1] - 2 * f0, E) \
-                and _steady_offset(hs, offsets, E) and _moves(hs, values, f0, offsets, E):
+                and _steady_offset(hs, offsets, E) and _moves(hs, values, f0, offsets, ad, E):
             deltas = [s[1] for s in sides]
             if max(deltas) <= 1.5 * min(deltas):
                 results.append((WRONG, f"Taylor remainder test: order 1 on both sides along a random "
@@ -453,16 +460,25 @@ def _steady_offset(hs: np.ndarray, offset: np.ndarray, E: float) -> bool:
                 and np.max(np.abs(last)) <= 1.1 * np.min(np.abs(last)))
 
 
-def _moves(hs: np.ndarray, values: list[np.ndarray], f0: float, offset: np.ndarray, E: float) -> bool:
-    """Whether the cost visibly moves on both sides at the steps where the offset is read (or stays
-    unchanged bit for bit at every step). A cost that stays flat to within the noise while h<a, d> grows
-    gives order 1 and a steady offset -<a, d>; but kinks on both sides of θ closer than these steps (ReLU
-    inputs at 1e-10 under a x0.01 init, units switching off either way) leave just such a plateau, whose
-    rise a·δ hides in the noise: that evidence cannot tell a wrong gradient from a kink."""
+def _moves(hs: np.ndarray, values: list[np.ndarray], f0: float, offset: np.ndarray, ad: float,
+           E: float) -> bool:
+    """Whether the cost visibly moves on both sides, with a steady offset, over three successive steps,
+    and responds along d at all (its slope there at least ``PLATEAU`` of <a, d>); or stays unchanged
+    bit for bit at every step. A cost that stays flat while h<a, d> grows gives order 1 and a steady
+    offset -<a, d>; but kinks on both sides of θ closer than these steps (ReLU inputs at 1e-10 under
+    a x0.01 init, units switching off either way) leave just such a plateau, whose rise a·δ hides in
+    the noise: that evidence cannot tell a wrong gradient from a kink."""
     if all(np.all(v == f0) for v in values):
         return True
-    above = np.flatnonzero(np.abs(offset) > 10 * E / hs)[-3:]
-    return bool(above.size and all(np.all(np.abs(v[above] - f0) > 10 * E) for v in values))
+    if abs(float(np.median(offset + ad))) < PLATEAU * abs(ad):
+        return False
+    moved = (np.abs(offset) > 10 * E / hs) & np.all([np.abs(v - f0) > 2 * E for v in values], axis=0)
+    for k in range(len(hs) - 2):
+        if moved[k:k + 3].all():
+            run = offset[k:k + 3]
+            if np.all(np.sign(run) == np.sign(run[0])) and np.max(np.abs(run)) <= 1.1 * np.min(np.abs(run)):
+                return True
+    return False
 
 
 def _smooth_line(hs: np.ndarray, second: np.ndarray, E: float) -> bool:
