@@ -80,3 +80,16 @@ def test_a_gradient_over_a_cost_that_never_moves_is_wrong():
                                 {"w": np.full(3, 1e-3), "v": 2 * parameters["v"]})
     assert report.parameters["w"].outcome == "wrong"
     assert report.parameters["v"].outcome == "correct"
+
+
+# planted bugs the plateau rule must not excuse: a shallow he-init network (no kink can sit within the
+# 1e-13 window a plateau would need) and sign flips on small-init networks, where the cost moves
+# visibly along the Taylor test's line
+@pytest.mark.parametrize(("seed", "kind"), [(1188, "dropped_term"), (30, "sign_dW"), (1243, "sign_dW"),
+                                            (1027, "sign_dW"), (1338, "no_mean_dW")])
+def test_planted_bugs_next_to_plateaus_are_still_wrong(seed, kind):
+    case = census.bug_case(seed, kind)
+    with np.errstate(all="ignore"):
+        result = census.run_case(case)
+    assert result.outcome == "wrong", f"{case.label}: {result.said[:400]}"
+    assert not result.false_pass
