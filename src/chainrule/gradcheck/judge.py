@@ -252,7 +252,8 @@ def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.
     visibly move on either side (|f(θ ± h) - f(θ)| within the noise, but not bit for bit unchanged) is
     never confirmed: kinks on both sides closer than the step (ReLU inputs at 1e-10 under a x0.01 init)
     leave a plateau whose rise a·δ hides in the noise at every step, exactly as a wrong gradient over a
-    flat cost would. A cost unchanged bit for bit (a dead unit) cannot hide such a rise."""
+    flat cost would. A cost unchanged bit for bit (a dead unit) cannot hide such a rise, nor can a
+    window narrower than ``PLATEAU_WINDOW`` (the widest a plateau can hide is the noise over |a|)."""
     flat = np.flatnonzero(disagree)
     severity = (np.abs(a - np.nan_to_num(n)) / np.maximum(bar, np.finfo(float).tiny)).ravel()[flat]
     order = flat[np.argsort(-severity)]
@@ -398,8 +399,9 @@ def taylor_test(name: str, a: np.ndarray, valid: np.ndarray, f0: float, noise: N
     sides alike (a kink exactly at θ gives order 1 on one side only: undecided). ``numerical`` and
     ``bar``, the elementwise estimate and its error bars, must not contradict a "wrong": the offset
     <g - a, d> they imply has to match the Taylor test's (kinks closer to θ than the Taylor test's
-    smallest step make the two disagree). Nor may the cost stay flat within the noise on either side
-    where the offset is read (``_moves``): a plateau between close kinks gives order 1 too."""
+    smallest step make the two disagree). Nor may the cost stay flat along d (``_moves``: it must move
+    on both sides with a slope of at least ``PLATEAU`` of <a, d>): a plateau between kinks closer than
+    every step gives order 1 and a steady offset too."""
     E = 2 * noise.per_eval
     scale = max(1.0, float(typical))
     results = []
