@@ -9,7 +9,10 @@ element is re-checked at a step 16 times smaller (central, and one-sided from θ
   truncation (then the smaller step's value replaces the first);
 * the analytic value matches one one-sided slope and the two slopes differ: a kink exactly at θ
   (a ReLU input exactly 0, e.g. behind a dead layer), where backprop picks one side;
-* both steps give the same number and the analytic value is outside both bars: *confirmed*;
+* both steps give the same number and the analytic value is outside both bars: *confirmed*, unless
+  (no kink probe) the cost stays flat to within the noise on both sides without being unchanged bit
+  for bit: kinks on both sides closer than the step (ReLU inputs at 1e-10 under a x0.01 init) leave
+  such a plateau, whose rise hides in the noise at every step, so it stays open (at worst undecided);
 * anything else (the numbers move with the step but never agree): a kink, by elimination.
 
 Kinks are left out and counted, never judged wrong. A parameter is
@@ -51,6 +54,12 @@ ESCALATE = (100.0, 1e4)  # larger steps tried, as multiples of the first
 MAX_STEP = 1e-2
 TAYLOR_STEPS = 12
 TAYLOR_DIRECTIONS = 2
+#: Without a kink probe, a cost whose slope along a direction stays below this fraction of the
+#: analytic one is a plateau that kinks closer than every step can explain: never evidence of "wrong".
+PLATEAU = 0.05
+#: A plateau hides a kink window of width at most (error of a difference) / |a|; below this width only
+#: ReLU inputs exactly 0 could make it, and those leave one side's slope (checked one-sided), not a plateau.
+PLATEAU_WINDOW = 1e-12
 
 LineCost = Callable[[str, np.ndarray, float], float]  # cost at θ + t * d, d in one parameter's space
 
@@ -141,7 +150,7 @@ def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, th
             confirmed = disagree.copy()
         else:
             _recheck(name, a, n, bar, step, est.jump, kinks, confirmed, disagree, noise, threshold,
-                     element_costs, f0, one_sided)
+                     element_costs, f0, one_sided, kinks_known)
     valid = sampled & ~kinks
     if confirmed.any():
         return one_sided, Judgement(WRONG, n, bar, valid, kinks, confirmed, step)
@@ -234,9 +243,17 @@ def _smaller_steps(name: str, a: np.ndarray, kinks: np.ndarray, n: np.ndarray, b
 
 def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.ndarray, jump: np.ndarray,
              kinks: np.ndarray, confirmed: np.ndarray, disagree: np.ndarray, noise: Noise, threshold: float,
-             element_costs: ElementCosts, f0: float, one_sided: np.ndarray) -> None:
+             element_costs: ElementCosts, f0: float, one_sided: np.ndarray,
+             kinks_known: bool = False) -> None:
     """Re-check disagreeing elements at smaller steps (see the module docstring); updates ``n``,
-    ``bar``, ``step``, ``kinks`` and ``confirmed`` in place."""
+    ``bar``, ``step``, ``kinks`` and ``confirmed`` in place.
+
+    Unless ``kinks_known`` (a probe reports every kink crossed), a disagreement where the cost does not
+    visibly move on either side (|f(θ ± h) - f(θ)| within the noise, but not bit for bit unchanged) is
+    never confirmed: kinks on both sides closer than the step (ReLU inputs at 1e-10 under a x0.01 init)
+    leave a plateau whose rise a·δ hides in the noise at every step, exactly as a wrong gradient over a
+    flat cost would. A cost unchanged bit for bit (a dead unit) cannot hide such a rise, nor can a
+    window narrower than ``PLATEAU_WINDOW`` (the widest a plateau can hide is the noise over |a|)."""
     flat = np.flatnonzero(disagree)
     severity = (np.abs(a - np.nan_to_num(n)) / np.maximum(bar, np.finfo(float).tiny)).ravel()[flat]
     order = flat[np.argsort(-severity)]
@@ -280,6 +297,10 @@ def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.
             # value (a bug on a smooth stretch leaves |d+ - d-| = h|f''|; a kink leaves the slope's jump)
             inside = gap > 2 * obar + 0.1 * np.abs(av - n2)
             sure = decisive & ~agree & ~straddle & consistent & jump_small & ~inside
+            if not kinks_known:
+                flat = (np.abs(dplus) <= obar) & (np.abs(dminus) <= obar) & ~((fp == f0) & (fm == f0)) \
+                    & (2 * noise.per_eval > PLATEAU_WINDOW * np.abs(av))
+                sure &= ~flat
             if level == 0:  # a disagreement is confirmed only when it also holds at the next step down
                 held = sure
                 sure = np.zeros_like(sure)
@@ -378,7 +399,9 @@ def taylor_test(name: str, a: np.ndarray, valid: np.ndarray, f0: float, noise: N
     sides alike (a kink exactly at θ gives order 1 on one side only: undecided). ``numerical`` and
     ``bar``, the elementwise estimate and its error bars, must not contradict a "wrong": the offset
     <g - a, d> they imply has to match the Taylor test's (kinks closer to θ than the Taylor test's
-    smallest step make the two disagree)."""
+    smallest step make the two disagree). Nor may the cost stay flat along d (``_moves``: it must move
+    on both sides with a slope of at least ``PLATEAU`` of <a, d>): a plateau between kinks closer than
+    every step gives order 1 and a steady offset too."""
     E = 2 * noise.per_eval
     scale = max(1.0, float(typical))
     results = []
@@ -407,7 +430,7 @@ def taylor_test(name: str, a: np.ndarray, valid: np.ndarray, f0: float, noise: N
             spread = float(np.sum(np.where(valid, bar, 0.0) * np.abs(d)))
             agrees = abs(offsets[-1] - implied) <= spread + 0.1 * abs(offsets[-1])
         if kinds == {WRONG} and agrees and _smooth_line(hs, values[0] + values[1] - 2 * f0, E) \
-                and _steady_offset(hs, offsets, E):
+                and _steady_offset(hs, offsets, E) and _moves(hs, values, f0, offsets, ad, E):
             deltas = [s[1] for s in sides]
             if max(deltas) <= 1.5 * min(deltas):
                 results.append((WRONG, f"Taylor remainder test: order 1 on both sides along a random "
@@ -437,6 +460,27 @@ def _steady_offset(hs: np.ndarray, offset: np.ndarray, E: float) -> bool:
     last = offset[above[-3:]]
     return bool(np.all(np.sign(last) == np.sign(last[0]))
                 and np.max(np.abs(last)) <= 1.1 * np.min(np.abs(last)))
+
+
+def _moves(hs: np.ndarray, values: list[np.ndarray], f0: float, offset: np.ndarray, ad: float,
+           E: float) -> bool:
+    """Whether the cost visibly moves on both sides, with a steady offset, over three successive steps,
+    and responds along d at all (its slope there at least ``PLATEAU`` of <a, d>); or stays unchanged
+    bit for bit at every step. A cost that stays flat while h<a, d> grows gives order 1 and a steady
+    offset -<a, d>; but kinks on both sides of θ closer than these steps (ReLU inputs at 1e-10 under
+    a x0.01 init, units switching off either way) leave just such a plateau, whose rise a·δ hides in
+    the noise: that evidence cannot tell a wrong gradient from a kink."""
+    if all(np.all(v == f0) for v in values):
+        return True
+    if abs(float(np.median(offset + ad))) < PLATEAU * abs(ad):
+        return False
+    moved = (np.abs(offset) > 10 * E / hs) & np.all([np.abs(v - f0) > 2 * E for v in values], axis=0)
+    for k in range(len(hs) - 2):
+        if moved[k:k + 3].all():
+            run = offset[k:k + 3]
+            if np.all(np.sign(run) == np.sign(run[0])) and np.max(np.abs(run)) <= 1.1 * np.min(np.abs(run)):
+                return True
+    return False
 
 
 def _smooth_line(hs: np.ndarray, second: np.ndarray, E: float) -> bool:
