@@ -78,7 +78,7 @@ def test_no_correct_part_of_a_buggy_network_is_called_wrong(results, family):
     # a parameter the bug does not touch, a step or layer that is right: still no false alarm
     hit = [r for r in results[family] if r.collateral]
     listing = "\n".join(f"  {r.case.label}: {r.collateral}; said {r.said[:250]}" for r in hit)
-    assert len(hit) <= COLLATERAL_AT_MOST[family], f"{len(hit)} bug cases call correct parts wrong:\n{listing}"
+    assert len(hit) <= COLLATERAL_AT_MOST[family], f"{len(hit)} cases call correct parts wrong:\n{listing}"
 
 
 def test_every_bug_kind_is_planted(results):
