@@ -32,7 +32,9 @@ def linear_backward(dZ: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, np.
     Returns dA_prev (n_prev, m) = W.T dZ, dW (n_l, n_prev) = 1/m dZ A_prev.T and
     db (n_l, 1) = 1/m sum over examples of dZ.
     """
-    A_prev, W, b = linear_arrays(*_unpack(cache, 3, "(A_prev, W, b)", "linear_backward"), "linear_backward")
+    # Every array here comes from the cache: the messages say so ("linear_backward: cache W ...").
+    A_prev, W, b = linear_arrays(*_unpack(cache, 3, "(A_prev, W, b)", "linear_backward"),
+                                 "linear_backward: cache", a_name="A_prev")
     dZ = as_course_array(dZ, "linear_backward: dZ")
     check_examples(A_prev, "linear_backward: A_prev (in the cache)")
     m = A_prev.shape[1]
