@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validate import check_bool, check_choice, check_float_dtype, check_path
+from .._validate import check_bool, check_choice, check_float_dtype, check_path, expand_user
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/): data is big-endian
 _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
@@ -27,7 +27,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     Returns an array of the file's shape and type in native byte order. A file that is not IDX,
     is truncated or has trailing bytes is a ``ValueError`` naming the file and what is wrong; the
     header is checked against the data length before anything is allocated."""
-    path = check_path(path).expanduser()
+    path = expand_user(check_path(path))
     if not path.is_file():
         raise FileNotFoundError(f"no IDX file at path {str(path)!r}")
     raw = path.read_bytes()
@@ -78,7 +78,7 @@ def load_mnist(path: str | os.PathLike, split: str = "train", *, flatten: bool =
     (not IDX, truncated, images that are not uint8 N x H x W, labels not one per image) raise a
     ``ValueError`` naming the file.
     """
-    folder = check_path(path).expanduser()
+    folder = expand_user(check_path(path))
     check_choice(split, tuple(_PREFIX), "split")
     flatten = check_bool(flatten, "flatten")
     dtype = check_float_dtype(dtype)

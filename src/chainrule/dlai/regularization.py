@@ -29,6 +29,10 @@ def compute_cost_with_regularization(A3: np.ndarray, Y: np.ndarray, parameters: 
     if A3.ndim != 2 or A3.shape[0] != 1 or A3.shape[1] == 0:
         raise ValueError(f"A3 must have shape (1, m) with m >= 1 (the output layer's activations), "
                          f"got {A3.shape}")
+    outside = ~((A3 >= 0) & (A3 <= 1))  # NaN is outside too
+    if outside.any():
+        raise ValueError(f"A3 must hold probabilities in [0, 1] (the sigmoid output), got "
+                         f"{int(outside.sum())} value(s) outside, e.g. {float(A3[outside].flat[0])!r}")
     lambd = check_real(lambd, "lambd", 0.0)
     check_mapping(parameters, "parameters")
     weights = {k: as_course_array(v, f"parameters['{k}']")
