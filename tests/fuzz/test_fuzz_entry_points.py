@@ -25,7 +25,7 @@ import chainrule as cr
 from chainrule import autodiff, data, dlai, gradcheck, nn, optim, training
 from chainrule import io as cr_io
 
-EXAMPLES = 1100
+EXAMPLES = 2000
 CALLS: list[tuple[str, str]] = []
 POOL_SIZE = len(bad_values())
 
