@@ -131,8 +131,15 @@ def custom_classes(custom_layers: Iterable[type] | Mapping[str, type] | None) ->
     """``load``'s ``custom_layers`` as {class path or name: class}, every class a Layer subclass."""
     if custom_layers is None:
         return {}
-    items = custom_layers.items() if isinstance(custom_layers, Mapping) else \
-        ((class_path(c) if isinstance(c, type) else repr(c), c) for c in custom_layers)
+    if isinstance(custom_layers, (str, bytes)) or not isinstance(custom_layers, (Iterable, Mapping)):
+        raise TypeError(f"custom_layers must be a list of Layer classes or a dict name -> class, got "
+                        f"{type(custom_layers).__name__} {custom_layers!r:.60}")
+    try:
+        items = list(custom_layers.items()) if isinstance(custom_layers, Mapping) else \
+            [(class_path(c) if isinstance(c, type) else repr(c), c) for c in custom_layers]
+    except TypeError as exc:  # a 0-d array is Iterable but cannot be iterated
+        raise TypeError(f"custom_layers must be a list of Layer classes or a dict name -> class, got "
+                        f"{type(custom_layers).__name__} {custom_layers!r:.60}") from exc
     out = {}
     for key, cls in items:
         if not (isinstance(cls, type) and issubclass(cls, Layer)):

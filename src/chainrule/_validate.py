@@ -99,12 +99,15 @@ def check_real(value: object, name: str, low: float = -math.inf, high: float = m
     """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float range (10**400): out of any finite range
+        v = math.inf
     ok = math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
     if not ok:
         if expected is None:
             expected = f"lie in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must {expected}, got {value!r}")
+        raise ValueError(f"{name} must {expected}, got {_short(value)}")
     return v
 
 
@@ -227,6 +230,16 @@ def check_allocation(shape: Sequence[int], dtype: object, name: str) -> None:
     if nbytes > limit:
         raise ValueError(f"{name} asks for an array of shape {tuple(int(d) for d in shape)} "
                          f"({nbytes / 1e9:.3g} GB), more than the {limit / 1e9:.3g} GB of memory available")
+
+
+def expand_user(path: Path, name: str = "path") -> Path:
+    """``path.expanduser()``, with Python's RuntimeError for an unknown user ('~nobody-here/x')
+    turned into a ``ValueError`` naming ``name``."""
+    try:
+        return path.expanduser()
+    except RuntimeError as exc:
+        raise ValueError(f"{name} {str(path)!r} starts with '~' but its home directory is unknown "
+                         f"({exc}); expected an existing user's '~' or a plain path") from None
 
 
 def check_path(value: object, name: str = "path") -> Path:

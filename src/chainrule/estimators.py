@@ -15,7 +15,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validate import as_float_array, as_rng, check_real
+from ._validate import (
+    as_float_array,
+    as_rng,
+    check_allocation,
+    check_bool,
+    check_choice,
+    check_real,
+    to_array,
+)
 from .data.split import train_test_split
 from .nn.losses import CrossEntropyLoss
 from .nn.regularization import L2Regularized
@@ -136,23 +144,39 @@ class MLPClassifier:
         return f"MLPClassifier({', '.join(changed)})"
 
     # ---- training ----------------------------------------------------------------------------------
-    def _checked_params(self, n_samples: int) -> dict:
+    def _checked_params(self, n_samples: int, n_features: int) -> dict:
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, (int, np.integer)) else sizes
+        if isinstance(sizes, np.ndarray) and sizes.ndim != 1:
+            sizes = None  # a 0-d array claims __iter__ but cannot be iterated
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__") or not all(
                 isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be a tuple of positive ints such as (64,), "
                              f"got {self.hidden_layer_sizes!r}")
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {', '.join(map(repr, _ACTIVATIONS))}, "
-                             f"got {self.activation!r}")
-        if self.solver not in ("adam", "sgd"):
-            raise ValueError(f"solver must be 'adam' or 'sgd' (chainrule has no 'lbfgs'), "
-                             f"got {self.solver!r}")
-        if self.learning_rate not in _SCHEDULES:
-            raise ValueError(f"learning_rate must be one of {', '.join(map(repr, _SCHEDULES))}, "
-                             f"got {self.learning_rate!r}")
-        if self.batch_size == "auto":
+        for a, b in zip([n_features, *sizes], sizes, strict=False):
+            check_allocation((a, b), np.float64, "hidden_layer_sizes")
+        for name, choices, note in (("activation", tuple(_ACTIVATIONS), ""),
+                                    ("solver", ("adam", "sgd"), " (chainrule has no 'lbfgs')"),
+                                    ("learning_rate", _SCHEDULES, "")):
+            value = getattr(self, name)
+            if not isinstance(value, str):  # an array or a list: no ambiguous == before the message
+                check_choice(value, choices, name)
+            if value not in choices:
+                want = " or ".join(map(repr, choices)) if len(choices) == 2 else \
+                    "one of " + ", ".join(map(repr, choices))
+                raise ValueError(f"{name} must be {want}{note}, got {value!r}")
+        check_bool(self.early_stopping, "early_stopping")
+        for name in ("momentum", "beta_1", "beta_2"):
+            check_real(getattr(self, name), name, 0.0, 1.0)
+        check_real(self.epsilon, "epsilon", 0.0, low_open=True)
+        seed_types = (int, np.integer, np.random.Generator, np.random.RandomState)
+        if isinstance(self.random_state, bool) or not (self.random_state is None
+                                                       or isinstance(self.random_state, seed_types)):
+            raise TypeError(f"random_state must be an int seed, a numpy Generator/RandomState or None, got "
+                            f"{type(self.random_state).__name__} {self.random_state!r:.60}")
+        if isinstance(self.random_state, (int, np.integer)) and self.random_state < 0:
+            raise ValueError(f"random_state must be a seed >= 0, got {self.random_state}")
+        if isinstance(self.batch_size, str) and self.batch_size == "auto":
             batch = min(200, n_samples)
         elif isinstance(self.batch_size, (int, np.integer)) and not isinstance(self.batch_size, bool) \
                 and self.batch_size > 0:
@@ -163,10 +187,11 @@ class MLPClassifier:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if self.shuffle is not True:
+        if not isinstance(self.shuffle, (bool, np.bool_)) or not self.shuffle:
             raise ValueError("shuffle must be True: chainrule.fit visits the samples in a fresh seeded "
                              f"order every epoch; got shuffle={self.shuffle!r}")
-        if self.dtype not in (None, "float32", "float64", np.float32, np.float64):
+        if not (self.dtype is None or (isinstance(self.dtype, (str, type))
+                                       and self.dtype in ("float32", "float64", np.float32, np.float64))):
             raise ValueError(f"dtype must be None, 'float32' or 'float64', got {self.dtype!r}")
         return {"sizes": [int(s) for s in sizes], "batch": batch,
                 "alpha": check_real(self.alpha, "alpha", 0.0),
@@ -185,9 +210,10 @@ class MLPClassifier:
         """Train on X (N, D) numeric and y (N,) class labels (any sortable values: ints, strings).
         Returns self."""
         X = as_float_array(X, "X", ndim=2)
+        p = self._checked_params(len(X), X.shape[1])  # every constructor argument, before any work
         if self.dtype is not None:
             X = X.astype(np.dtype(self.dtype), copy=False)
-        y = np.asarray(y)
+        y = to_array(y, "y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()
         if y.ndim != 1 or len(y) != len(X):
@@ -197,7 +223,6 @@ class MLPClassifier:
         classes, encoded = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"y must hold at least 2 classes, got only {classes.tolist()}")
-        p = self._checked_params(len(X))
         gen = as_rng(self.random_state if not isinstance(self.random_state, np.random.RandomState)
                      else int(self.random_state.randint(2**31)))
         X_train, y_train, val = X, encoded.astype(np.int64), None
@@ -257,7 +282,7 @@ class MLPClassifier:
 
     def score(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
         """Accuracy of ``predict(X)`` against y (optionally weighted), as scikit-learn's ``score``."""
-        y = np.asarray(y).reshape(-1)
+        y = to_array(y, "y").reshape(-1)
         pred = self.predict(X)
         if len(y) != len(pred):
             raise ValueError(f"y must have one label per row of X ({len(pred)}), got {len(y)}")

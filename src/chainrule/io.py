@@ -230,6 +230,7 @@ def save(model: Layer, path: str | os.PathLike, *, metadata: dict | None = None,
         raise TypeError(f"model must be a chainrule Layer (a Sequential, a layer), "
                         f"got {type(model).__name__}")
     path = check_path(path)
+    _check_optimizer_args(optimizer, lr_scheduler)
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict or None, got {type(metadata).__name__}")
     try:
@@ -276,6 +277,19 @@ def save(model: Layer, path: str | os.PathLike, *, metadata: dict | None = None,
                 # asarray, not ascontiguousarray: a 0-d buffer (a counter) stays 0-d
                 np.lib.format.write_array(entry, np.asarray(arr, order="C"), allow_pickle=False)
     return path
+
+
+def _check_optimizer_args(optimizer: object, lr_scheduler: object) -> None:
+    """``optimizer``/``lr_scheduler`` must be None or chainrule.optim objects (not any object that
+    happens to have a ``state_dict``, such as a layer)."""
+    from .optim import LRScheduler, Optimizer  # optim imports nothing from io; lazily, to keep io light
+
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a chainrule.optim optimizer (SGD, Adam, ...) or None, got "
+                        f"{type(optimizer).__name__} {optimizer!r:.60}")
+    if lr_scheduler is not None and not isinstance(lr_scheduler, LRScheduler):
+        raise TypeError(f"lr_scheduler must be a chainrule.optim schedule (StepLR, ...) or None, got "
+                        f"{type(lr_scheduler).__name__} {lr_scheduler!r:.60}")
 
 
 def _optimizer_doc(optimizer, params) -> tuple[dict, dict[str, np.ndarray]]:
@@ -536,6 +550,7 @@ def load(path: str | os.PathLike, *,
     stays about 1x the model.
     """
     custom = custom_classes(custom_layers)
+    _check_optimizer_args(optimizer, lr_scheduler)
     with _open_archive(path) as (zf, p):
         doc = _read_architecture(zf, p)
         stored = {info.filename: info.file_size for info in zf.infolist()}

@@ -90,6 +90,8 @@ def verdict(entry, arg: str, value, call) -> str | None:
         frames = traceback.extract_tb(exc.__traceback__)
         last = Path(frames[-1].filename).resolve() if frames else None
         inside = last is not None and PACKAGE in last.parents
+        if isinstance(exc, cr.TrainingDiverged) and arg in entry.diverges:
+            return None  # the training run's own verdict, raised by fit (its message names the epoch)
         allowed = isinstance(exc, (ValueError, TypeError)) \
             or (isinstance(exc, OSError) and arg == "path") \
             or (isinstance(exc, IndexError) and entry.name == "ad.getitem")  # Python's error for indices

@@ -27,6 +27,24 @@ MODEL_PATH = os.path.join(TMP, "model.npz")
 cr.save(cr.Sequential(cr.Linear(2, 3, rng=0), cr.ReLU(), cr.Linear(3, 2, rng=1)), MODEL_PATH)
 
 
+def _write_idx(path, arr):
+    codes = {np.dtype(np.uint8): 0x08, np.dtype(">i4"): 0x0C}
+    header = bytes([0, 0, codes[arr.dtype], arr.ndim]) + np.array(arr.shape, ">u4").tobytes()
+    with open(path, "wb") as f:
+        f.write(header + arr.tobytes())
+
+
+MNIST_DIR = os.path.join(TMP, "mnist")
+os.makedirs(MNIST_DIR)
+_write_idx(os.path.join(MNIST_DIR, "train-images-idx3-ubyte"), np.arange(4 * 28 * 28, dtype=np.uint8).reshape(4, 28, 28))
+_write_idx(os.path.join(MNIST_DIR, "train-labels-idx1-ubyte"), np.array([5, 0, 4, 1], np.uint8))
+IDX_PATH = os.path.join(MNIST_DIR, "train-labels-idx1-ubyte")
+CKPT_PATH = os.path.join(TMP, "ckpt.npz")
+_ckpt_opt = optim.Adam(0.1)
+cr.save(cr.Sequential(cr.Linear(2, 3, rng=0), cr.ReLU(), cr.Linear(3, 2, rng=1)), CKPT_PATH,
+        optimizer=_ckpt_opt, lr_scheduler=optim.StepLR(_ckpt_opt, step_size=2))
+
+
 @dataclass
 class Entry:
     name: str
@@ -36,6 +54,8 @@ class Entry:
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     domain_nan: bool = False  # NaN is a correct answer for some finite inputs (log(-1))
     counts: tuple[str, ...] = ()  # iteration counts: a huge one is a long run, not a bad input
+    # a huge learning rate or a tiny loss bound is a run that diverges: TrainingDiverged is the answer
+    diverges: tuple[str, ...] = ()
 
     def words(self, arg: str) -> tuple[str, ...]:
         return (arg, *self.names.get(arg, ()))
@@ -117,7 +137,8 @@ def _cost_fn(params):
 
 LAYERS = {"Linear": lambda: cr.Linear(2, 3, rng=0), "ReLU": cr.ReLU, "LeakyReLU": cr.LeakyReLU,
           "Sigmoid": cr.Sigmoid, "Tanh": cr.Tanh, "Softmax": cr.Softmax, "Identity": cr.Identity,
-          "Sequential": _model}
+          "Sequential": _model, "Dropout": lambda: cr.Dropout(0.5, rng=0), "BatchNorm1d": lambda: cr.BatchNorm1d(2),
+          "LayerNorm": lambda: cr.LayerNorm(2)}
 LOSSES = {"CrossEntropyLoss": cr.CrossEntropyLoss, "BCEWithLogitsLoss": cr.BCEWithLogitsLoss,
           "MSELoss": cr.MSELoss}
 LOSS_TARGETS = {"CrossEntropyLoss": Y2, "BCEWithLogitsLoss": np.ones((6, 2)) * 0.5,
@@ -296,4 +317,162 @@ def _entries() -> list[Entry]:
     return out
 
 
-ENTRIES = _entries()
+OPTIMIZERS = {"SGD": lambda: optim.SGD(0.1, momentum=0.5), "RMSprop": lambda: optim.RMSprop(0.01),
+              "Adam": lambda: optim.Adam(0.1), "AdamW": lambda: optim.AdamW(0.1)}
+SCHEDULES = {"StepLR": dict(step_size=2, gamma=0.5), "ExponentialLR": dict(gamma=0.9),
+             "CosineAnnealingLR": dict(T_max=5, eta_min=0.0), "InverseTimeDecay": dict(decay_rate=0.5, time_interval=1)}
+
+
+def _stepped(make_opt):
+    opt = make_opt()
+    opt.step({"W": np.ones(2)}, {"W": np.ones(2)})
+    return opt
+
+
+def _load_opt_state(make_opt):
+    def call(state_dict):
+        make_opt().load_state_dict(state_dict)
+    return call
+
+
+def _schedule(name):
+    def call(**kw):
+        return getattr(optim, name)(**kw)
+    return call
+
+
+def _load_schedule_state(name):
+    def call(state):
+        getattr(optim, name)(optim.SGD(0.1), **SCHEDULES[name]).load_state_dict(state)
+    return call
+
+
+def _clip(fn):
+    def call(grads, **kw):
+        fn(grads, **kw)
+        return grads
+    return call
+
+
+def _l2_forward(logits, target):
+    return cr.L2Regularized(cr.CrossEntropyLoss(), _model(), 0.5).forward(logits, target)
+
+
+def _mlpc_fit(X, y, **kw):
+    return cr.MLPClassifier(**{"hidden_layer_sizes": (4,), "max_iter": 2, "random_state": 0, **kw}).fit(X, y)
+
+
+def _mlpc_method(method):
+    fitted = cr.MLPClassifier((4,), max_iter=2, random_state=0).fit(X2, Y2)
+
+    def call(**kw):
+        return getattr(fitted, method)(**kw)
+    return call
+
+
+def _fit_with(**kw):
+    base = dict(model=_model(), loss=cr.CrossEntropyLoss(), X=X2, y=Y2, optimizer=cr.SGD(0.1), epochs=2, batch_size=3)
+    return cr.fit(**{**base, **kw})
+
+
+def _early_stopping(**kw):
+    cb = cr.EarlyStopping(**kw)
+    return _fit_with(callback=cb, validation_data=(X2, Y2)).history
+
+
+def _save_with(optimizer, lr_scheduler):
+    return cr.save(_model(), os.path.join(TMP, "ckpt-out.npz"), optimizer=optimizer, lr_scheduler=lr_scheduler)
+
+
+def _load_with(**kw):
+    return cr.load(CKPT_PATH, **kw)
+
+
+def _ckpt_objects():
+    opt = optim.Adam(0.1)
+    return dict(optimizer=opt, lr_scheduler=optim.StepLR(opt, step_size=2))
+
+
+def _more_entries() -> list[Entry]:
+    """The team's later public API: regularization, clipping, data files, summaries, optimizers,
+    schedules, callbacks, checkpoints and the scikit-learn style classifier."""
+    E = Entry
+    grads = lambda: dict(grads={"W": np.ones((2, 3)), "b": np.ones(3)})  # noqa: E731
+    out = [
+        E("dlai.compute_cost_with_regularization", dlai.compute_cost_with_regularization,
+          lambda: dict(A3=np.array([[0.8, 0.2, 0.6]]), Y=np.array([[1.0, 0, 1]]),
+                       parameters={"W1": np.ones((2, 3)), "b1": np.zeros((2, 1)), "W2": np.ones((1, 2))}, lambd=0.7),
+          ("A3", "Y", "parameters", "lambd")),
+        E("dlai.backward_propagation_with_regularization", dlai.backward_propagation_with_regularization,
+          lambda: dict(X=_gradcheck_n()[2], Y=_gradcheck_n()[3], cache=_gradcheck_n()[4], lambd=0.7),
+          ("X", "Y", "cache", "lambd")),
+        E("optim.clip_grad_norm", _clip(optim.clip_grad_norm), lambda: dict(**grads(), max_norm=1.0),
+          ("grads", "max_norm")),
+        E("optim.clip_grad_value", _clip(optim.clip_grad_value), lambda: dict(**grads(), clip_value=0.5),
+          ("grads", "clip_value")),
+        E("nn.freeze_masks", nn.freeze_masks, lambda: dict(model=cr.Sequential(cr.Dropout(0.5, rng=0), cr.ReLU()),
+                                                          frozen=True), ("model", "frozen")),
+        E("nn.l2_penalty", nn.l2_penalty, lambda: dict(params={"0.W": np.ones((2, 3)), "0.b": np.ones(3)},
+                                                      lambd=0.5, m=4), ("params", "lambd", "m", "select")),
+        E("nn.l2_penalty_grads", nn.l2_penalty_grads,
+          lambda: dict(params={"0.W": np.ones((2, 3)), "0.b": np.ones(3)}, lambd=0.5, m=4),
+          ("params", "lambd", "m", "select")),
+        E("nn.summary", nn.summary, lambda: dict(model=_model(), input_shape=(2,)), ("model", "input_shape")),
+        E("data.load_digits", data.load_digits, lambda: dict(n_class=3, images=False),
+          ("n_class", "images", "dtype")),
+        E("data.load_mnist", data.load_mnist, lambda: dict(path=MNIST_DIR, split="train"),
+          ("path", "split", "flatten", "dtype")),
+        E("data.read_idx", data.read_idx, lambda: dict(path=IDX_PATH), ("path",)),
+        # ---- optimizers and schedules ----------------------------------------------------------------
+        E("SGD+", optim.SGD, lambda: dict(lr=0.1, momentum=0.5),
+          ("dampening", "nesterov", "weight_decay", "clip_grad_norm", "clip_grad_value")),
+        E("RMSprop", optim.RMSprop, lambda: dict(lr=0.1),
+          ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "clip_grad_norm", "clip_grad_value")),
+        E("AdamW", optim.AdamW, lambda: dict(lr=0.1),
+          ("lr", "betas", "eps", "weight_decay", "amsgrad", "clip_grad_norm", "clip_grad_value")),
+        E("Adam+", optim.Adam, lambda: dict(lr=0.1), ("weight_decay", "amsgrad", "clip_grad_norm", "clip_grad_value")),
+    ]
+    for name, make in OPTIMIZERS.items():
+        if name in ("RMSprop", "AdamW"):
+            out.append(E(f"{name}.step", _opt_step(make),
+                         lambda: dict(params={"W": np.ones(2)}, grads={"W": np.ones(2)}), ("params", "grads")))
+        out.append(E(f"{name}.load_state_dict", _load_opt_state(make),
+                     lambda make=make: dict(state_dict=_stepped(make).state_dict()), ("state_dict",)))
+    for name, hyper in SCHEDULES.items():
+        out.append(E(name, _schedule(name), lambda hyper=hyper: dict(optimizer=optim.SGD(0.1), **hyper),
+                     ("optimizer", *hyper)))
+        out.append(E(f"{name}.load_state_dict", _load_schedule_state(name),
+                     lambda name=name: dict(state=getattr(optim, name)(optim.SGD(0.1), **SCHEDULES[name]).state_dict()),
+                     ("state",)))
+    out += [
+        # ---- layers, losses and the classifier -------------------------------------------------------
+        E("Dropout", cr.Dropout, lambda: dict(p=0.5, rng=0), ("p", "rng")),
+        E("BatchNorm1d", cr.BatchNorm1d, lambda: dict(num_features=2),
+          ("num_features", "eps", "momentum", "affine", "track_running_stats", "dtype")),
+        E("LayerNorm", cr.LayerNorm, lambda: dict(normalized_shape=2), ("normalized_shape", "eps",
+                                                                          "elementwise_affine", "dtype")),
+        E("L2Regularized", cr.L2Regularized, lambda: dict(loss=cr.CrossEntropyLoss(), model=_model(), lambd=0.5),
+          ("loss", "model", "lambd", "select")),
+        E("L2Regularized.forward", _l2_forward, lambda: dict(logits=X2.copy(), target=Y2.copy()), ("logits", "target")),
+        E("MLPClassifier.fit", _mlpc_fit, lambda: dict(X=X2, y=Y2),
+          ("X", "y", "hidden_layer_sizes", "activation", "solver", "alpha", "batch_size", "learning_rate",
+           "learning_rate_init", "power_t", "max_iter", "random_state", "tol", "momentum", "early_stopping",
+           "validation_fraction", "beta_1", "beta_2", "epsilon", "n_iter_no_change", "dtype", "shuffle"),
+          counts=("max_iter", "n_iter_no_change"), diverges=("learning_rate_init",)),
+        E("MLPClassifier.predict", _mlpc_method("predict"), lambda: dict(X=X2), ("X",)),
+        E("MLPClassifier.predict_proba", _mlpc_method("predict_proba"), lambda: dict(X=X2), ("X",)),
+        E("MLPClassifier.score", _mlpc_method("score"), lambda: dict(X=X2, y=Y2, sample_weight=np.ones(6)),
+          ("X", "y", "sample_weight")),
+        # ---- training extras, checkpoints --------------------------------------------------------------
+        E("fit+", _fit_with, lambda: dict(lr_scheduler=None, initial_epoch=0),
+          ("callback", "lr_scheduler", "validation_split", "initial_epoch", "max_loss", "progress"),
+          diverges=("max_loss",)),
+        E("EarlyStopping", _early_stopping, lambda: dict(monitor="val_loss", patience=1),
+          ("monitor", "patience", "min_delta", "mode", "restore_best_weights")),
+        E("save+", _save_with, _ckpt_objects, ("optimizer", "lr_scheduler")),
+        E("load+", _load_with, _ckpt_objects, ("optimizer", "lr_scheduler", "custom_layers")),
+    ]
+    return out
+
+
+ENTRIES = _entries() + _more_entries()

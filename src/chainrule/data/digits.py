@@ -13,7 +13,7 @@ from importlib import resources
 
 import numpy as np
 
-from .._validate import check_float_dtype
+from .._validate import check_bool, check_float_dtype
 
 N_SAMPLES, IMAGE_SHAPE = 1797, (8, 8)
 
@@ -32,6 +32,7 @@ def load_digits(*, n_class: int = 10, images: bool = False,
     """
     if isinstance(n_class, bool) or not isinstance(n_class, (int, np.integer)) or not 2 <= n_class <= 10:
         raise ValueError(f"n_class must be an int in [2, 10], got {n_class!r}")
+    images = check_bool(images, "images")
     dtype = check_float_dtype(dtype)
     with resources.files(__package__).joinpath("digits.npz").open("rb") as f, \
             np.load(f, allow_pickle=False) as data:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validate import check_choice, check_float_dtype
+from .._validate import check_bool, check_choice, check_float_dtype, check_path, expand_user
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/): data is big-endian
 _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
@@ -27,30 +27,30 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     Returns an array of the file's shape and type in native byte order. A file that is not IDX,
     is truncated or has trailing bytes is a ``ValueError`` naming the file and what is wrong; the
     header is checked against the data length before anything is allocated."""
-    path = Path(path).expanduser()
+    path = expand_user(check_path(path))
     if not path.is_file():
-        raise FileNotFoundError(f"no IDX file at {str(path)!r}")
+        raise FileNotFoundError(f"no IDX file at path {str(path)!r}")
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as exc:
-            raise ValueError(f"{str(path)!r} is a damaged gzip file ({exc})") from None
+            raise ValueError(f"path {str(path)!r} is a damaged gzip file ({exc})") from None
     if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in _IDX_TYPES or raw[3] == 0:
-        raise ValueError(f"{str(path)!r} is not an IDX file: it must start with 0x00 0x00, a type code "
+        raise ValueError(f"path {str(path)!r} is not an IDX file: it must start with 0x00 0x00, a type code "
                          f"({', '.join(hex(c) for c in _IDX_TYPES)}) and a number of dimensions; got "
                          f"{raw[:4].hex(' ') or 'an empty file'}")
     dtype, ndim = _IDX_TYPES[raw[2]], raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{str(path)!r} is truncated: its header announces {ndim} dimensions but the file "
-                         f"has {len(raw)} bytes")
+        raise ValueError(f"path {str(path)!r} is truncated: its header announces {ndim} dimensions but "
+                         f"the file has {len(raw)} bytes")
     shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(raw) - header != expected:
         what = "truncated" if len(raw) - header < expected else "longer than its header says"
-        raise ValueError(f"{str(path)!r} is {what}: shape {shape} of {dtype.name} needs {expected} bytes of "
-                         f"data, the file has {len(raw) - header}")
+        raise ValueError(f"path {str(path)!r} is {what}: shape {shape} of {dtype.name} needs {expected} "
+                         f"bytes of data, the file has {len(raw) - header}")
     return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -78,9 +78,10 @@ def load_mnist(path: str | os.PathLike, split: str = "train", *, flatten: bool =
     (not IDX, truncated, images that are not uint8 N x H x W, labels not one per image) raise a
     ``ValueError`` naming the file.
     """
+    folder = expand_user(check_path(path))
     check_choice(split, tuple(_PREFIX), "split")
+    flatten = check_bool(flatten, "flatten")
     dtype = check_float_dtype(dtype)
-    folder = Path(path).expanduser()
     if not folder.is_dir():
         why = " (a file: give its folder)" if folder.is_file() else " (no such folder)"
         raise FileNotFoundError(f"load_mnist: path must be the folder holding the IDX files, got "

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .._validate import check_mapping
+from .._validate import check_mapping, check_real
 from ..optim import SGD
 from ._arrays import as_course_array, check_examples, common_float, course_parameters
 from .activations import activation_backward, activation_pair
@@ -32,7 +32,9 @@ def linear_backward(dZ: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, np.
     Returns dA_prev (n_prev, m) = W.T dZ, dW (n_l, n_prev) = 1/m dZ A_prev.T and
     db (n_l, 1) = 1/m sum over examples of dZ.
     """
-    A_prev, W, b = linear_arrays(*_unpack(cache, 3, "(A_prev, W, b)", "linear_backward"), "linear_backward")
+    # Every array here comes from the cache: the messages say so ("linear_backward: cache W ...").
+    A_prev, W, b = linear_arrays(*_unpack(cache, 3, "(A_prev, W, b)", "linear_backward"),
+                                 "linear_backward: cache", a_name="A_prev")
     dZ = as_course_array(dZ, "linear_backward: dZ")
     check_examples(A_prev, "linear_backward: A_prev (in the cache)")
     m = A_prev.shape[1]
@@ -134,10 +136,8 @@ def update_parameters(parameters: Mapping[str, np.ndarray], grads: Mapping[str, 
     and db{l} for every layer (other keys, such as dA{l}, are ignored).
     """
     L, params = course_parameters(parameters)
-    real = isinstance(learning_rate, (int, float, np.integer, np.floating)) \
-        and not isinstance(learning_rate, bool)
-    if not real or not np.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(f"update_parameters: learning_rate must be a positive number, got {learning_rate!r}")
+    check_real(learning_rate, "update_parameters: learning_rate", 0.0, low_open=True,
+               expected="be a positive number")
     check_mapping(grads, "update_parameters: grads", keys="gradient names such as 'dW1'")
     new = {k: np.array(v, copy=True) for k, v in params.items()}
     named: dict[str, np.ndarray] = {}

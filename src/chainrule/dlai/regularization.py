@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._validate import check_real
+from .._validate import check_mapping, check_real
 from ..nn.regularization import l2_penalty, l2_penalty_grads
 from ._arrays import as_course_array
 from .forward import compute_cost
@@ -26,7 +26,15 @@ def compute_cost_with_regularization(A3: np.ndarray, Y: np.ndarray, parameters: 
     """The cross-entropy of A3 (1, m) against Y plus lambd/(2m) * sum of ||W{l}||² over every W{l}
     in ``parameters`` (biases are not penalized), as the course's function of that name."""
     A3 = as_course_array(A3, "compute_cost_with_regularization: A3")
+    if A3.ndim != 2 or A3.shape[0] != 1 or A3.shape[1] == 0:
+        raise ValueError(f"A3 must have shape (1, m) with m >= 1 (the output layer's activations), "
+                         f"got {A3.shape}")
+    outside = ~((A3 >= 0) & (A3 <= 1))  # NaN is outside too
+    if outside.any():
+        raise ValueError(f"A3 must hold probabilities in [0, 1] (the sigmoid output), got "
+                         f"{int(outside.sum())} value(s) outside, e.g. {float(A3[outside].flat[0])!r}")
     lambd = check_real(lambd, "lambd", 0.0)
+    check_mapping(parameters, "parameters")
     weights = {k: as_course_array(v, f"parameters['{k}']")
                for k, v in parameters.items() if _is_course_weight(k)}
     if not weights:

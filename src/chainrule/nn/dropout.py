@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_rng, check_real
+from .._validate import as_rng, check_bool, check_real
 from .module import Layer, sublayers
 
 
@@ -68,7 +68,7 @@ class Dropout(Layer):
 
     def freeze_mask(self, frozen: bool = True) -> Dropout:
         """Reuse one mask for every forward (``frozen=True``) or draw a fresh one each time."""
-        self.frozen = bool(frozen)
+        self.frozen = check_bool(frozen, "frozen")
         return self
 
     def get_config(self) -> dict:
@@ -83,6 +83,7 @@ def freeze_masks(model: Layer, frozen: bool = True) -> Layer:
 
     A frozen Dropout keeps the mask its next forward draws, so a loss evaluated many times (a
     gradient check) is one deterministic function of the parameters."""
+    frozen = check_bool(frozen, "frozen")
     for layer in sublayers(model):
         if callable(getattr(layer, "freeze_mask", None)):
             layer.freeze_mask(frozen)

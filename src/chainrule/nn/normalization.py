@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_float_dtype, check_positive_int, check_real
+from .._validate import check_allocation, check_bool, check_float_dtype, check_positive_int, check_real
 from .module import Layer
 
 
@@ -71,8 +71,10 @@ class BatchNorm1d(Layer):
         self.eps = check_real(eps, "eps", 0.0, low_open=True)
         self.momentum = None if momentum is None else check_real(momentum, "momentum", 0.0, 1.0,
                                                                  high_open=False)
-        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        self.affine = check_bool(affine, "affine")
+        self.track_running_stats = check_bool(track_running_stats, "track_running_stats")
         self.dtype = check_float_dtype(dtype)
+        check_allocation((4, self.num_features), self.dtype, "num_features")  # weight, bias, 2 buffers
         self.params = _affine_params((self.num_features,), self.dtype) if self.affine else {}
         if self.track_running_stats:
             self.buffers = {"running_mean": np.zeros(self.num_features, self.dtype),
@@ -182,8 +184,9 @@ class LayerNorm(Layer):
                              f"got {normalized_shape!r}")
         self.normalized_shape = tuple(check_positive_int(s, "normalized_shape") for s in shape)
         self.eps = check_real(eps, "eps", 0.0, low_open=True)
-        self.elementwise_affine = bool(elementwise_affine)
+        self.elementwise_affine = check_bool(elementwise_affine, "elementwise_affine")
         self.dtype = check_float_dtype(dtype)
+        check_allocation((2, *self.normalized_shape), self.dtype, "normalized_shape")  # weight, bias
         self.params = _affine_params(self.normalized_shape, self.dtype) if self.elementwise_affine else {}
         self.zero_grad()
         self.cache: tuple[np.ndarray, np.ndarray] | None = None

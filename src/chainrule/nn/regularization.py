@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from .._validate import check_real
+from .._validate import check_mapping, check_positive_int, check_real, to_array
 from .module import Layer, Loss
 
 __all__ = ["L2Regularized", "base_loss", "is_weight", "l2_penalty", "l2_penalty_grads"]
@@ -23,17 +23,46 @@ def is_weight(name: str) -> bool:
     return name.rpartition(".")[2] == "W"
 
 
+def _selects(select: Callable[[str], bool], name: str) -> bool:
+    """``select(name)``, a user's function: a failure names the argument and keeps the cause."""
+    try:
+        return bool(select(name))
+    except Exception as exc:
+        raise TypeError(f"select must be a function name -> bool; select({name!r}) raised "
+                        f"{type(exc).__name__}: {exc}") from exc
+
+
+def _check_penalty_args(params: object, lambd: object, m: object, select: object
+                        ) -> tuple[dict[str, np.ndarray], float, int]:
+    """The selected parameters as float arrays, lambd >= 0 and m >= 1, refused by name otherwise."""
+    check_mapping(params, "params")
+    lambd = check_real(lambd, "lambd", 0.0)
+    m = check_positive_int(m, "m")
+    if not callable(select):
+        raise TypeError(f"select must be a function name -> bool, got {type(select).__name__}")
+    chosen = {}
+    for k, p in params.items():
+        if _selects(select, k):
+            arr = to_array(p, f"params[{k!r}]")
+            if arr.dtype.kind not in "f":
+                raise TypeError(f"params[{k!r}] must be a float array, got dtype {arr.dtype}")
+            chosen[k] = arr
+    return chosen, lambd, m
+
+
 def l2_penalty(params: Mapping[str, np.ndarray], lambd: float, m: int,
                select: Callable[[str], bool] = is_weight) -> float:
     """lambd / (2 m) * sum of ||params[k]||² over the selected names."""
-    total = sum(float(np.sum(np.square(p, dtype=np.float64))) for k, p in params.items() if select(k))
+    chosen, lambd, m = _check_penalty_args(params, lambd, m, select)
+    total = sum(float(np.sum(np.square(p, dtype=np.float64))) for p in chosen.values())
     return lambd / (2 * m) * total
 
 
 def l2_penalty_grads(params: Mapping[str, np.ndarray], lambd: float, m: int,
                      select: Callable[[str], bool] = is_weight) -> dict[str, np.ndarray]:
     """The penalty's gradient, lambd / m * W, for each selected parameter (in its dtype)."""
-    return {k: p * p.dtype.type(lambd / m) for k, p in params.items() if select(k)}
+    chosen, lambd, m = _check_penalty_args(params, lambd, m, select)
+    return {k: p * p.dtype.type(lambd / m) for k, p in chosen.items()}
 
 
 class L2Regularized(Loss):
@@ -60,8 +89,10 @@ class L2Regularized(Loss):
             raise TypeError(f"model must be a chainrule Layer with params, got {type(model).__name__}")
         self.loss, self.model = loss, model
         self.lambd = check_real(lambd, "lambd", 0.0)
+        if not callable(select):
+            raise TypeError(f"select must be a function name -> bool, got {type(select).__name__}")
         self.select = select
-        if not any(select(k) for k in model.params):
+        if not any(_selects(select, k) for k in model.params):
             raise ValueError(f"L2Regularized: no parameter of the model is selected for the penalty "
                              f"(parameters: {list(model.params)}); pass select=")
         self.m: int | None = None

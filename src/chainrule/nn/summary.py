@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import check_allocation
 from .module import Layer, buffers_of
 from .sequential import Sequential
 
@@ -85,10 +86,16 @@ def summary(model: Layer, input_shape: Sequence[int] | None = None) -> ModelSumm
     if not isinstance(model, Layer):
         raise TypeError(f"model must be a chainrule Layer, got {type(model).__name__}")
     leaves = _leaves(model)
+    if input_shape is not None and (isinstance(input_shape, (str, bytes))
+                                    or not isinstance(input_shape, Sequence)):
+        raise TypeError(f"input_shape must be a tuple of positive ints (one example, no batch axis), "
+                        f"got {type(input_shape).__name__} {input_shape!r:.60}")
     shape = tuple(input_shape) if input_shape is not None else _input_shape(model)
     if shape is not None and not all(isinstance(d, (int, np.integer)) and d > 0 for d in shape):
         raise ValueError(f"input_shape must be a tuple of positive ints (one example, no batch axis), "
                          f"got {input_shape!r}")
+    if shape is not None:
+        check_allocation((2, *shape), np.float64, "input_shape")
     outputs: list[tuple | None] = [None] * len(leaves)
     if shape is not None:
         work = copy.deepcopy(model).eval()

@@ -74,7 +74,8 @@ class Optimizer:
     @staticmethod
     def _check_keys(params, grads) -> None:
         if params.keys() != grads.keys():
-            missing, extra = sorted(set(params) - set(grads)), sorted(set(grads) - set(params))
+            missing = sorted(set(params) - set(grads), key=repr)
+            extra = sorted(set(grads) - set(params), key=repr)
             raise ValueError(f"grads must have the keys of params; missing {missing}, unexpected {extra}")
 
     def _make_plan(self, params) -> list:
@@ -134,7 +135,8 @@ class Optimizer:
         if not isinstance(state_dict, dict) or set(state_dict) != {"type", "hyperparameters", "state"}:
             raise ValueError("state_dict must be a dict with keys 'type', 'hyperparameters', 'state' "
                              f"(from Optimizer.state_dict()), got {type(state_dict).__name__}"
-                             + (f" with keys {sorted(state_dict)}" if isinstance(state_dict, dict) else ""))
+                             + (f" with keys {sorted(state_dict, key=repr)}"  # keys of any type
+                                if isinstance(state_dict, dict) else ""))
         if state_dict["type"] != type(self).__name__:
             raise ValueError(f"state_dict is of a {state_dict['type']} optimizer; this is a "
                              f"{type(self).__name__}")
@@ -142,7 +144,8 @@ class Optimizer:
         if not isinstance(hyper, dict) or set(hyper) != set(self.hyperparameters()):
             raise ValueError("state_dict hyperparameters must have the keys "
                              f"{sorted(self.hyperparameters())}, "
-                             f"got {sorted(hyper) if isinstance(hyper, dict) else type(hyper).__name__}")
+                             "got " + (str(sorted(hyper, key=repr)) if isinstance(hyper, dict)
+                                       else type(hyper).__name__))
         probe = type(self).__new__(type(self))
         try:
             type(self).__init__(probe, **hyper)  # validates every value as the constructor does
@@ -156,7 +159,7 @@ class Optimizer:
             if not isinstance(name, str) or not isinstance(s, dict) or set(s) != expected:
                 raise ValueError(f"state_dict['state'][{name!r}] must be a dict with keys "
                                  f"{sorted(expected)}, "
-                                 f"got {sorted(s) if isinstance(s, dict) else type(s).__name__}")
+                                 f"got {sorted(s, key=repr) if isinstance(s, dict) else type(s).__name__}")
             arrays = [np.asarray(v) for v in s.values() if not isinstance(v, (int, np.integer))]
             if any(a.dtype.kind != "f" or not np.all(np.isfinite(a)) for a in arrays) or \
                     len({a.shape for a in arrays}) > 1 or len({a.dtype for a in arrays}) > 1:

@@ -51,8 +51,9 @@ class LRScheduler:
         if isinstance(state, dict) and state.get("type", type(self).__name__) != type(self).__name__:
             raise ValueError(f"state is of a {state['type']} schedule; this is a {type(self).__name__}")
         if not isinstance(state, dict) or set(state) != expected:
-            raise ValueError(f"state must be a dict with keys {sorted(expected)} (from state_dict()), got "
-                             f"{sorted(state) if isinstance(state, dict) else type(state).__name__}")
+            got = sorted(state, key=repr) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"state must be a dict with keys {sorted(expected)} (from state_dict()), "
+                             f"got {got}")
         last = state["last_epoch"]
         if isinstance(last, bool) or not isinstance(last, (int, np.integer)) or last < 0:
             raise ValueError(f"state['last_epoch'] must be an integer >= 0, got {last!r}")

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .._validate import check_real
+from .._validate import check_bool, check_choice, check_real
 
 
 class Callback:
@@ -48,12 +48,11 @@ class EarlyStopping(Callback):
             raise TypeError(f"monitor must be a metric name such as 'val_loss', got {type(monitor).__name__}")
         if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
             raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        check_choice(mode, ("auto", "min", "max"), "mode")
         self.monitor, self.patience = monitor, int(patience)
         self.min_delta = abs(check_real(min_delta, "min_delta", 0.0))
         self.mode = mode if mode != "auto" else ("max" if "acc" in monitor else "min")
-        self.restore_best_weights = bool(restore_best_weights)
+        self.restore_best_weights = check_bool(restore_best_weights, "restore_best_weights")
         self._reset()
 
     def _reset(self) -> None:

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .._validate import as_rng, check_positive_int, check_real
+from .._validate import as_rng, check_bool, check_choice, check_positive_int, check_real
 from ..nn.losses import BCEWithLogitsLoss, CrossEntropyLoss
 from ..nn.module import Loss, mode
 from .callbacks import Callback
@@ -188,7 +188,7 @@ def _callbacks(callback) -> list:
         return []
     items = list(callback) if isinstance(callback, (list, tuple)) else [callback]
     for i, c in enumerate(items):
-        if not callable(c):
+        if not callable(c) or (hasattr(c, "forward") and hasattr(c, "backward")):  # a layer is callable too
             raise TypeError(f"callback must be callable(epoch, logs), a Callback or a list of them; item {i} "
                             f"is {type(c).__name__}")
     return items
@@ -250,8 +250,11 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
     if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
             or not 0 <= initial_epoch < epochs:
         raise ValueError(f"initial_epoch must be an integer in [0, epochs={epochs}), got {initial_epoch!r}")
-    if max_loss != "auto" and max_loss is not None:
+    if isinstance(max_loss, str):
+        check_choice(max_loss, ("auto",), "max_loss")
+    elif max_loss is not None:
         max_loss = check_real(max_loss, "max_loss", 0.0, low_open=True)
+    progress = check_bool(progress, "progress")
     if lr_scheduler is not None and not callable(getattr(lr_scheduler, "step", None)):
         raise TypeError(f"lr_scheduler must be a schedule from chainrule.optim (with step()), got "
                         f"{type(lr_scheduler).__name__}")
