@@ -6,9 +6,10 @@ what was expected next to what was received, so a user never has to decode a Num
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -299,3 +300,18 @@ def json_depth(value: object) -> int:
             deepest = max(deepest, depth)
             stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
     return deepest
+
+
+@contextlib.contextmanager
+def refused_as(message: str, rename: tuple[str, str] | None = None) -> Iterator[None]:
+    """Re-raise a plain ValueError/TypeError from the block as the same type, prefixed with
+    ``message`` (the caller's argument and its shape: a layer deep inside only saw its own input),
+    with ``rename`` applied to the inner text. A user's own error type passes through untouched."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        if type(exc) not in (ValueError, TypeError):
+            raise
+        text = str(exc) if rename is None else str(exc).replace(*rename)
+        raise type(exc)(f"{message}: {text}") from exc
+

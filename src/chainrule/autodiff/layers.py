@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from .._validate import as_float_array, check_layer_like, check_loss_like, to_array
+from .._validate import as_float_array, check_layer_like, check_loss_like, refused_as, to_array
 from ..nn import (
     BatchNorm1d,
     BCEWithLogitsLoss,
@@ -143,20 +143,11 @@ def model_gradients(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray) -> d
     check_loss_like(loss, "loss")
     params = {k: Tensor(v, requires_grad=True) for k, v in model.params.items()}
     X = as_float_array(X, "X")
-    try:
+    with refused_as(f"X of shape {X.shape} does not fit the model"):
         logits = graph(model, Tensor(X), params)
-    except (ValueError, TypeError) as exc:
-        if type(exc) not in (ValueError, TypeError):
-            raise
-        raise type(exc)(f"X of shape {X.shape} does not fit the model: {exc}") from exc
-    try:
+    with refused_as(f"y does not fit the loss for the model's output of shape {logits.shape} (X has "
+                    f"{X.shape[0] if X.ndim else 0} rows)", rename=("target", "y")):
         out = loss_graph(loss, logits, y)
-    except (ValueError, TypeError) as exc:
-        if type(exc) not in (ValueError, TypeError):
-            raise
-        raise type(exc)(f"y does not fit the loss for the model's output of shape {logits.shape} (X has "
-                        f"{X.shape[0] if X.ndim else 0} rows): "
-                        f"{str(exc).replace('target', 'y')}") from exc
     if out.requires_grad:
         out.backward()
     return {k: grad_or_zeros(t) for k, t in params.items()}

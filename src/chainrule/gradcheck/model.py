@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-from .._validate import as_float_array, as_rng, to_array
+from .._validate import as_float_array, as_rng, refused_as, to_array
 from ..nn import LeakyReLU, ReLU, Sequential
 from ..nn.module import Layer, Loss
 from .batched import model_costs
@@ -153,20 +153,11 @@ def _backprop(work: Layer, wloss: Loss, X64: np.ndarray, y: np.ndarray
 
     A forward that refuses X or y is the caller's error and raises (ValueError naming the argument);
     what the check hunts is a backward that fails, which the report records."""
-    try:
+    with refused_as(f"X of shape {X64.shape} does not fit the model"):
         out = np.asarray(work.forward(X64))
-    except (ValueError, TypeError) as exc:
-        if type(exc) not in (ValueError, TypeError):
-            raise
-        raise type(exc)(f"X of shape {X64.shape} does not fit the model: {exc}") from exc
-    try:
+    with refused_as(f"y does not fit the loss for the model's output of shape {out.shape} (X has "
+                    f"{X64.shape[0] if X64.ndim else 0} rows)", rename=("target", "y")):
         wloss.forward(out, to_array(y, "y"))
-    except (ValueError, TypeError) as exc:
-        if type(exc) not in (ValueError, TypeError):
-            raise
-        raise type(exc)(f"y does not fit the loss for the model's output of shape {out.shape} (X has "
-                        f"{X64.shape[0] if X64.ndim else 0} rows): "
-                        f"{str(exc).replace('target', 'y')}") from exc
     try:
         work.zero_grad()
         work.backward(np.asarray(wloss.backward(), dtype=np.float64))

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .._validate import as_float_array, check_layer_like, check_loss_like, to_array
+from .._validate import as_float_array, check_layer_like, check_loss_like, refused_as, to_array
 from ..nn.losses import BCEWithLogitsLoss, CrossEntropyLoss
 from ..nn.module import Loss, mode
 from ..nn.regularization import base_loss
@@ -144,14 +144,10 @@ def _validation_set(model, loss: Loss, validation_data: object, n_features: int
 def _output_template(model, X: np.ndarray, name: str) -> np.ndarray:
     """An empty stand-in for the model's output on all of X (its shape and dtype), from a forward
     pass on one row; a model that does not fit X fails here, early and clearly."""
-    try:
-        with mode(model, training=False):  # a probe must not move BatchNorm's statistics or a dropout rng
-            probe = model.forward(X[:1])
-    except (ValueError, TypeError) as exc:
-        if type(exc) not in (ValueError, TypeError):  # a user's own error type: leave it alone
-            raise
-        # The layer saw only the probe row; say which array of which shape did not fit.
-        raise type(exc)(f"{name} of shape {X.shape} does not fit the model: {exc}") from exc
+    # The layer sees only the probe row: the error says which array of which shape did not fit.
+    # A probe must not move BatchNorm's statistics or a dropout rng: evaluation mode.
+    with refused_as(f"{name} of shape {X.shape} does not fit the model"), mode(model, training=False):
+        probe = model.forward(X[:1])
     probe = np.asarray(probe)
     if probe.ndim == 0 or probe.shape[0] != 1:
         raise ValueError(f"the model must return one output row per input row (N, ...); for 1 row "
