@@ -209,7 +209,9 @@ def _course_difference(report: GradientReport, gradients: Mapping[str, object]) 
     wrong number of elements (the course's own check would fail with a broadcasting error)."""
     from ..gradcheck import relative_difference
 
-    approx = [report.parameters[name].numerical for name in gradients]  # in the course's order
+    # the central differences (the learner's gradapprox), also where the complex step decided
+    approx = [p.numerical if p.central is None else p.central
+              for p in (report.parameters[name] for name in gradients)]  # in the course's order
     grads = [np.asarray(g, dtype=np.float64) for g in gradients.values()]
     if any(a is None or a.size != g.size for a, g in zip(approx, grads, strict=True)):
         return float("nan")

@@ -29,6 +29,7 @@ from . import estimate as est_
 from . import noise as noise_
 from . import progress
 from .diagnose import NON_FINITE, Context, Evidence, diagnose, diagnose_shape
+from .holomorphic import NotHolomorphic, watched_cost
 from .inputs import (
     SCALAR_NAME,
     PrecisionWarning,
@@ -38,7 +39,7 @@ from .inputs import (
     match_grads,
     resolve_options,
 )
-from .judge import CORRECT, UNDECIDED, WRONG, Judgement, judge_elementwise, judge_projections
+from .judge import CORRECT, UNDECIDED, WRONG, Judgement, judge_complex, judge_elementwise, judge_projections
 from .report import GradientReport, ParameterResult, WorstElement
 
 __all__ = ["DEFAULT_THRESHOLD", "PrecisionWarning", "StepWarning", "check_gradients", "combine",
@@ -98,8 +99,8 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
                notes: list[str] | None = None, scale: float = 0.0,
                complex_ok: bool = True, element_costs: est_.ElementCosts | None = None,
                kink_mask_for: Callable[[float], Mapping[str, np.ndarray]] | None = None,
-               eps_given: bool = True, raw: list | None = None, kinks_known: bool | None = None
-               ) -> Checked:
+               eps_given: bool = True, raw: list | None = None, kinks_known: bool | None = None,
+               complex_evaluate: est_.Evaluate | None = None) -> Checked:
     """Check every name of ``values`` against ``grads`` (the pipeline of the module docstring).
 
     ``values`` (owned float64 arrays; complex128 for the complex step) is perturbed in place and
@@ -113,6 +114,9 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
     ``raw``, if given, receives what ``evaluate`` got from the cost at θ (its cache shows a saturated
     sigmoid, ``noise.staircase``). ``kinks_known``: every kink the cost has is reported by ``probe``
     (default: when there is a probe or kink masks), so larger steps may also decide "wrong".
+    ``complex_evaluate``, the cost of complex parameters (``holomorphic.watched_cost``), is the
+    complex-step witness for what central differences leave undecided or call wrong
+    (``_complex_witness``).
     """
     notes = notes if notes is not None else []
     # 1. estimate: the cost at θ (every value is recorded: float32 arithmetic shows in them)
@@ -202,6 +206,11 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
                 kinks_known=kinks_known if kinks_known is not None else
                 probe is not None or kink_masks is not None,
                 line_kinks=probe is not None or kink_masks is not None)
+    # the overall difference is formula 2 over the finite differences' own numbers (the course's)
+    central = {k: _evidence(k, grads[k], estimates[k], j) for k, j in judged.items()}
+    if complex_evaluate is not None and method == "central":
+        _complex_witness(complex_evaluate, values, grads, estimates, judged, f0, threshold, typical, noise,
+                         notes)
     evidence = {k: _evidence(k, grads[k], estimates[k], j) for k, j in judged.items()}
     elementwise = {k: e for k, e in evidence.items() if isinstance(estimates[k], est_.Estimate)}
     for name, est in estimates.items():
@@ -220,9 +229,73 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
     if (len(judged) < len(estimates) or not any(e.valid.any() for e in evidence.values())
             or any(r.pattern == NON_FINITE for r in results.values())):
         return Checked(results, float("nan"), eps, noise)
+    if any(e.valid.any() for e in central.values()):
+        evidence = central
     overall = relative_difference(np.concatenate([e.analytic[e.valid] for e in evidence.values()]),
                                   np.concatenate([e.numerical[e.valid] for e in evidence.values()]))
     return Checked(results, overall, eps, noise)
+
+
+#: Relative slack of the complex step where the cost loses digits to cancellation (its measured
+#: noise is far above float64 rounding): its derivative carries the same lost digits, so a bug below
+#: this size could hide (finite differences there could not even resolve 10 %).
+COMPLEX_CANCELLATION = 1e-3
+#: Absolute floor of the complex step's agreement, as a fraction of the typical gradient element. A
+#: gradient that cancels to nearly zero (a sum of terms of 1e-3 ending at 1e-17, as db behind a x0.01
+#: init) is rounded relative to its terms, not to itself, in backprop and in the complex step alike;
+#: their size is not visible from outside the cost, and the typical gradient stands in for it within
+#: orders of magnitude. Below this a difference is no evidence (a gradient below ``judge.ZERO`` of the
+#: typical one already counts as zero).
+COMPLEX_FLOOR = 1e-9
+
+
+def _complex_witness(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: dict[str, np.ndarray],
+                     estimates: dict, judged: dict[str, Judgement], f0: float, threshold: float,
+                     typical: float, noise: noise_.Noise | None, notes: list[str]) -> None:
+    """The complex step (``holomorphic``) as a second witness, for every parameter central differences
+    did not find correct: it has no step to choose, no cancellation and crosses no kink, so it decides
+    what the noise left undecided, and it overrules a "wrong" that a staircase or kinks closer than
+    every step produced. Where both say wrong, its exact numbers replace the central ones (a pattern
+    is named from them; the report's overall difference stays the finite differences' own, the
+    course's formula 2 over them). Costs that are not analytic in
+    their parameters give no witness; a note says why when it would have decided something.
+    Updates ``judged`` in place."""
+    pending = [k for k, j in judged.items() if j.outcome != CORRECT and isinstance(estimates[k], est_.Estimate)]
+    if not pending:
+        return
+    rel = threshold
+    if noise is not None and noise.cancellation:
+        rel = max(rel, COMPLEX_CANCELLATION)
+    if noise is not None and noise.staircase:
+        rel = max(rel, 8 * noise_.U / noise.saturation)
+    if rel > 0.01:  # 1 - AL within a few ulps: the complex step has lost the digits too
+        return
+    cvalues = {k: v.astype(np.complex128) for k, v in values.items()}
+    try:
+        at = complex(evaluate(cvalues))
+        tol = 10 * (noise.per_eval if noise is not None else 0.0) + 1e3 * noise_.U * abs(f0)
+        if at.imag != 0 or abs(at.real - f0) > tol:
+            raise NotHolomorphic("its value for complex parameters with no imaginary part differs from "
+                                 f"its value for real ones ({at} against {f0})")
+        for name in pending:
+            est, j = estimates[name], judged[name]
+            sampled = ~np.isnan(est.numerical)
+            idx = np.flatnonzero(sampled)
+            plus, minus = np.full(est.numerical.shape, np.nan), np.full(est.numerical.shape, np.nan)
+            plus.reshape(-1)[idx], minus.reshape(-1)[idx] = est_.complex_sides(evaluate, cvalues, name, idx)
+            cj = judge_complex(grads[name], plus, minus, rel=rel, floor=COMPLEX_FLOOR * typical)
+            if cj.outcome == UNDECIDED:
+                if j.outcome == UNDECIDED and cj.reason:
+                    j.reason = cj.reason
+                continue
+            if j.outcome == WRONG and cj.outcome == CORRECT:
+                cj.witness += ("; central differences disagreed, thrown off by the cost's rounding "
+                               "(cancellation) or by kinks closer than their step")
+            cj.central = j.numerical
+            judged[name] = cj
+    except NotHolomorphic as e:
+        if any(j.outcome == UNDECIDED for j in judged.values()):
+            notes.append(f"no complex-step witness: {e.args[0]} (method='complex' needs an analytic cost)")
 
 
 def _ticking(element_costs: est_.ElementCosts, bar: progress.CheckProgress | None,
@@ -265,7 +338,8 @@ def _result(name: str, a: np.ndarray, est: est_.Estimate | est_.Projections, j: 
                           kinks=j.kink_count if elementwise_est else 0,
                           numerical=j.numerical if elementwise_est else None, threshold=threshold,
                           noise=j.noise if elementwise_est else None,
-                          eps=float(np.max(j.step)) if j.step.size else None, witness=j.witness)
+                          eps=float(np.max(j.step)) if j.step.size else None, witness=j.witness,
+                          central=j.central)
     if j.outcome == UNDECIDED:
         res.hint = ("unchecked: " + j.reason if res.checked == 0 else
                     "undecided: " + j.reason + _what_decides(noise, complex_ok))
@@ -458,12 +532,17 @@ def check_gradients(cost: Callable, params: object, grads: object, *, eps: float
                             "a complex result; it returned a real number. Use method='central'.")
         return value
 
+    def call_complex(vals: dict[str, np.ndarray]) -> object:
+        return cost(vals if kind == "dict" else vals[SCALAR_NAME])
+
+    witness = (watched_cost(call_complex, lambda out: as_cost_value(out, complex_ok=True))
+               if method == "central" else None)
     contexts = {k: Context(masks={label: np.asarray(m, dtype=bool) for label, m in sets.items()})
                 for k, sets in (masks or {}).items() if k in values}
     checked = run_checks(evaluate, values, analytic, method=method, eps=eps, threshold=threshold,
                          sample=sample, rng=as_rng(rng), directions=directions, batch_size=batch_size,
                          contexts=contexts, notes=notes, element_costs=element_costs, eps_given=eps_given,
-                         raw=raw)
+                         raw=raw, complex_evaluate=witness)
     outcome = combine([r.outcome for r in checked.results.values()])
     if outcome == CORRECT and not math.isfinite(checked.difference):
         outcome = UNDECIDED

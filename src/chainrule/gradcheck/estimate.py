@@ -157,3 +157,23 @@ def directional(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, k:
         numerical[j] = (fp - fm) / (2 * eps)
     arr[...] = original
     return Projections(dirs, numerical, float(eps))
+
+
+def complex_sides(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, indices: np.ndarray,
+                  h: float = 1e-20) -> tuple[np.ndarray, np.ndarray]:
+    """The complex-step derivative of elements ``indices`` (flat) of ``name`` from both sides:
+    ``Im f(θ + ih e_k) / h`` and ``-Im f(θ - ih e_k) / h`` (K,) each. ``values`` holds complex128
+    copies (perturbed in place, restored). The two are equal for an analytic cost; at a ReLU input
+    exactly 0 they are its two one-sided slopes (complex numbers order by their real part first, then
+    the imaginary part picks the side)."""
+    arr = values[name]
+    plus, minus = np.empty(len(indices)), np.empty(len(indices))
+    for k, flat in enumerate(indices):
+        idx = np.unravel_index(int(flat), arr.shape)
+        old = arr[idx]
+        arr[idx] = old + 1j * h
+        plus[k] = complex(evaluate(values)).imag / h
+        arr[idx] = old - 1j * h
+        minus[k] = -complex(evaluate(values)).imag / h
+        arr[idx] = old
+    return plus, minus

@@ -60,6 +60,8 @@ PLATEAU = 0.05
 #: A plateau hides a kink window of width at most (error of a difference) / |a|; below this width only
 #: ReLU inputs exactly 0 could make it, and those leave one side's slope (checked one-sided), not a plateau.
 PLATEAU_WINDOW = 1e-12
+#: How a judgement's ``witness`` starts when the complex step decided it.
+COMPLEX_WITNESS = "the complex step"
 
 LineCost = Callable[[str, np.ndarray, float], float]  # cost at θ + t * d, d in one parameter's space
 
@@ -83,6 +85,7 @@ class Judgement:
     reason: str = ""
     witness: str = ""
     one_sided: np.ndarray | None = None  # elements on a kink exactly at θ, checked one-sided
+    central: np.ndarray | None = None  # the central differences, when another witness gave ``numerical``
 
     @property
     def kink_count(self) -> int:
@@ -189,8 +192,11 @@ def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, th
 
 
 def _too_small(a: np.ndarray, n: np.ndarray, bar: np.ndarray, valid: np.ndarray) -> str:
-    ratio = float(np.linalg.norm(bar[valid]) / max(np.linalg.norm(a[valid]), np.linalg.norm(n[valid]),
-                                                    np.finfo(float).tiny))
+    size = max(float(np.linalg.norm(a[valid])), float(np.linalg.norm(n[valid])))
+    if size == 0:
+        return (f"this gradient is zero where it could be checked, and the numerical error bar there "
+                f"({float(np.max(bar[valid])):.2g}) is too large to vouch for a zero")
+    ratio = float(np.linalg.norm(bar[valid])) / size
     return (f"the numerical gradient's error bar is {ratio:.2g} x this gradient at every step tried, and the "
             "Taylor remainder test could not decide either: a bug that size would go unseen")
 
@@ -532,3 +538,46 @@ def judge_projections(a_proj: np.ndarray, est: Projections, noise: Noise, thresh
         return Judgement(CORRECT, n, bar, valid, np.zeros(n.shape, bool), off, step)
     return Judgement(UNDECIDED, n, bar, valid, np.zeros(n.shape, bool), off, step,
                      reason=_too_small(a_proj, n, bar, valid) + "; method='central' checks every element")
+
+
+def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: float,
+                  floor: float) -> Judgement:
+    """Judge one parameter against its complex-step derivative (``estimate.complex_sides``: ``plus``
+    and ``minus`` of the parameter's shape, NaN where unsampled). An element agrees when it is within
+    ``floor + rel * max(|a|, |c|)`` of the derivative: ``rel`` is the threshold, widened where the
+    cost loses digits to cancellation (a saturated log(1 - AL) rounds 1 - AL, which the complex step
+    divides by as backprop does, within about u / (1 - AL) of each other); ``floor`` the rounding of
+    gradients that cancel to near zero. Where the two sides differ, the element sits on a kink
+    exactly at θ (a ReLU input exactly 0): it agrees with either side's slope (backprop takes one),
+    and an element matching neither is left out and counted, never judged wrong; but one outside the
+    range of the two slopes, which no convention for the slope at 0 gives, leaves the parameter
+    undecided rather than correct."""
+    sampled = ~np.isnan(plus)
+    p, m = np.nan_to_num(plus), np.nan_to_num(minus)
+    tol = floor + rel * np.maximum(np.abs(a), np.maximum(np.abs(p), np.abs(m)))
+    smooth = np.abs(p - m) <= tol
+    on_plus, on_minus = np.abs(a - p) <= tol, np.abs(a - m) <= tol
+    one_sided = sampled & ~smooth & (on_plus | on_minus)
+    kinks = sampled & ~smooth & ~one_sided
+    # every convention for the slope at 0 (0, 1, or between) lands between the two sides' slopes
+    outside = kinks & ((a < np.minimum(p, m) - tol) | (a > np.maximum(p, m) + tol))
+    confirmed = sampled & smooth & ~on_plus
+    valid = sampled & ~kinks
+    n = np.where(sampled, np.where(one_sided & on_minus & ~on_plus, m, p), np.nan)
+    bar = np.where(sampled, tol, 0.0)
+    step = np.full(a.shape, 1e-20)  # estimate.complex_sides' step
+    witness = COMPLEX_WITNESS + " Im f(θ + ih) / h, exact to rounding"
+    if confirmed.any():
+        outcome, reason = WRONG, ""
+    elif outside.any():
+        outcome, reason = UNDECIDED, (f"{int(outside.sum())} element(s) on a kink exactly at θ (a ReLU input "
+                                      "exactly 0) lie outside the range of its two one-sided slopes, which "
+                                      "no convention for the slope at 0 gives; kinks are never judged "
+                                      "wrong, so check at a point off the kink (e.g. nonzero biases)")
+    elif valid.any():
+        outcome, reason = CORRECT, ""
+    else:
+        outcome, reason = UNDECIDED, ("every element sits on a kink exactly at θ (a ReLU input exactly 0) "
+                                      "and matches neither side's slope")
+    return Judgement(outcome, n, bar, valid, kinks, confirmed, step, reason=reason,
+                     witness=witness if outcome != UNDECIDED else "", one_sided=one_sided)

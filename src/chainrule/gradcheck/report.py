@@ -14,6 +14,7 @@ import numpy as np
 
 from ._format import _fmt, _nested, _num
 from .render_html import layer_html, report_html
+from .judge import COMPLEX_WITNESS
 from .render_text import layer_rich, render, report_rich
 
 
@@ -40,6 +41,8 @@ class ParameterResult:
     what would decide it); ``passed`` is True only for "correct", ``resolved`` False only for
     "undecided". ``noise`` is the error bar of each numerical element and ``eps`` the step the
     verdict rests on (a re-check may have used another: ``witness`` says which check decided).
+    ``central`` is the central-difference estimate itself (the course's ``gradapprox``) when another
+    witness, the complex step, supplied ``numerical``; otherwise None (it is ``numerical``).
     """
 
     name: str
@@ -61,6 +64,7 @@ class ParameterResult:
     noise: np.ndarray | None = None
     eps: float | None = None
     witness: str = ""
+    central: np.ndarray | None = None
 
     @property
     def passed(self) -> bool:
@@ -77,11 +81,13 @@ class ParameterResult:
         """One word shared by every face of the report: "FAIL" (wrong); "unchecked" (undecided: no
         element could be checked, every one sat on a kink); "undecided" (the numbers cannot tell);
         "ok (noise)" (correct, above the threshold but every element within its measured error bar);
-        "ok"."""
+        "ok (complex)" (correct by the complex step, where finite differences could not tell); "ok"."""
         if self.outcome == "wrong":
             return "FAIL"
         if self.outcome == "undecided":
             return "unchecked" if self.checked == 0 else "undecided"
+        if self.witness.startswith(COMPLEX_WITNESS):
+            return "ok (complex)"
         noisy = self.threshold is not None and self.difference > self.threshold
         return "ok (noise)" if noisy else "ok"
 
@@ -363,6 +369,10 @@ class GradientReport:
             out.append(f"ok (noise): the difference is above the threshold {self.threshold:g}, but every "
                        "element agrees within its numerical error bar (the cost's rounding noise / eps), so "
                        "it passes")
+        if any(p.status == "ok (complex)" for p in results):
+            out.append("ok (complex): finite differences could not tell (the cost's rounding noise, or kinks "
+                       "closer than every step); the complex-step derivative Im f(θ + ih) / h, exact to rounding, "
+                       "agrees")
         return out
 
     def _failures(self) -> list[tuple[str, ParameterResult]]:
