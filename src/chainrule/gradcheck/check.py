@@ -100,7 +100,8 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
                complex_ok: bool = True, element_costs: est_.ElementCosts | None = None,
                kink_mask_for: Callable[[float], Mapping[str, np.ndarray]] | None = None,
                eps_given: bool = True, raw: list | None = None, kinks_known: bool | None = None,
-               complex_evaluate: est_.Evaluate | None = None) -> Checked:
+               complex_evaluate: est_.Evaluate | None = None,
+               kink_distances: Mapping[str, np.ndarray] | None = None) -> Checked:
     """Check every name of ``values`` against ``grads`` (the pipeline of the module docstring).
 
     ``values`` (owned float64 arrays; complex128 for the complex step) is perturbed in place and
@@ -116,7 +117,8 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
     (default: when there is a probe or kink masks), so larger steps may also decide "wrong".
     ``complex_evaluate``, the cost of complex parameters (``holomorphic.watched_cost``), is the
     complex-step witness for what central differences leave undecided or call wrong
-    (``_complex_witness``).
+    (``_complex_witness``). ``kink_distances`` (name -> array): each element's distance to its nearest
+    kink, where known; closer elements are estimated with a step below it (``judge``).
     """
     notes = notes if notes is not None else []
     # 1. estimate: the cost at θ (every value is recorded: float32 arithmetic shows in them)
@@ -136,12 +138,17 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
     shaped = {k: g for k, g in grads.items() if g.shape == values[k].shape and np.all(np.isfinite(g))}
     # 2. noise, and the step checked against it
     noise = None
+    spacing = eps
+    for dist in (kink_distances or {}).values():  # tables that cross no kink: kinks are not noise
+        near = dist[(dist > 0) & np.isfinite(dist)]
+        if near.size:
+            spacing = min(spacing, 0.1 * float(near.min()))
     if method != "complex":
         noise = noise_.measure(recorded, values, f0, np.random.default_rng(_NOISE_SEED), scale=scale,
-                               spacing=eps)
+                               spacing=spacing)
         if noise_.rounded_to_float32(costs):
             noise = noise_.measure(recorded, values, f0, np.random.default_rng(_NOISE_SEED), scale=scale,
-                                   float32=True, spacing=eps)
+                                   float32=True, spacing=spacing)
             notes.append("every cost value is a float32 number: the cost computes in float32, so its "
                          "numerical gradient is only good to about 1e-7 * |cost| / eps; the error bars "
                          "follow the measured noise. For a sharp check compute the cost in float64.")
@@ -205,7 +212,8 @@ def run_checks(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: di
                 rng=np.random.default_rng(_NOISE_SEED + 1), exact=method == "complex",
                 kinks_known=kinks_known if kinks_known is not None else
                 probe is not None or kink_masks is not None,
-                line_kinks=probe is not None or kink_masks is not None)
+                line_kinks=probe is not None or kink_masks is not None,
+                kink_distance=(kink_distances or {}).get(name))
     # the overall difference is formula 2 over the finite differences' own numbers (the course's)
     central = {k: _evidence(k, grads[k], estimates[k], j) for k, j in judged.items()}
     if complex_evaluate is not None and method == "central":

@@ -116,7 +116,8 @@ def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, th
                       element_costs: ElementCosts | None, f0: float, typical: float,
                       kink_mask: np.ndarray | None = None, line_cost: LineCost | None = None,
                       rng: np.random.Generator | None = None, exact: bool = False,
-                      kinks_known: bool = False, line_kinks: bool = False) -> tuple[np.ndarray, Judgement]:
+                      kinks_known: bool = False, line_kinks: bool = False,
+                      kink_distance: np.ndarray | None = None) -> tuple[np.ndarray, Judgement]:
     """Judge one parameter's elementwise estimate (central differences or complex step).
 
     ``element_costs`` re-evaluates elements at other steps (None: no re-check, as for the complex
@@ -127,6 +128,9 @@ def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, th
     distance to a kink averages two slopes, the same at every larger step, which looks like a bug).
     ``line_kinks``: the cost has kinks that ``line_cost`` does not report (a model with ReLUs), so the
     Taylor test may only confirm "correct": kinks closer to θ than its smallest step mimic order 1.
+    ``kink_distance`` (the parameter's shape): how far each element is from its nearest kink, where
+    that is known (an elementwise ReLU checked alone: |x|); an element closer than its step is
+    estimated again at a quarter of that distance, where the cost is smooth, instead of left out.
     """
     n = est.numerical.copy()
     sampled = ~np.isnan(n)
@@ -140,6 +144,16 @@ def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, th
         # perturbation never reaches the cost (a dead unit), which no rounding noise can fake
         untouched = sampled & (est.f_plus == f0) & (est.f_minus == f0) & (a == 0)
         bar[untouched] = 0.0
+    jump = est.jump
+    if kink_distance is not None and element_costs is not None:
+        near = sampled & (kink_distance > 0) & (kink_distance <= 2 * step)
+        if near.any():
+            idx, jump = np.flatnonzero(near), jump.copy()
+            h = kink_distance.reshape(-1)[idx] / 4
+            fp, fm, _ = element_costs(name, idx, h)
+            n.reshape(-1)[idx], step.reshape(-1)[idx] = (fp - fm) / (2 * h), h
+            bar.reshape(-1)[idx] = noise.bar(h)
+            jump.reshape(-1)[idx] = np.abs((fp - f0) / h - (f0 - fm) / h)
     kinks = sampled & est.crossed
     one_sided = np.zeros(a.shape, bool)
     if kinks.any() and element_costs is not None:
@@ -152,7 +166,7 @@ def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, th
         if element_costs is None:
             confirmed = disagree.copy()
         else:
-            _recheck(name, a, n, bar, step, est.jump, kinks, confirmed, disagree, noise, threshold,
+            _recheck(name, a, n, bar, step, jump, kinks, confirmed, disagree, noise, threshold,
                      element_costs, f0, one_sided, kinks_known)
     valid = sampled & ~kinks
     if confirmed.any():

@@ -138,13 +138,19 @@ def _context(layer: Layer, x: np.ndarray, dout: np.ndarray,
         hints["softmax-diagonal"] = ("the backward multiplies by y(1 - y) elementwise: only the diagonal of "
                                      "softmax's Jacobian; the off-diagonal terms -y_i y_j are missing "
                                      "(dx = y * (dout - sum(dout * y)))")
-    # x ± eps crosses 0 for |x| <= eps; twice that leaves room for the rounding of x + eps
-    kinks = np.abs(x) <= 2 * eps if isinstance(layer, (ReLU, LeakyReLU)) else None
+    # x ± eps crosses 0 for |x| <= eps; twice that leaves room for the rounding of x + eps. Elements
+    # that close are estimated with a step below |x| (``_kink_distance``); only x exactly 0 is left out.
+    kinks = (x == 0) if isinstance(layer, (ReLU, LeakyReLU)) else None
     if declared:  # the layer's own sets and candidates are the more specific: tried first
         masks = {**declared.get("masks", {}), **masks}
         candidates = {**declared.get("candidates", {}), **candidates}
         hints.update(declared.get("hints", {}))
     return Context(masks, candidates, hints, dict(declared.get("patterns", {})) if declared else {}), kinks
+
+
+def _kink_distance(layer: Layer, x: np.ndarray) -> np.ndarray:
+    """How far each input element of a ReLU-family layer is from the kink at 0 (inf for others)."""
+    return np.abs(x) if isinstance(layer, (ReLU, LeakyReLU)) else np.full(x.shape, np.inf)
 
 
 def _layer_grads(layer: Layer) -> dict[str, np.ndarray]:
@@ -256,6 +262,7 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
             batch_size=x64.shape[0] if x64.ndim else None,
             contexts={INPUT: context} if context else None,
             kink_masks={INPUT: kinks} if kinks is not None else None, kink_mask_for=kink_masks,
+            kink_distances={INPUT: _kink_distance(work, x64)},
             scale=noise_scale(d * y) if d.shape == y.shape else 0.0, complex_ok=False, eps_given=eps_given,
             element_costs=costs, notes=notes)
     results, diff = checked.results, checked.difference
