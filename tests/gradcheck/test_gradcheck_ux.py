@@ -115,7 +115,10 @@ def test_a_parameter_entirely_on_kinks_is_unchecked_and_undecided_on_every_face(
     assert "unchecked" in row and "—" in row and " 0 " not in row.split("│")[4]
     html_row = re.search(r"<tr[^>]*><td[^>]*>0\.W</td>.*?</tr>", report._repr_html_()).group(0)
     assert ">unchecked</td>" in html_row and ">—</td>" in html_row and ">ok</td>" not in html_row
-    assert report.layers[1].status == "unchecked" and d["layers"][1]["status"] == "unchecked"
+    # the ReLU alone sees inputs exactly 0: its backward's 0 is the left slope there, checked one-sided
+    relu_x = report.layers[1].parameters["x"]
+    assert report.layers[1].status == "ok" and d["layers"][1]["status"] == "ok"
+    assert relu_x.checked == relu_x.kinks == 12 and relu_x.outcome == "correct"
     assert not any("vanishing" in note for note in report.notes)  # kinks, not small gradients
     for name, q in report.parameters.items():  # the three faces agree on every status
         assert d["parameters"][name]["status"] == q.status

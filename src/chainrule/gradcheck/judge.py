@@ -99,6 +99,8 @@ def tolerance(a: np.ndarray, n: np.ndarray, bar: np.ndarray, threshold: float) -
 
 
 def _resolved(a: np.ndarray, n: np.ndarray, bar: np.ndarray, typical: float) -> bool:
+    if not np.any(bar) and np.array_equal(a, n):  # equal with no error at all (a cost unchanged bit for bit)
+        return True
     size = max(a.size, 1)
     scale = max(float(np.linalg.norm(a)), float(np.linalg.norm(n)), ZERO * typical * math.sqrt(size))
     return scale > 0 and float(np.linalg.norm(bar)) <= RESOLUTION * scale

@@ -1,0 +1,201 @@
+"""The complex step as check_gradients' second witness, and ReLU layers checked alone near the kink.
+
+References are independent of the checker: the course-style network of ``census`` with its own
+backward, exact gradients planted wrong by a known factor, and costs whose complex-step derivative
+would lie (``np.abs``, a float cast) so that the witness must stand aside.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import census
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.gradcheck.holomorphic import NotHolomorphic, Watched, watched_cost
+from chainrule.gradcheck.inputs import as_cost_value
+
+
+def _small_deep(seed: int = 3, dims=(4, 5, 4, 5, 3, 1), m: int = 16):
+    """The course's 5-layer network under its x0.01 init: gradients of W1 near 1e-10, far below
+    what central differences resolve next to a cost of 0.69."""
+    rs = np.random.RandomState(seed)
+    params = {}
+    for l in range(1, len(dims)):
+        params[f"W{l}"] = rs.standard_normal((dims[l], dims[l - 1])) * 0.01
+        params[f"b{l}"] = np.zeros((dims[l], 1))
+    X = rs.standard_normal((dims[0], m))
+    Y = (rs.rand(1, m) < 0.5).astype(float)
+    return params, X, Y
+
+
+def _check(params, X, Y, grads, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cr.check_gradients(lambda p: census.course_forward(X, Y, p)[0], params, grads, **kw)
+
+
+def test_tiny_gradients_of_a_small_init_network_are_decided_correct_by_the_complex_step():
+    params, X, Y = _small_deep()
+    _, cache = census.course_forward(X, Y, params)
+    grads = census.course_grads(census.course_backward(X, Y, params, cache))
+    assert np.abs(grads["W1"]).max() < 1e-7  # tiny next to the cost's noise over any finite step
+    report = _check(params, X, Y, grads)
+    assert report.outcome == "correct" and report.passed
+    decided = [p for p in report.parameters.values() if p.status == "ok (complex)"]
+    assert decided, "the tiny gradients need the complex step"
+    for p in decided:
+        assert p.witness.startswith("the complex step")
+        # its numbers are the derivative to rounding: equal to the exact backprop to 1e-9 relative
+        ok = p.analytic != 0
+        np.testing.assert_allclose(p.numerical[ok], p.analytic[ok], rtol=1e-6)
+    assert "ok (complex): finite differences could not tell" in str(report)
+
+
+def test_a_factor_on_a_tiny_gradient_is_wrong_and_named_with_its_factor():
+    params, X, Y = _small_deep()
+    _, cache = census.course_forward(X, Y, params)
+    truth = census.course_grads(census.course_backward(X, Y, params, cache))
+    given = dict(truth, W1=truth["W1"] * 2.0)
+    report = _check(params, X, Y, given)
+    p = report.parameters["W1"]
+    assert report.outcome == "wrong" and p.outcome == "wrong"
+    assert p.pattern == "scaled" and p.factor == pytest.approx(2.0, rel=1e-6)
+    assert [k for k, q in report.parameters.items() if q.outcome != "correct"] == ["W1"]
+
+
+def test_a_saturated_course_cost_without_its_cache_is_not_a_false_alarm():
+    # 1 - AL of 4e-12 on a label-0 example: log(1 - AL) is a staircase in the cost, which finite
+    # differences read as a wrong gradient; the complex step divides by the same rounded 1 - AL as
+    # backprop and agrees to about u / (1 - AL)
+    params, X, Y, info = census._course_point(1045, "saturated")
+    _, cache = census.course_forward(X, Y, params)
+    grads = census.course_backward(X, Y, params, cache, fused=False)
+    report = _check(params, X, Y, grads)
+    assert report.outcome == "correct", report.summary()
+    assert any(p.status == "ok (complex)" for p in report.parameters.values())
+
+
+def _l1_cost(X, Y, lam):
+    def cost(p):
+        return census.course_forward(X, Y, p)[0] + lam * sum(np.sum(np.abs(p[k])) for k in p if k[0] == "W")
+    return cost
+
+
+def test_a_cost_with_abs_gets_no_complex_witness_and_a_missing_l1_term_stays_wrong():
+    # np.abs drops the imaginary part: the complex step would miss the L1 term exactly as this
+    # backward does, and call it right. The watch sees np.abs and stands the witness aside.
+    params, X, Y = _small_deep(dims=(3, 4, 1), m=8)
+    params = {k: v * 100 for k, v in params.items()}  # away from the tiny-gradient regime
+    _, cache = census.course_forward(X, Y, params)
+    forgot_l1 = census.course_grads(census.course_backward(X, Y, params, cache))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = cr.check_gradients(_l1_cost(X, Y, 1e-3), params, forgot_l1)
+    assert report.outcome == "wrong"
+    for name in ("W1", "W2"):
+        assert report.parameters[name].outcome == "wrong"
+        assert not report.parameters[name].witness.startswith("the complex step")
+
+
+def test_the_watch_names_what_drops_the_imaginary_part():
+    value = lambda out: as_cost_value(out, complex_ok=True)  # noqa: E731
+    vals = {"w": np.array([1.0 + 1e-20j, -2.0])}
+    for cost, what in ((lambda q: np.sum(np.abs(q["w"])), "np.absolute"),
+                       (lambda q: np.sum(q["w"].real ** 2), ".real"),
+                       (lambda q: np.linalg.norm(q["w"]) ** 2, "np.norm"),
+                       (lambda q: np.sum(np.conj(q["w"]) * q["w"]), "np.conjugate")):
+        with pytest.raises(NotHolomorphic, match=what.replace(".", r"\.")):
+            watched_cost(cost, value)(vals)
+    with pytest.raises(NotHolomorphic, match="ComplexWarning|real number"):
+        watched_cost(lambda q: np.sum(q["w"].astype(np.float64)), value)(vals)
+    with pytest.raises(NotHolomorphic, match="raised"):
+        watched_cost(lambda q: __import__("math").exp(q["w"][0]), value)(vals)
+    # analytic operations pass, the watch follows through reductions, and ReLU keeps its slopes
+    f = watched_cost(lambda q: np.sum(np.maximum(0, q["w"]) ** 2 + np.exp(q["w"])), value)
+    got = f(vals)
+    assert got.imag / 1e-20 == pytest.approx(2 * 1.0 + np.exp(1.0), rel=1e-15)
+    assert Watched.log is None  # nothing left behind after an evaluation
+
+
+def test_an_exact_kink_value_outside_both_slopes_is_undecided_not_correct():
+    # b2 behind examples whose layer 1 is dead: Z2 = b2 = 0 exactly; a flipped sign lies outside the
+    # two one-sided slopes, which no convention for relu'(0) gives, yet kinks are never judged wrong
+    rs = np.random.RandomState(7)
+    params = {"W1": rs.standard_normal((4, 3)), "b1": np.zeros((4, 1)),
+              "W2": rs.standard_normal((3, 4)) * np.sqrt(2 / 4), "b2": np.zeros((3, 1)),
+              "W3": rs.standard_normal((1, 3)), "b3": np.zeros((1, 1))}
+    params["W1"][:2] = -np.abs(params["W1"][:2])
+    X = np.abs(rs.standard_normal((3, 8)))
+    Y = (rs.rand(1, 8) < 0.5).astype(float)
+    _, cache = census.course_forward(X, Y, params)
+    truth = census.course_grads(census.course_backward(X, Y, params, cache))
+    given = dict(truth, b2=-truth["b2"])
+    report = _check(params, X, Y, given)
+    p = report.parameters["b2"]
+    assert p.outcome == "undecided" and "outside the range of its two one-sided slopes" in p.hint
+    assert report.outcome == "undecided" and not report.passed
+
+
+def test_the_course_difference_stays_the_central_one_when_the_complex_step_decides():
+    params, X, Y = _small_deep()
+    _, cache = census.course_forward(X, Y, params)
+    grads = census.course_backward(X, Y, params, cache)
+    from chainrule import dlai
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        diff, _, _ = _quiet(dlai.gradient_check_n, params, grads, X, Y, forward=census.course_forward)
+    report = diff.report
+    approx = np.concatenate([(p.central if p.central is not None else p.numerical).ravel()
+                             for p in report.parameters.values()])
+    analytic = np.concatenate([p.analytic.ravel() for p in report.parameters.values()])
+    expected = np.linalg.norm(analytic - approx) / (np.linalg.norm(analytic) + np.linalg.norm(approx))
+    assert float(diff) == pytest.approx(expected, rel=1e-12)
+    assert any(p.central is not None for p in report.parameters.values())
+
+
+def _quiet(fn, *args, **kwargs):
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        out = fn(*args, **kwargs)
+    return out, None, None
+
+
+# --- ReLU checked alone near its kink ------------------------------------------------------------
+
+def test_a_relu_alone_on_inputs_far_inside_eps_checks_every_element():
+    x = np.random.default_rng(0).standard_normal((8, 5)) * 1e-8   # every |x| < eps = 1e-6
+    x[0, 0] = 0.0                                                   # and one exactly on the kink
+    r = cr.check_layer(cr.ReLU(), x)
+    p = r.parameters["x"]
+    assert r.outcome == "correct" and p.checked == x.size
+    assert p.kinks == 1  # only the exact zero, checked one-sided
+
+
+class _NoMask(cr.ReLU):
+    def backward(self, dout):
+        return np.array(dout, copy=True)  # the README's missing-mask bug
+
+
+def test_a_missing_mask_on_tiny_inputs_is_wrong_not_unchecked():
+    x = np.random.default_rng(1).standard_normal((6, 4)) * 1e-9
+    r = cr.check_layer(_NoMask(), x)
+    p = r.parameters["x"]
+    assert r.outcome == "wrong" and p.outcome == "wrong"
+    assert p.pattern == "masked"
+
+
+def test_a_model_whose_only_example_is_dead_everywhere_is_correct():
+    # one example, every layer-1 ReLU input negative: the layers after see exact zeros and the cost
+    # does not move at all with the first layer: exact zero gradients, vouched for bit for bit
+    model = cr.Sequential(cr.Linear(2, 3, rng=0), cr.ReLU(), cr.Linear(3, 2, rng=1), cr.ReLU(),
+                          cr.Linear(2, 1, rng=2))
+    model.layers[0].params["W"][...] = -np.abs(model.layers[0].params["W"])
+    model.layers[0].params["b"][...] = -1.0
+    X = np.array([[0.5, 1.5]])
+    report = cr.check_model(model, cr.MSELoss(), X, np.array([[0.3]]))
+    assert report.outcome == "correct", report.summary()
+    assert report.layers[1].outcome == "correct" and report.layers[3].outcome == "correct"
