@@ -42,6 +42,9 @@ import numpy as np
 FIT = 3.0  # a hypothesis may leave at most this many (measured, already conservative) error bars of residual
 #: Discriminating elements a fitted factor that is not a simple number needs (see the module docstring).
 EVIDENCE = 3
+#: A whole-number factor beyond SIMPLE (a batch size) is named when chance would match one this closely
+#: at most this often.
+COINCIDENCE = 5e-3
 #: Factors a backward's slip produces (a stray * 2, / 4, a flipped sign): one element can name these.
 SIMPLE = tuple(sorted({-1.0} | {s * k for k in range(2, 11) for s in (1.0, -1.0)}
                       | {s / k for k in range(2, 11) for s in (1.0, -1.0)}))
@@ -152,11 +155,33 @@ def _factor(ev: Evidence, threshold: float, batch_size: int | None) -> tuple[flo
     for simple in sorted(_simple_values(batch_size), key=lambda x: abs(x - c))[:2]:
         if _fits_each(a, simple * n, noise, threshold, simple):
             return float(simple), k
+    whole = _whole_number(ev.analytic[wrong], ev.numerical[wrong], ev.noise[wrong], threshold, c)
+    if whole is not None and _fits_each(a, whole * n, noise, threshold, whole):
+        return whole, k
     if abs(c - 1) < 1e-3 or not _fits_each(a, c * n, noise, threshold, c):
         return None
     if k >= EVIDENCE and _spread(wrong):
         return c, k
     return None
+
+
+def _whole_number(a: np.ndarray, n: np.ndarray, noise: np.ndarray, threshold: float, c: float) -> float | None:
+    """The whole number K (or 1/K) nearest a factor c beyond SIMPLE's range, a missing 1/m with m
+    unknown, when the discriminating elements pin c down so tightly that landing within the error bar
+    of a whole number by chance is below ``COINCIDENCE`` (the chance is twice the window on c, or on
+    1/c, since whole numbers are 1 apart)."""
+    if 0.1 <= abs(c) <= 10:
+        return None
+    inverse = abs(c) < 0.1
+    K = float(round(1 / c if inverse else c))
+    value = 1 / K if inverse else K
+    seen = n != 0
+    if not seen.any():
+        return None
+    window = float(np.min(_allowed(a[seen], value * n[seen], noise[seen], threshold, value) / np.abs(n[seen])))
+    if inverse:
+        window /= c * c
+    return value if 2 * window <= COINCIDENCE else None
 
 
 def _scale_hint(c: float, batch_size: int | None) -> str:
