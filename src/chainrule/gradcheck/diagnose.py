@@ -56,13 +56,15 @@ PATTERNS = ("zero", "swapped", "sign", "scaled", "transposed", "missing-mean", "
 @dataclass
 class Evidence:
     """One gradient under test. Arrays share the parameter's shape; ``numerical`` is NaN where
-    unchecked, ``valid`` marks checked elements that are not kinks, ``noise`` is the error bar."""
+    unchecked, ``valid`` marks checked elements that are not kinks, ``noise`` is the error bar,
+    ``kinks`` the elements left out on a kink (None: those checked but not valid)."""
 
     name: str
     analytic: np.ndarray
     numerical: np.ndarray
     valid: np.ndarray
     noise: np.ndarray
+    kinks: np.ndarray | None = None
 
 
 @dataclass
@@ -150,7 +152,7 @@ def _factor(ev: Evidence, threshold: float, batch_size: int | None) -> tuple[flo
         return None
     wrong = v & _discriminating(ev.analytic, np.nan_to_num(ev.numerical), ev.noise, threshold)
     k = int(wrong.sum())
-    if k == 0:
+    if k == 0 or not _covered(ev, k):
         return None
     for simple in sorted(_simple_values(batch_size), key=lambda x: abs(x - c))[:2]:
         if _fits_each(a, simple * n, noise, threshold, simple):
@@ -163,6 +165,16 @@ def _factor(ev: Evidence, threshold: float, batch_size: int | None) -> tuple[flo
     if k >= EVIDENCE and _spread(wrong):
         return c, k
     return None
+
+
+def _covered(ev: Evidence, k: int) -> bool:
+    """Whether ``k`` discriminating elements may speak for the whole gradient although elements on
+    kinks were left out (their values are unknown, and a pattern claims them too): a single element
+    only when nothing was left out; two or more that agree on one explanation are a pattern of the
+    backward, which the elements on kinks follow too. Elements a ``sample`` did not draw are not
+    counted: sampling is the caller's choice."""
+    left = ev.kinks if ev.kinks is not None else ~ev.valid & ~np.isnan(ev.numerical)
+    return k >= 2 or (k == 1 and not np.any(left & ~ev.valid))
 
 
 def _whole_number(a: np.ndarray, n: np.ndarray, noise: np.ndarray, threshold: float, c: float) -> float | None:
@@ -306,7 +318,8 @@ def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | No
     if ev.analytic.ndim == 2 and ev.analytic.shape[0] == ev.analytic.shape[1] and a.size >= 2:
         # parameter-free: every checked element must find its value at the mirrored place
         at = ev.analytic.T[v]
-        if _fits_each(at, n, noise, threshold) and _discriminating(a, n, noise, threshold).any():
+        if _fits_each(at, n, noise, threshold) and _covered(
+                ev, int(np.count_nonzero(_discriminating(a, n, noise, threshold)))):
             return Diagnosis("transposed", None, "the analytic gradient equals the numerical one "
                              "transposed: a transpose too many or too few (x.T @ dout vs dout.T @ x)")
     found = _missing_mean(ev, threshold)
@@ -349,7 +362,7 @@ def _swapped(ev: Evidence, others: dict[str, Evidence], threshold: float) -> Dia
             continue
         mine, theirs = np.nan_to_num(ev.numerical[both]), np.nan_to_num(other.numerical[both])
         differ = np.abs(mine - theirs) > _allowed(mine, theirs, ev.noise[both] + other.noise[both], threshold)
-        if differ.any() \
+        if differ.any() and _covered(ev, int(differ.sum())) and _covered(other, int(differ.sum())) \
                 and _fits_each(ev.analytic[both], theirs, other.noise[both], threshold) \
                 and _fits_each(other.analytic[both], mine, ev.noise[both], threshold):
             return Diagnosis("swapped", None, f"the values are the gradient of {other.name!r}: "
@@ -400,8 +413,11 @@ def _mismatch_hint(ev: Evidence, factor: float | None, threshold: float) -> str:
     v = ev.valid
     a, n = ev.analytic, np.nan_to_num(ev.numerical)
     if a[v].size == 1 and factor is not None:
-        return (f"a single element, analytic/numerical = {factor:.6g}: one number cannot tell a "
-                "constant factor from any other error")
+        rest = a.size - 1
+        which = "a single element" if not rest else f"a single element checked (the other {rest} on kinks)"
+        return (f"{which}, analytic/numerical = {factor:.6g}: one number cannot tell a constant factor "
+                "that is not a simple number from any other error" + (
+                    ", nor speak for elements left unchecked" if rest else ""))
     if _fits(n[v], np.zeros(int(v.sum())), ev.noise[v], threshold):
         return (f"the numerical gradient is zero: the cost does not change with {ev.name!r} here, yet the "
                 "analytic gradient is not zero (is it used in the forward pass? is this another "
