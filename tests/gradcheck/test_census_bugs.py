@@ -35,8 +35,11 @@ FAMILIES = ["bug-course", "bug-model"]
 # of a buggy network called wrong. The checker does not reach the first two yet, nor the third on one
 # ×0.01-init case (relu_mask_missing seed 16, its b2); benchmarks/gradcheck_census.py measures
 # against the targets (and exits 1 while they are missed). The suite holds the line at what the
-# checker reaches today, so that any regression fails here.
-NOT_WRONG_AT_MOST, NOT_NAMED_AT_MOST, COLLATERAL_AT_MOST = 0.08, 0.26, {"bug-course": 1, "bug-model": 0}
+# checker reaches today, so that any regression fails here. Not named today (13 of 97): bugs left
+# undecided or decided by the Taylor test alone on x0.01-init networks (the numbers cannot resolve
+# the elements), a swap whose partner sits wholly on kinks (one direction cannot be checked), and a
+# sign shown by one element beside an element left out on a kink.
+NOT_WRONG_AT_MOST, NOT_NAMED_AT_MOST, COLLATERAL_AT_MOST = 0.08, 0.14, {"bug-course": 1, "bug-model": 0}
 
 
 @pytest.mark.parametrize("family", FAMILIES)
