@@ -1,33 +1,39 @@
 """What kind of bug is it? Pattern detection for one failing gradient.
 
 Each pattern is a hypothesis "analytic = T(reference)" that is accepted only when it explains the
-data about as well as a correct gradient would: the residual must lie within ``FIT`` times the
-numerical error bar (rounding noise plus the threshold's relative slack). Nothing is claimed from
-too little data (a single element fits any factor), and "mismatch" is the honest answer when no
-hypothesis fits. Patterns are tried from the most specific to the most general:
+data about as well as a correct gradient would, and "mismatch" (with the worst elements) is the
+honest answer when no hypothesis does. Patterns are tried from the most specific to the most general:
 
 zero -> swapped -> sign / scaled -> transposed -> missing-mean -> masked -> activation -> mismatch
 
-Every hypothesis is held to each element's own error bar, not to a norm over all of them (a few
-noisy elements must not hide a misfit of the precise ones), and it needs elements that tell it apart
-from a correct gradient: *discriminating* elements, wrong beyond their error bars. Exact zeros on
-both sides (a dead unit: the cost did not move bit for bit) fit every hypothesis and count for none.
-A factor that is a simple number (±k or ±1/k for k <= 10, ±m or ±1/m for the batch size m) needs one
-discriminating element: an unrelated error lands within the error bar of such a number only by a
-rare coincidence. Any other fitted factor needs ``EVIDENCE`` of them, spread over at least two rows
-and two columns of a matrix (one row of a weight gradient shares one unit's upstream gradient, so a
-per-unit or per-example error makes that row proportional without any factor in the backward).
-"swapped" and "transposed" are parameter-free: the values must reappear at the other parameter's
-(or the mirrored) place, both ways for "swapped". "masked" needs at least two discriminating
-elements on the named set and two informative ones (not zero) right off it.
+The evidence must hold beyond the measured noise (the judge's error bar of each numerical element):
 
-The error bars are the judge's: the measured noise of each numerical element. "zero" covers an
-analytic gradient indistinguishable from zero (within its error bar) where the numerical one is not;
-"swapped" needs both gradients to fit each other's numerical values; "missing-mean" is an error that
-is the same along every row (or column) of the gradient, as a missing mean or sum term leaves.
+* every element within ``FIT`` times its *own* error bar (plus the threshold's relative slack), not
+  a norm over all of them: a few noisy elements must not hide the misfit of the precise ones;
+* *discriminating* elements, wrong beyond their error bars, that tell the hypothesis apart from a
+  correct gradient. Exact zeros on both sides (a dead unit: the cost did not move bit for bit) fit
+  every hypothesis and count for none;
+* a factor that is a simple number (±k or ±1/k for k <= 10, ±m or ±1/m for the batch size m) needs
+  one discriminating element: an unrelated error lands within the error bar of such a number only by
+  a rare coincidence. A larger whole number (a batch size nobody passed) needs the bars to make that
+  coincidence rarer than ``COINCIDENCE``. Any other fitted factor needs ``EVIDENCE`` elements spread
+  over two rows and two columns of a matrix (the elements of one row of a weight gradient share one
+  unit's upstream gradient, those of a column one input: a per-unit or per-example error makes them
+  proportional without any factor in the backward);
+* elements left out on kinks are claimed by a pattern too, so one discriminating element speaks for
+  the gradient only when nothing was left out;
+* "swapped" and "transposed" have no free parameter: the values must reappear at the other
+  parameter's (or the mirrored) place, both ways for "swapped", on every element checked in both;
+* "masked" needs two discriminating elements exactly on a named set, two informative (nonzero) right
+  elements off it, and a mask-like error on it: zero there, or nonzero where the gradient is zero (a
+  layer's own sets may also carry a factor). "zero" covers an analytic gradient indistinguishable
+  from zero where the numerical one is not; "missing-mean" an error that is the same along every row
+  (or column) of the gradient, as a missing mean or sum term leaves.
 
 "activation" compares with other activations' derivatives taken at the layer's input x and with
-the usual formulas written at its output y (y(1 - y), 1 - y², y, 1 - y). A layer check also fails
+the usual formulas written at its output y (y(1 - y), 1 - y², y, 1 - y) or, by mistake, at its
+input x (x(1 - x), 1 - x²); the candidate must fit every element and differ from the numerical
+gradient on at least two. A layer check also fails
 with "inplace" when the backward wrote into its ``dout`` argument (whatever the values), and a
 gradient of the wrong shape gets "transposed", "swapped" or "shape" (``diagnose_shape``), and a
 gradient with NaN or inf elements fails with "non-finite" before any hypothesis is tried.
@@ -103,7 +109,8 @@ def _fits(a: np.ndarray, ref: np.ndarray, noise: np.ndarray, threshold: float, s
     return bool(residual <= bound)
 
 
-def _allowed(a: np.ndarray, p: np.ndarray, noise: np.ndarray, threshold: float, scale: float = 1.0) -> np.ndarray:
+def _allowed(a: np.ndarray, p: np.ndarray, noise: np.ndarray, threshold: float,
+             scale: float = 1.0) -> np.ndarray:
     """Per-element allowance for "a = p" where p is ``scale`` times the numerical gradient: FIT error
     bars (the bar scales with the factor) plus the threshold's slack on both values."""
     return FIT * (abs(scale) * noise + threshold * (np.abs(a) + np.abs(p)))
@@ -177,7 +184,8 @@ def _covered(ev: Evidence, k: int) -> bool:
     return k >= 2 or (k == 1 and not np.any(left & ~ev.valid))
 
 
-def _whole_number(a: np.ndarray, n: np.ndarray, noise: np.ndarray, threshold: float, c: float) -> float | None:
+def _whole_number(a: np.ndarray, n: np.ndarray, noise: np.ndarray, threshold: float,
+                  c: float) -> float | None:
     """The whole number K (or 1/K) nearest a factor c beyond SIMPLE's range, a missing 1/m with m
     unknown, when the discriminating elements pin c down so tightly that landing within the error bar
     of a whole number by chance is below ``COINCIDENCE`` (the chance is twice the window on c, or on
@@ -190,7 +198,8 @@ def _whole_number(a: np.ndarray, n: np.ndarray, noise: np.ndarray, threshold: fl
     seen = n != 0
     if not seen.any():
         return None
-    window = float(np.min(_allowed(a[seen], value * n[seen], noise[seen], threshold, value) / np.abs(n[seen])))
+    bars = _allowed(a[seen], value * n[seen], noise[seen], threshold, value)
+    window = float(np.min(bars / np.abs(n[seen])))
     if inverse:
         window /= c * c
     return value if 2 * window <= COINCIDENCE else None
