@@ -322,8 +322,8 @@ def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | No
         c, k = scaled
         if c == -1:
             return Diagnosis("sign", -1.0, "analytic = -numerical: the sign is flipped (a minus sign "
-                             "missing or extra, e.g. y - a instead of a - y)" + _few(k))
-        return Diagnosis("scaled", c, _scale_hint(c, batch_size) + _few(k))
+                             "missing or extra, e.g. y - a instead of a - y)" + _few(k, ev.analytic.size))
+        return Diagnosis("scaled", c, _scale_hint(c, batch_size) + _few(k, ev.analytic.size))
     if ev.analytic.ndim == 2 and ev.analytic.shape[0] == ev.analytic.shape[1] and a.size >= 2:
         # parameter-free: every checked element must find its value at the mirrored place
         at = ev.analytic.T[v]
@@ -350,13 +350,14 @@ def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | No
     return Diagnosis("mismatch", factor, _mismatch_hint(ev, factor, threshold))
 
 
-def _few(k: int) -> str:
-    """The evidence behind a factor, when it rests on one or two elements (the others exact zeros or
-    within their error bars of any factor)."""
+def _few(k: int, size: int) -> str:
+    """The evidence behind a factor, when it rests on one or two elements of ``size``."""
+    if size == 1:
+        return " (one number, this ratio to within its error bar: a simple factor is rarely a coincidence)"
     if k > 2:
         return ""
-    return (f" (shown by {k} element{'s' * (k > 1)} beyond the error bars: the others are zero or too "
-            "noisy to tell; a simple factor matched to within the error bar is rarely a coincidence)")
+    return (f" (shown by {k} element{'s' * (k > 1)} beyond the error bars; the others are zero or within "
+            "their error bars of any factor)")
 
 
 def _swapped(ev: Evidence, others: dict[str, Evidence], threshold: float) -> Diagnosis | None:
