@@ -395,8 +395,8 @@ def _missing_mean(ev: Evidence, threshold: float) -> Diagnosis | None:
             continue
         offset = np.mean(e) if axis is None else np.mean(e, axis=axis, keepdims=True)
         offset = np.broadcast_to(offset, e.shape)
-        if _fits(e, offset, ev.noise, threshold) and not _fits(offset, np.zeros_like(offset), ev.noise,
-                                                                 threshold):
+        if _fits_each(e, offset, ev.noise, threshold) and not _fits(offset, np.zeros_like(offset),
+                                                                      ev.noise, threshold):
             if axis is None:
                 where = f"the same error {float(offset.flat[0]):.4g} on every element"
             else:
@@ -428,7 +428,7 @@ def _mismatch_hint(ev: Evidence, factor: float | None, threshold: float) -> str:
         return (f"{which}, analytic/numerical = {factor:.6g}: one number cannot tell a constant factor "
                 "that is not a simple number from any other error" + (
                     ", nor speak for elements left unchecked" if rest else ""))
-    if _fits(n[v], np.zeros(int(v.sum())), ev.noise[v], threshold):
+    if _fits_each(n[v], np.zeros(int(v.sum())), ev.noise[v], threshold):
         return (f"the numerical gradient is zero: the cost does not change with {ev.name!r} here, yet the "
                 "analytic gradient is not zero (is it used in the forward pass? is this another "
                 "parameter's gradient?)")
@@ -449,12 +449,12 @@ def diagnose_shape(name: str, analytic: np.ndarray, numerical: np.ndarray, noise
     valid = ~np.isnan(numerical)
     if analytic.shape == numerical.shape[::-1] and analytic.ndim == 2:
         at = analytic.T[valid]
-        if _fits(at, numerical[valid], noise[valid], threshold):
+        if _fits_each(at, numerical[valid], noise[valid], threshold):
             return Diagnosis("transposed", None, f"the gradient has shape {analytic.shape} but "
                              f"{name!r} has shape {numerical.shape}; its transpose matches the "
                              "numerical gradient: a transpose too many or too few")
-    if analytic.size == numerical.size and _fits(analytic.reshape(numerical.shape)[valid], numerical[valid],
-                                                 noise[valid], threshold):
+    if analytic.size == numerical.size and _fits_each(analytic.reshape(numerical.shape)[valid],
+                                                      numerical[valid], noise[valid], threshold):
         if analytic.ndim < numerical.ndim:
             how = "an axis was dropped (np.sum(..., keepdims=True) forgotten?)"
         elif analytic.ndim > numerical.ndim and all(d == 1 for d in analytic.shape[:-numerical.ndim or None]):
@@ -467,7 +467,7 @@ def diagnose_shape(name: str, analytic: np.ndarray, numerical: np.ndarray, noise
     for other in others.values():
         if other.name != name and other.numerical.shape == analytic.shape:
             both = other.valid
-            if np.count_nonzero(both) >= 1 and _fits(analytic[both], other.numerical[both],
+            if np.count_nonzero(both) >= 1 and _fits_each(analytic[both], other.numerical[both],
                                                      other.noise[both], threshold):
                 return Diagnosis("swapped", None, f"the gradient has the shape and the values of "
                                  f"{other.name!r}'s gradient: the two are exchanged", other.name)
