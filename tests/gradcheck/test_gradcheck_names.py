@@ -231,3 +231,13 @@ def test_a_mismatch_hint_does_not_call_a_resolved_gradient_zero():
     noise = np.array([3.94e-6] * 5 + [1.5e-8, 3.94e-6, 1.5e-8])
     d = _diagnose(_evidence("W1", a, n, noise), confirmed=np.array([False] * 5 + [True, False, True]))
     assert d.pattern == "mismatch" and "numerical gradient is zero" not in d.hint
+
+
+def test_zero_needs_the_analytic_gradient_negligible_not_just_below_a_coarse_error_bar():
+    # relu_mask_missing seed 9223's b2: |analytic| ~1e-8 sits below the error bar 1.5e-7, yet it is
+    # 2e-6 of the true 4e-3, not zero; with the analytic values a millionth smaller, it is "zero"
+    n = np.array([0.0, 0.0, 4.328291e-03, 1.110223e-08, 0.0, 2.321994e-03])
+    a = np.array([2.548627e-09, 3.816344e-09, -8.488069e-09, 1.030583e-08, 7.923148e-10, -4.553587e-09])
+    confirmed = np.array([False, False, True, False, False, True])
+    assert _diagnose(_evidence("b2", a, n, 1.539096e-07), confirmed=confirmed).pattern != "zero"
+    assert _diagnose(_evidence("b2", a * 1e-3, n, 1.539096e-07), confirmed=confirmed).pattern == "zero"

@@ -51,6 +51,8 @@ EVIDENCE = 3
 #: A whole-number factor beyond SIMPLE (a batch size) is named when chance would match one this closely
 #: at most this often.
 COINCIDENCE = 5e-3
+#: An analytic gradient this small next to the numerical one (in norm) carries none of it: "zero".
+NEGLIGIBLE = 1e-6
 #: Factors a backward's slip produces (a stray * 2, / 4, a flipped sign): one element can name these.
 SIMPLE = tuple(sorted({-1.0} | {s * k for k in range(2, 11) for s in (1.0, -1.0)}
                       | {s / k for k in range(2, 11) for s in (1.0, -1.0)}))
@@ -309,7 +311,10 @@ def diagnose(ev: Evidence, others: dict[str, Evidence], *, context: Context | No
     if np.all(ev.analytic == 0) and informative:
         return Diagnosis("zero", 0.0, "the analytic gradient is all zeros: it is never written or "
                          "the upstream gradient does not reach it")
-    if informative and np.all(np.abs(a) <= noise) and not _fits(n, np.zeros_like(n), noise, threshold):
+    # zero to within the error bars, and negligible next to the true gradient: an analytic gradient a
+    # thousand times too small may also hide below a coarse error bar, and that is a factor, not a zero
+    if informative and np.all(np.abs(a) <= noise) and not _fits(n, np.zeros_like(n), noise, threshold) \
+            and np.linalg.norm(a) <= NEGLIGIBLE * np.linalg.norm(n):
         return Diagnosis("zero", 0.0, f"the analytic gradient is zero to within the error bar (largest "
                          f"|element| {float(np.max(np.abs(a))):.2g}) where the numerical one is not: it is "
                          "never written, or the upstream gradient does not reach it")
