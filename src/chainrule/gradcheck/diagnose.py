@@ -24,11 +24,12 @@ The evidence must hold beyond the measured noise (the judge's error bar of each 
   the gradient only when nothing was left out;
 * "swapped" and "transposed" have no free parameter: the values must reappear at the other
   parameter's (or the mirrored) place, both ways for "swapped", on every element checked in both;
-* "masked" needs two discriminating elements exactly on a named set, two informative (nonzero) right
-  elements off it, and a mask-like error on it: zero there, or nonzero where the gradient is zero (a
-  layer's own sets may also carry a factor). "zero" covers an analytic gradient indistinguishable
-  from zero where the numerical one is not; "missing-mean" an error that is the same along every row
-  (or column) of the gradient, as a missing mean or sum term leaves.
+* "masked" needs the discriminating elements to be exactly a named set (two of them for a row or
+  column, one for a set the layer declares), two informative (nonzero) right elements off it, and a
+  mask-like error on it: zero there, or nonzero where the gradient is zero (a layer's own sets may
+  also carry a factor). "zero": an analytic gradient within its error bars of zero, and below
+  ``NEGLIGIBLE`` of the numerical one, where the numerical one is not zero; "missing-mean": an error
+  that is the same along every row (or column) of the gradient, as a missing mean or sum term leaves.
 
 "activation" compares with other activations' derivatives taken at the layer's input x and with
 the usual formulas written at its output y (y(1 - y), 1 - y², y, 1 - y) or, by mistake, at its
@@ -270,11 +271,15 @@ def _masked(ev: Evidence, context: Context | None, threshold: float) -> Diagnosi
     right = v & ~wrong
     # the set must really separate right from wrong: elements on both sides, and right elements that
     # say something (exact zeros on both sides are right under any hypothesis)
-    if wrong.sum() < 2 or np.count_nonzero(right & (np.abs(n) > FIT * ev.noise)) < 2:
+    if not wrong.any() or np.count_nonzero(right & (np.abs(n) > FIT * ev.noise)) < 2:
         return None
     declared = dict(context.masks) if context else {}
     masks = {**declared, **{k: m for k, m in _generic_masks(n).items() if k not in declared}}
     for label, mask in masks.items():
+        # a set the layer declares means something before the data is seen: one wrong element exactly
+        # on it is evidence; a row or column is one of many tried, so it takes two
+        if wrong.sum() < (1 if label in declared else 2):
+            continue
         if mask.shape == a.shape and np.array_equal(wrong, mask & v):
             # a row or column of a matrix is no mask the code applies: only a zero on it (or a nonzero
             # where the gradient is zero) is the mask-like error; a layer's own sets may carry a factor
