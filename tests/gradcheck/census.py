@@ -1012,9 +1012,16 @@ def claim_holds(pattern: str, factor: float | None, name: str, given: dict, trut
         return any(_close(a, np.asarray(truth[k], float)) and _close(np.asarray(given[k], float), t)
                    for k in others) and not _close(a, t)
     if pattern == "masked":
+        # Right exactly off a set and wrong on it the way a mask is: the truth is zero there and the
+        # data is not (a mask not applied), or the data is zero there and the truth is not (a mask
+        # applied where it must not be: the checker's "the analytic gradient is zero there", as a
+        # relu mask on a LeakyReLU leaves). And right somewhere that says something: elements where
+        # both are zero are right under any claim, so at least two nonzero ones must be right.
         off = np.abs(a - t) > CLAIM_RTOL * max(float(np.abs(t).max(initial=0)), 1e-300)
-        small = CLAIM_RTOL * max(float(np.abs(a).max()), 1e-300)
-        return bool(off.any()) and bool(np.all(np.abs(t[off]) <= small))
+        on_nonzero = ~off & (np.abs(t) > CLAIM_RTOL * max(float(np.abs(t).max(initial=0)), 1e-300))
+        small = CLAIM_RTOL * max(float(np.abs(a).max()), float(np.abs(t).max(initial=0)), 1e-300)
+        return bool(off.any()) and int(on_nonzero.sum()) >= 2 and (
+            bool(np.all(np.abs(t[off]) <= small)) or bool(np.all(np.abs(a[off]) <= small)))
     return False  # any other claim on a plain gradient (shape, non-finite, inplace, ...) is untrue here
 
 

@@ -35,7 +35,7 @@ FAMILIES = ["bug-course", "bug-model"]
 # of a buggy network called wrong. The first and the last hold here; naming does not reach its target
 # yet, and the suite holds the line at what the checker reaches today (benchmarks/gradcheck_census.py
 # measures every target at full size and exits 1 while one is missed).
-NOT_WRONG_AT_MOST, NOT_NAMED_AT_MOST, COLLATERAL_AT_MOST = 0.02, 0.15, {"bug-course": 0, "bug-model": 0}
+NOT_WRONG_AT_MOST, NOT_NAMED_AT_MOST, COLLATERAL_AT_MOST = 0.02, 0.14, {"bug-course": 0, "bug-model": 0}
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -147,6 +147,13 @@ def test_claims_are_verified_against_the_exact_gradients():
     assert not census.claim_holds("masked", None, "W1", masked, t)
     t0 = {"W1": np.array([[1.0, 0.0], [3.0, 0.0]])}
     assert census.claim_holds("masked", None, "W1", masked | {"W1": np.array([[1.0, 5.0], [3.0, -2.0]])}, t0)
+    # a mask applied where it must not be: zero on a set, right elsewhere
+    assert census.claim_holds("masked", None, "W1", {"W1": np.array([[1.0, 2.0], [0.0, 0.0]])}, t)
+    # right only where both are zero says nothing: a set that separates nothing is no mask
+    z = {"W1": np.array([[0.0, 0.0], [3.0, 0.0]])}
+    assert not census.claim_holds("masked", None, "W1", {"W1": np.array([[0.0, 0.0], [-3.0, 0.0]])}, z)
+    # wrong on a set by a factor (neither side zero there) is not a mask
+    assert not census.claim_holds("masked", None, "W1", {"W1": np.array([[1.0, 2.0], [-3.0, -4.0]])}, t)
     assert census.claim_holds("mismatch", None, "W1", {"W1": t["W1"]}, t) is None
 
 

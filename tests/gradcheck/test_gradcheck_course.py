@@ -64,9 +64,13 @@ def test_one_dimensional_case():
     assert list(report.parameters) == ["theta"]
     wrong = check_gradients(lambda t: t * x, theta, -x)
     assert not wrong.passed and wrong.difference == pytest.approx(1.0)
-    # one number cannot separate "sign" from any other error: the checker says so instead of guessing
-    assert wrong.parameters["theta"].pattern == "mismatch"
-    assert wrong.parameters["theta"].factor == pytest.approx(-1.0)
+    # one number names a simple factor (-1 here) matched to within its error bar, and says it is one
+    # number; any other ratio stays "mismatch" with the ratio shown: one number cannot tell a constant
+    # factor of 1.35 from any other error
+    res = wrong.parameters["theta"]
+    assert (res.pattern, res.factor) == ("sign", -1.0) and "one number" in res.hint
+    odd = check_gradients(lambda t: t * x, theta, 2.7).parameters["theta"]
+    assert odd.pattern == "mismatch" and odd.factor == pytest.approx(1.35)
 
 
 def test_exchanged_gradients_of_different_shapes_are_named_swapped(course):

@@ -331,7 +331,7 @@ def _evidence(name: str, a: np.ndarray, est: est_.Estimate | est_.Projections, j
     if isinstance(est, est_.Projections):
         pa = np.tensordot(est.directions, a, axes=a.ndim)
         return Evidence(name, pa, j.numerical, j.valid, j.noise)
-    return Evidence(name, a, j.numerical, j.valid, j.noise)
+    return Evidence(name, a, j.numerical, j.valid, j.noise, j.kinks)
 
 
 def _result(name: str, a: np.ndarray, est: est_.Estimate | est_.Projections, j: Judgement,

@@ -123,7 +123,15 @@ def _context(layer: Layer, x: np.ndarray, dout: np.ndarray,
                 ("output-alone", y,
                  "dx = dout * y: the derivative is written as this layer's output y alone"),
                 ("one-minus-output", 1 - y,
-                 "dx = dout * (1 - y), y this layer's output: a factor is missing")):
+                 "dx = dout * (1 - y), y this layer's output: a factor is missing"),
+                # and the formulas that need the output y written on the input x instead (a cached x
+                # where y was meant: the course's dA * Z * (1 - Z))
+                ("sigmoid-formula-on-input", x * (1 - x),
+                 "dx = dout * x * (1 - x): sigmoid's derivative formula y(1 - y) evaluated on the input x "
+                 "instead of the output y = sigmoid(x)"),
+                ("tanh-formula-on-input", 1 - x ** 2,
+                 "dx = dout * (1 - x²): tanh's derivative formula 1 - y² evaluated on the input x instead "
+                 "of the output y = tanh(x)")):
             candidates[label] = dout * value
             hints[label] = hint
     own = _OWN_DERIVATIVE.get(type(layer)) or next(
@@ -246,7 +254,12 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
         raise ValueError(f"{name} has a parameter named {INPUT!r}, which clashes with the input gradient")
     values = {INPUT: x64, **work.params}
 
+    kinked = isinstance(work, (ReLU, LeakyReLU))
+    state: dict[str, bytes] = {}
+
     def evaluate(vals: dict[str, np.ndarray]) -> float:
+        if kinked:  # the layer's kinks are its input's zeros: recorded at every step, larger ones too
+            state["signs"] = np.packbits(vals[INPUT] > 0).tobytes()
         return float(np.sum(d * work.forward(vals[INPUT])))
 
     context, kinks = _context(work, x64, d, eps)
@@ -264,7 +277,7 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
             kink_masks={INPUT: kinks} if kinks is not None else None, kink_mask_for=kink_masks,
             kink_distances={INPUT: _kink_distance(work, x64)},
             scale=noise_scale(d * y) if d.shape == y.shape else 0.0, complex_ok=False, eps_given=eps_given,
-            element_costs=costs, notes=notes)
+            element_costs=costs, notes=notes, probe=(lambda: state["signs"]) if kinked else None)
     results, diff = checked.results, checked.difference
     if not np.array_equal(given, d):
         res = results[INPUT]
