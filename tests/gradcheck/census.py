@@ -1025,6 +1025,13 @@ def claim_holds(pattern: str, factor: float | None, name: str, given: dict, trut
     return False  # any other claim on a plain gradient (shape, non-finite, inplace, ...) is untrue here
 
 
+def _identity_for_mask(exp: Expect, p) -> bool:
+    """A ReLU backward without its mask returns dout: "the derivative of identity instead of this
+    layer's own" is the same bug named from the other side, as true and as specific as "masked"."""
+    return (exp.pattern == "masked" and p.pattern == "activation"
+            and "derivative of identity" in (p.hint or ""))
+
+
 def _matches(pattern, factor, exp: Expect, derivative=None) -> bool:
     if exp.pattern == OWN:
         return pattern is not None and pattern != "mismatch" and pattern not in PATTERNS_BEFORE
@@ -1140,6 +1147,8 @@ def score(case: Case, report: object) -> Result:
                     # what a new kind of bug is called is the checker's choice; today's "activation
                     # (identity)" for dx = dout is literally true, only not the pattern asked for
                     continue
+                if exp is not None and _identity_for_mask(exp, p):
+                    continue
                 if exp is None or p.pattern != exp.pattern or (
                         exp.pattern in ("scaled", "sign") and exp.factor is not None and p.factor is not None
                         and abs(p.factor - exp.factor) > FACTOR_RTOL * abs(exp.factor)):
@@ -1150,7 +1159,8 @@ def score(case: Case, report: object) -> Result:
                 idx, n = e.where
                 lr = next((x for x in layers if x.index == idx), None)
                 p = None if lr is None else lr.parameters.get(n)
-                named = named and p is not None and _matches(p.pattern, p.factor, e)
+                named = named and p is not None and (_matches(p.pattern, p.factor, e)
+                                                     or _identity_for_mask(e, p))
     return Result(case, out, named, untrue, said, collateral=collateral, passed=bool(report.passed))
 
 

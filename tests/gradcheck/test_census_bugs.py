@@ -32,10 +32,8 @@ def _listing(rows: list[census.Result]) -> str:
 FAMILIES = ["bug-course", "bug-model"]
 
 # Issue 9's targets: at most 2 % of bugs not called wrong, at most 5 % not named, no correct part
-# of a buggy network called wrong. The first and the last hold here; naming does not reach its target
-# yet, and the suite holds the line at what the checker reaches today (benchmarks/gradcheck_census.py
-# measures every target at full size and exits 1 while one is missed).
-NOT_WRONG_AT_MOST, NOT_NAMED_AT_MOST, COLLATERAL_AT_MOST = 0.02, 0.14, {"bug-course": 0, "bug-model": 0}
+# of a buggy network called wrong (benchmarks/gradcheck_census.py measures them at full size).
+NOT_WRONG_AT_MOST, NOT_NAMED_AT_MOST, COLLATERAL_AT_MOST = 0.02, 0.05, {"bug-course": 0, "bug-model": 0}
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -23,9 +23,9 @@ def _small_deep(seed: int = 3, dims=(4, 5, 4, 5, 3, 1), m: int = 16):
     what central differences resolve next to a cost of 0.69."""
     rs = np.random.RandomState(seed)
     params = {}
-    for l in range(1, len(dims)):
-        params[f"W{l}"] = rs.standard_normal((dims[l], dims[l - 1])) * 0.01
-        params[f"b{l}"] = np.zeros((dims[l], 1))
+    for k in range(1, len(dims)):
+        params[f"W{k}"] = rs.standard_normal((dims[k], dims[k - 1])) * 0.01
+        params[f"b{k}"] = np.zeros((dims[k], 1))
     X = rs.standard_normal((dims[0], m))
     Y = (rs.rand(1, m) < 0.5).astype(float)
     return params, X, Y
@@ -199,3 +199,49 @@ def test_a_model_whose_only_example_is_dead_everywhere_is_correct():
     report = cr.check_model(model, cr.MSELoss(), X, np.array([[0.3]]))
     assert report.outcome == "correct", report.summary()
     assert report.layers[1].outcome == "correct" and report.layers[3].outcome == "correct"
+
+
+# --- Cases the census found on seeds the suite had not seen (each was a wrong verdict) --------------
+
+def _verdict(case):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return census.run_case(case)
+
+
+@pytest.mark.parametrize("kind, seed", [("no_mean_dW", 5278), ("scale_db", 5313), ("sign_dW", 5315)])
+def test_a_bug_whose_informative_elements_all_sit_on_kinks_is_never_correct(kind, seed):
+    # the disagreeing elements were left out as kinks and only dead units' exact zeros remained:
+    # "correct" on no evidence; the complex step now calls them wrong
+    r = _verdict(census.bug_case(seed, kind))
+    assert r.outcome == "wrong" and not r.false_pass
+
+
+def test_the_taylor_test_does_not_vouch_for_a_gradient_below_its_resolution():
+    # b3 x0.5 on a x0.01 network: the remainder's h² term hides an error of 8e-7 at every step
+    r = _verdict(census.bug_case(5205, "scale_db"))
+    assert r.outcome == "wrong" and not r.false_pass
+
+
+def test_a_missing_mask_that_shows_only_at_inputs_exactly_zero_is_undecided():
+    # every affected unit sits exactly at 0 (layer 2 dead): dout passed through is the right-hand slope
+    # there, relu'(0) = 1, which proves nothing either way
+    case = census.bug_case(5247, "relu_mask_missing")
+    r = _verdict(case)
+    assert r.outcome == "undecided" and not r.false_pass
+    assert "right-hand slope" in case.run().parameters["b3"].hint
+
+
+@pytest.mark.parametrize("seed", [5231, 5315, 1141])
+def test_a_saturated_cost_without_its_cache_is_never_a_false_alarm(seed):
+    # 1 - AL of 1e-12..3e-9 that the noise tables at the check's step never see: the complex step moves
+    # by 1e-7..1e-4 relative (the digits the cost loses), which is no evidence of a bug
+    r = _verdict(census.course_case(seed, "saturated"))
+    assert r.outcome in ("correct", "undecided")
+
+
+def test_the_output_bias_of_a_small_init_network_is_not_a_false_alarm():
+    # sum (AL - Y) / m cancels to 5e-14 with terms of 1/m: rounded to about u, far above the typical
+    # gradient's 1e-9 floor
+    r = _verdict(census.course_case(1154, "small-deep"))
+    assert r.outcome in ("correct", "undecided")

@@ -255,6 +255,20 @@ COMPLEX_CANCELLATION = 1e-3
 #: orders of magnitude. Below this a difference is no evidence (a gradient below ``judge.ZERO`` of the
 #: typical one already counts as zero).
 COMPLEX_FLOOR = 1e-9
+#: The same floor in the error bars a diagnosis rests on: a pattern must hold to the complex step's
+#: digits, not to the verdict's generous floor (near-zero gradients that cancel may then fit none,
+#: and are "mismatch": never a pattern that is not true).
+COMPLEX_EVIDENCE_FLOOR = 1e-12
+#: The floor in ulps of the cost: the output bias of a x0.01-init network sums (AL - Y) / m, terms of
+#: 1/m, to 5e-14, rounded to about u, while every other gradient (the typical one) is 1e-11.
+COMPLEX_COST_ULPS = 8.0
+#: The relative difference a complex-step element needs to be *wrong* (between ``rel`` and this it is
+#: undecided): a mildly saturated log(1 - AL) (1 - AL = 1e-9, no noise seen) moves it by 1e-7..1e-5;
+#: a backprop bug leaves far more.
+COMPLEX_WRONG = 1e-4
+#: Where large elements show digits lost (``_digits_lost``), a difference below this many times that
+#: loss of the typical gradient is no evidence of a bug (it is the loss on terms of that size).
+COMPLEX_LOST_TERMS = 10.0
 
 
 def _complex_witness(evaluate: est_.Evaluate, values: dict[str, np.ndarray], grads: dict[str, np.ndarray],
@@ -268,13 +282,16 @@ def _complex_witness(evaluate: est_.Evaluate, values: dict[str, np.ndarray], gra
     course's formula 2 over them). Costs that are not analytic in
     their parameters give no witness; a note says why when it would have decided something.
     Updates ``judged`` in place."""
-    pending = [k for k, j in judged.items() if j.outcome != CORRECT and isinstance(estimates[k], est_.Estimate)]
+    # everything but a correct verdict of the first, plain comparison (one resting on larger steps or
+    # the Taylor test is cross-examined too: both are finite differences, which kinks and rounding fool)
+    pending = [k for k, j in judged.items() if (j.outcome != CORRECT or j.witness)
+               and isinstance(estimates[k], est_.Estimate)]
     if not pending:
         return
-    rel = threshold
+    rel, floor = threshold, COMPLEX_FLOOR
     if noise is not None and noise.cancellation:
         rel = max(rel, COMPLEX_CANCELLATION)
-    if noise is not None and noise.staircase:
+    if noise is not None and noise.staircase and noise.saturation < 1:
         rel = max(rel, 8 * noise_.U / noise.saturation)
     if rel > 0.01:  # 1 - AL within a few ulps: the complex step has lost the digits too
         return
@@ -285,17 +302,40 @@ def _complex_witness(evaluate: est_.Evaluate, values: dict[str, np.ndarray], gra
         if at.imag != 0 or abs(at.real - f0) > tol:
             raise NotHolomorphic("its value for complex parameters with no imaginary part differs from "
                                  f"its value for real ones ({at} against {f0})")
+        sides = {}
         for name in pending:
-            est, j = estimates[name], judged[name]
-            sampled = ~np.isnan(est.numerical)
-            idx = np.flatnonzero(sampled)
+            est = estimates[name]
+            idx = np.flatnonzero(~np.isnan(est.numerical))
             plus, minus = np.full(est.numerical.shape, np.nan), np.full(est.numerical.shape, np.nan)
             plus.reshape(-1)[idx], minus.reshape(-1)[idx] = est_.complex_sides(evaluate, cvalues, name, idx)
-            cj = judge_complex(grads[name], plus, minus, rel=rel, floor=COMPLEX_FLOOR * typical)
+            sides[name] = plus, minus
+        # rounding of a gradient that cancels follows its terms: the typical gradient's size, or the
+        # cost's own (a loss's derivative in its logits is of the order of the loss per example);
+        # a difference below the larger of the two is no evidence of a bug. Where the cost loses
+        # digits unseen (a saturated log(1 - AL) whose stairs the noise tables never crossed), the
+        # large elements show it: they differ from the complex step by more than rounding, far less
+        # than a bug; that loss, on terms of the typical size, is no evidence either.
+        terms = max(floor * typical, COMPLEX_COST_ULPS * noise_.U * abs(f0))
+        lost = _digits_lost(grads, sides, typical)
+        if lost > rel:
+            terms = max(terms, COMPLEX_LOST_TERMS * lost * typical)
+        for name in pending:
+            j = judged[name]
+            plus, minus = sides[name]
+            cj = judge_complex(grads[name], plus, minus, rel=rel, floor=floor * typical,
+                               evidence_floor=COMPLEX_EVIDENCE_FLOOR * typical, typical=typical,
+                               wrong_rel=max(rel, COMPLEX_WRONG), wrong_floor=terms)
             if cj.outcome == UNDECIDED:
                 if j.outcome == UNDECIDED and cj.reason:
                     j.reason = cj.reason
+                elif j.outcome == WRONG and not cj.kinks.any() and not cj.confirmed.any():
+                    # every element within 1e-4 of the exact derivative: far closer than the finite
+                    # differences' "wrong" (a staircase's), too far for "correct"
+                    cj.central = j.numerical
+                    judged[name] = cj
                 continue
+            if j.outcome == CORRECT and cj.outcome == CORRECT:
+                continue  # the finite differences' own numbers stay where both agree
             if j.outcome == WRONG and cj.outcome == CORRECT:
                 cj.witness += ("; central differences disagreed, thrown off by the cost's rounding "
                                "(cancellation) or by kinks closer than their step")
@@ -304,6 +344,25 @@ def _complex_witness(evaluate: est_.Evaluate, values: dict[str, np.ndarray], gra
     except NotHolomorphic as e:
         if any(j.outcome == UNDECIDED for j in judged.values()):
             notes.append(f"no complex-step witness: {e.args[0]} (method='complex' needs an analytic cost)")
+
+
+def _digits_lost(grads: dict[str, np.ndarray], sides: dict[str, tuple[np.ndarray, np.ndarray]],
+                 typical: float) -> float:
+    """The largest relative difference between the analytic gradient and the complex step among large
+    elements (at least ``1e-3`` of the typical one, off kinks) that stay below ``COMPLEX_WRONG``: the
+    digits the cost loses where nothing else shows it (0 when there are none)."""
+    worst = 0.0
+    for name, (plus, minus) in sides.items():
+        a = grads[name]
+        p, m = np.nan_to_num(plus), np.nan_to_num(minus)
+        size = np.maximum(np.abs(a), np.abs(p))
+        big = ~np.isnan(plus) & (p == m) & (size >= 1e-3 * typical) & (size > 0)
+        if big.any():
+            r = np.abs(a - p)[big] / size[big]
+            r = r[r <= COMPLEX_WRONG]
+            if r.size:
+                worst = max(worst, float(r.max()))
+    return worst
 
 
 def _ticking(element_costs: est_.ElementCosts, bar: progress.CheckProgress | None,

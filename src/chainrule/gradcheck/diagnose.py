@@ -14,7 +14,8 @@ The evidence must hold beyond the measured noise (the judge's error bar of each 
   correct gradient. Exact zeros on both sides (a dead unit: the cost did not move bit for bit) fit
   every hypothesis and count for none;
 * a factor that is a simple number (±k or ±1/k for k <= 10, ±m or ±1/m for the batch size m) needs
-  one discriminating element: an unrelated error lands within the error bar of such a number only by
+  the fitted factor within FIT of its own (least-squares) error bar of it, and one discriminating
+  element: an unrelated error lands within the error bar of such a number only by
   a rare coincidence. A larger whole number (a batch size nobody passed) needs the bars to make that
   coincidence rarer than ``COINCIDENCE``. Any other fitted factor needs ``EVIDENCE`` elements spread
   over two rows and two columns of a matrix (the elements of one row of a weight gradient share one
@@ -164,8 +165,12 @@ def _factor(ev: Evidence, threshold: float, batch_size: int | None) -> tuple[flo
     k = int(wrong.sum())
     if k == 0 or not _covered(ev, k):
         return None
+    # the fitted c's own error bar (weighted least squares): a simple number must lie within FIT of
+    # them, not merely fit each element (exact numbers with generous bars would round 3.14 to 3)
+    spread = FIT / float(np.sqrt(np.sum(w * n[use] ** 2)))
     for simple in sorted(_simple_values(batch_size), key=lambda x: abs(x - c))[:2]:
-        if _fits_each(a, simple * n, noise, threshold, simple):
+        near = abs(simple - c) <= spread + threshold * abs(c)
+        if near and _fits_each(a, simple * n, noise, threshold, simple):
             return float(simple), k
     whole = _whole_number(ev.analytic[wrong], ev.numerical[wrong], ev.noise[wrong], threshold, c)
     if whole is not None and _fits_each(a, whole * n, noise, threshold, whole):

@@ -158,8 +158,10 @@ def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, th
             jump.reshape(-1)[idx] = np.abs((fp - f0) / h - (f0 - fm) / h)
     kinks = sampled & est.crossed
     one_sided = np.zeros(a.shape, bool)
+    # elements checked one-sided that matched only the right-hand slope (see ``ONE_SIDED_REASON``)
+    right = np.zeros(a.shape, bool)
     if kinks.any() and element_costs is not None:
-        _smaller_steps(name, a, kinks, n, bar, step, noise, element_costs, f0, threshold, one_sided)
+        _smaller_steps(name, a, kinks, n, bar, step, noise, element_costs, f0, threshold, one_sided, right)
     if kink_mask is not None:
         kinks |= kink_mask & sampled
     confirmed = np.zeros(a.shape, bool)
@@ -169,15 +171,20 @@ def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, th
             confirmed = disagree.copy()
         else:
             _recheck(name, a, n, bar, step, jump, kinks, confirmed, disagree, noise, threshold,
-                     element_costs, f0, one_sided, kinks_known)
+                     element_costs, f0, one_sided, kinks_known, right)
     valid = sampled & ~kinks
     if confirmed.any():
         return one_sided, Judgement(WRONG, n, bar, valid, kinks, confirmed, step)
-    if not valid.any():
-        why = ("every element sat on a kink (e.g. a ReLU input within eps of 0), where finite differences "
-               "cannot check it; check at other inputs" if kinks.any() else "no element could be checked")
+    # exact zeros on both sides with a cost unchanged bit for bit (dead units) carry no evidence
+    informative = valid & ~((bar == 0) & (a == 0) & (np.nan_to_num(n) == 0))
+    if not valid.any() or (kinks.any() and not informative.any()):
+        why = ("every element that carries this gradient sat on a kink (e.g. a ReLU input within eps of 0), "
+               "where finite differences cannot check it; check at other inputs" if kinks.any()
+               else "no element could be checked")
         return one_sided, Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step, reason=why)
     still = valid & (np.abs(a - np.nan_to_num(n)) > tolerance(a, n, bar, threshold))
+    if not still.any() and (right & valid).any() and not (informative & ~right).any():
+        return one_sided, Judgement(UNDECIDED, n, bar, valid, kinks, confirmed, step, reason=ONE_SIDED_REASON)
     if not still.any() and _resolved(a[valid], n[valid], bar[valid], typical):
         return one_sided, Judgement(CORRECT, n, bar, valid, kinks, confirmed, step)
     if exact or element_costs is None:
@@ -207,6 +214,17 @@ def _judge_elementwise(name: str, a: np.ndarray, est: Estimate, noise: Noise, th
                                 reason=_too_small(a, n, bar, valid))
 
 
+#: At a kink exactly at θ (a ReLU input exactly 0) backprop takes one side's slope. The left-hand one
+#: (the parameter decreased) is relu'(0) = 0 for a unit the parameter feeds positively: the course's
+#: dZ[Z <= 0] = 0, PyTorch's, chainrule's. A gradient whose every informative element matches only the
+#: right-hand slope is relu'(0) = 1, a convention of its own, but also exactly what a missing mask
+#: gives there: no evidence either way (one left-hand match, or one element off the kinks, is).
+ONE_SIDED_REASON = ("every value that carries it sits on a kink exactly at θ (a ReLU input exactly 0) and "
+                    "matches only the right-hand slope there, relu'(0) = 1: a convention of its own (the "
+                    "course and PyTorch take 0), but also what a missing mask gives, so it proves nothing; "
+                    "check at a point off the kinks (e.g. nonzero biases)")
+
+
 def _too_small(a: np.ndarray, n: np.ndarray, bar: np.ndarray, valid: np.ndarray) -> str:
     size = max(float(np.linalg.norm(a[valid])), float(np.linalg.norm(n[valid])))
     if size == 0:
@@ -219,7 +237,7 @@ def _too_small(a: np.ndarray, n: np.ndarray, bar: np.ndarray, valid: np.ndarray)
 
 def _smaller_steps(name: str, a: np.ndarray, kinks: np.ndarray, n: np.ndarray, bar: np.ndarray,
                    step: np.ndarray, noise: Noise, element_costs: ElementCosts, f0: float,
-                   threshold: float, one_sided: np.ndarray) -> None:
+                   threshold: float, one_sided: np.ndarray, right: np.ndarray) -> None:
     """Elements whose step crossed a kink (the probe saw a ReLU input change sign) are tried again at
     steps 16 and 256 times smaller: a kink at some distance from θ is then no longer crossed, and the
     element is checked there. What still crosses sits on a kink exactly at θ (a ReLU input exactly 0,
@@ -243,7 +261,7 @@ def _smaller_steps(name: str, a: np.ndarray, kinks: np.ndarray, n: np.ndarray, b
             still = pending[crossed]
             av = a.reshape(-1)[still]
             prev = previous[1]
-            for side in range(2):
+            for side in (1, 0):  # the left-hand slope first (see ONE_SIDED_REASON)
                 d_small = slopes[side][crossed]
                 d_large = prev[side][previous[0]][crossed]
                 obar = 2 * noise.per_eval / h[crossed] + np.abs(d_large - d_small) / (RECHECK_SHRINK - 1) \
@@ -257,6 +275,7 @@ def _smaller_steps(name: str, a: np.ndarray, kinks: np.ndarray, n: np.ndarray, b
                     step.reshape(-1)[at] = h[crossed][match]
                     kinks.reshape(-1)[at] = False
                     one_sided.reshape(-1)[at] = True
+                    right.reshape(-1)[at] = side == 0
         previous = (crossed, slopes)
         pending, h = pending[crossed], h[crossed] / RECHECK_SHRINK
         if not pending.size:
@@ -266,7 +285,7 @@ def _smaller_steps(name: str, a: np.ndarray, kinks: np.ndarray, n: np.ndarray, b
 def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.ndarray, jump: np.ndarray,
              kinks: np.ndarray, confirmed: np.ndarray, disagree: np.ndarray, noise: Noise, threshold: float,
              element_costs: ElementCosts, f0: float, one_sided: np.ndarray,
-             kinks_known: bool = False) -> None:
+             kinks_known: bool = False, right: np.ndarray | None = None) -> None:
     """Re-check disagreeing elements at smaller steps (see the module docstring); updates ``n``,
     ``bar``, ``step``, ``kinks`` and ``confirmed`` in place.
 
@@ -346,6 +365,8 @@ def _recheck(name: str, a: np.ndarray, n: np.ndarray, bar: np.ndarray, step: np.
                     n.reshape(-1)[where], bar.reshape(-1)[where] = side[mask], (obar + slack)[mask]
                     step.reshape(-1)[where] = h[mask]
                     one_sided.reshape(-1)[where] = True
+                    if right is not None:
+                        right.reshape(-1)[where] = (np.abs(av - dminus) > obar + slack)[mask]
                 else:
                     confirmed.reshape(-1)[where] = True
             # open disagreements (not decisive) leave here: not excused by elimination below
@@ -532,7 +553,7 @@ def _order(hs: np.ndarray, r: np.ndarray, E: float, ad: float, typical: float) -
     rates = np.log2(r[last - 2:last] / r[last - 1:last + 1])
     if np.all(rates >= 1.8):
         bound = r[last] / hs[last]
-        ok = bound <= RESOLUTION * max(abs(ad), ZERO * typical) or last == len(hs) - 1
+        ok = bound <= RESOLUTION * max(abs(ad), ZERO * typical)
         return (CORRECT if ok else UNDECIDED), bound
     if np.all(np.abs(rates - 1) <= 0.2):
         delta = r[last] / hs[last]
@@ -557,7 +578,8 @@ def judge_projections(a_proj: np.ndarray, est: Projections, noise: Noise, thresh
 
 
 def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: float,
-                  floor: float) -> Judgement:
+                  floor: float, evidence_floor: float | None = None, typical: float = 0.0,
+                  wrong_rel: float | None = None, wrong_floor: float | None = None) -> Judgement:
     """Judge one parameter against its complex-step derivative (``estimate.complex_sides``: ``plus``
     and ``minus`` of the parameter's shape, NaN where unsampled). An element agrees when it is within
     ``floor + rel * max(|a|, |c|)`` of the derivative: ``rel`` is the threshold, widened where the
@@ -567,7 +589,15 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
     exactly at θ (a ReLU input exactly 0): it agrees with either side's slope (backprop takes one),
     and an element matching neither is left out and counted, never judged wrong; but one outside the
     range of the two slopes, which no convention for the slope at 0 gives, leaves the parameter
-    undecided rather than correct."""
+    undecided rather than correct. ``evidence_floor`` (default ``floor``) replaces ``floor`` in the error
+    bars handed on to the diagnosis: a pattern is claimed only when it holds to those, so a generous
+    floor would let a simple factor (x3) pass for the true one (x3.14). ``typical`` is the report's
+    typical gradient element.
+    ``wrong_rel`` and ``wrong_floor`` (default ``rel``, ``floor``): what an element needs to be
+    *wrong*; between the two it is neither, and the parameter is undecided (a cost that loses a few
+    digits, as a mildly saturated log(1 - AL) does unseen, moves the complex step by more than
+    rounding).
+    """
     sampled = ~np.isnan(plus)
     p, m = np.nan_to_num(plus), np.nan_to_num(minus)
     tol = floor + rel * np.maximum(np.abs(a), np.maximum(np.abs(p), np.abs(m)))
@@ -577,10 +607,14 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
     kinks = sampled & ~smooth & ~one_sided
     # every convention for the slope at 0 (0, 1, or between) lands between the two sides' slopes
     outside = kinks & ((a < np.minimum(p, m) - tol) | (a > np.maximum(p, m) + tol))
-    confirmed = sampled & smooth & ~on_plus
+    beyond = (floor if wrong_floor is None else wrong_floor) + (rel if wrong_rel is None else wrong_rel) \
+        * np.maximum(np.abs(a), np.abs(p))
+    confirmed = sampled & smooth & (np.abs(a - p) > beyond)
+    unsure = sampled & smooth & ~on_plus & ~confirmed
     valid = sampled & ~kinks
-    n = np.where(sampled, np.where(one_sided & on_minus & ~on_plus, m, p), np.nan)
-    bar = np.where(sampled, tol, 0.0)
+    n = np.where(sampled, np.where(one_sided & on_minus, m, p), np.nan)
+    ef = floor if evidence_floor is None else evidence_floor
+    bar = np.where(sampled, tol - floor + ef, 0.0)
     step = np.full(a.shape, 1e-20)  # estimate.complex_sides' step
     witness = COMPLEX_WITNESS + " Im f(θ + ih) / h, exact to rounding"
     if confirmed.any():
@@ -590,6 +624,18 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
                                       "exactly 0) lie outside the range of its two one-sided slopes, which "
                                       "no convention for the slope at 0 gives; kinks are never judged "
                                       "wrong, so check at a point off the kink (e.g. nonzero biases)")
+    elif valid.any() and not np.any(valid & ~((a == 0) & (p == 0) & (m == 0))) and kinks.any():
+        outcome, reason = UNDECIDED, ("every element that carries this gradient sits on a kink exactly at θ "
+                                      "(a ReLU input exactly 0) and matches neither side's slope")
+    elif unsure.any():
+        worst = float(np.max((np.abs(a - p) / np.maximum(np.abs(a), np.abs(p)))[unsure]))
+        outcome, reason = UNDECIDED, (f"the complex step differs from it by up to {worst:.2g} relative: "
+                                      "more than rounding in a clean cost, less than a bug is sure to leave; "
+                                      "a cost that loses digits to cancellation (a saturated log(1 - AL)) "
+                                      "does this")
+    elif (one_sided & ~on_minus).any() and not (valid & ~(one_sided & ~on_minus)
+                                                 & ~((a == 0) & (p == 0) & (m == 0))).any():
+        outcome, reason = UNDECIDED, ONE_SIDED_REASON
     elif valid.any():
         outcome, reason = CORRECT, ""
     else:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._format import _fmt, _nested, _num
-from .render_html import layer_html, report_html
 from .judge import COMPLEX_WITNESS
+from .render_html import layer_html, report_html
 from .render_text import layer_rich, render, report_rich
 
 
@@ -371,8 +371,8 @@ class GradientReport:
                        "it passes")
         if any(p.status == "ok (complex)" for p in results):
             out.append("ok (complex): finite differences could not tell (the cost's rounding noise, or kinks "
-                       "closer than every step); the complex-step derivative Im f(θ + ih) / h, exact to rounding, "
-                       "agrees")
+                       "closer than every step); the complex-step derivative Im f(θ + ih) / h, exact to "
+                       "rounding, agrees")
         return out
 
     def _failures(self) -> list[tuple[str, ParameterResult]]:
