@@ -60,9 +60,9 @@ class _LayerArrays(MutableMapping):
         return sum(len(self._dict(layer)) for layer in self._seq.layers)
 
     def _pairs(self) -> Iterator[tuple[str, np.ndarray]]:
-        for i, layer in enumerate(self._seq.layers):
-            for name, value in self._dict(layer).items():
-                yield f"{i}.{name}", value
+        dict_of = self._dict
+        return iter([(f"{i}.{name}", value) for i, layer in enumerate(self._seq.layers)
+                     for name, value in dict_of(layer).items()])
 
     # fit, the optimizers and the gradient checks walk these every step: one pass over the layers'
     # dicts instead of a name lookup per entry.

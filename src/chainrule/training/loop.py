@@ -18,7 +18,8 @@ import numpy as np
 
 from .._validate import as_rng, check_bool, check_choice, check_positive_int, check_real
 from ..nn.losses import BCEWithLogitsLoss, CrossEntropyLoss
-from ..nn.module import Loss, mode
+from ..nn.module import Loss, mode, owned_arrays, reuse_buffers
+from ..optim.optimizers import Optimizer
 from .callbacks import Callback
 from .history import History
 from .inputs import Model, _output_template, _prepare_target, _prepare_X, _validation_set
@@ -99,8 +100,8 @@ class _Guard:
             self.bound = _loss_bound(self.max_loss, value, self.chance)
         if not value <= self.bound:  # False for NaN too
             return False
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = np.add.reduce(out, axis=None)
+        # The callers ignore overflow (np.errstate) while they run the model and call this.
+        total = np.add.reduce(out, axis=None)
         return bool(np.isfinite(total)) or bool(np.all(np.isfinite(out)))  # a finite sum may overflow
 
     def verified(self, epoch: int, step: int) -> None:
@@ -281,16 +282,26 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
     guard = _Guard(model, loss, template, max_loss)
     steps = -(-n // batch_size)
     xbuf = np.empty((batch_size,) + X.shape[1:], X.dtype)  # the batch is gathered in place
+    tbuf = np.empty((batch_size,) + T.shape[1:], T.dtype)
     for c in callbacks:
         getattr(c, "on_train_begin", lambda *a: None)(model, history)
     updated = False  # whether an update has been made (for the diagnosis)
     xb = tb = None
     penalty = hasattr(loss, "add_penalty_grads")  # a penalty on the weights (nn.L2Regularized)
     # Steps in training mode, validation in evaluation mode; the model's own modes are restored after.
-    with _Progress(epochs, initial_epoch, enabled=progress) as bar, mode(model, training=True):
+    # The steps reuse the layers' arrays (fit owns xbuf and reads out only until the next step).
+    with _Progress(epochs, initial_epoch, enabled=progress) as bar, mode(model, training=True), \
+            reuse_buffers(model, loss) as owners:
         for epoch in range(initial_epoch + 1, epochs + 1):
             order = gen.permutation(n)
             lr = getattr(optimizer, "lr", None)
+            # The gradients the layers own (rewritten by their next backward) may serve as the
+            # optimizer's scratch space, except at the epoch's last step (see Optimizer.step). Only
+            # for lr <= 1, where lr * g is finite exactly when g is: a diagnosis reads them.
+            spendable = isinstance(optimizer, Optimizer) and type(optimizer).step is Optimizer.step \
+                and isinstance(lr, (int, float)) and 0 < lr <= 1
+            owned: dict[int, np.ndarray] | None = None
+            scratch: list[str] = []
             total_loss, correct = 0.0, 0
             backward = getattr(model, "backward_params", model.backward)  # X is data: no dL/dX needed
             # One errstate per epoch, not per step: overflow in a diverging step is detected here.
@@ -298,8 +309,9 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                 for step in range(1, steps + 1):
                     idx = order[(step - 1) * batch_size: step * batch_size]
                     # mode="clip": the indices are valid, and mode="raise" would buffer the output
-                    xb = np.take(X, idx, axis=0, out=xbuf[:len(idx)], mode="clip")
-                    tb = T[idx]
+                    rows = len(idx)
+                    xb = np.take(X, idx, axis=0, out=xbuf[:rows], mode="clip")
+                    tb = np.take(T, idx, axis=0, out=tbuf[:rows], mode="clip")
                     out = model.forward(xb)
                     value = loss.forward(out, tb)
                     if not guard.ok(value, out):
@@ -313,8 +325,18 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                         _warn_unchanged_grads(model, watched)
                         updated = True
                     # Plain dicts for this step: a model's params/grads may be live views (Sequential's).
-                    optimizer.step(dict(model.params.items()), dict(model.grads.items()))
-                    total_loss += value * len(idx)
+                    grads = dict(model.grads.items())
+                    if not spendable:
+                        optimizer.step(dict(model.params.items()), grads)
+                    else:
+                        if owned is None:  # the layers' arrays exist after a first step
+                            owned = owned_arrays(owners)
+                        if step != steps:
+                            scratch = [k for k, g in grads.items() if id(g) in owned]
+                        elif scratch:
+                            scratch = []
+                        optimizer.step(dict(model.params.items()), grads, scratch_grads=scratch)
+                    total_loss += value * rows
                     if correct is not None:
                         got = _correct(loss, out, tb)
                         correct = None if got is None else correct + got
@@ -325,10 +347,11 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                 # Verify the last update: on the validation set, or (last epoch) on the last batch.
                 Xc, Tc = val if val is not None else (xb, tb)
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-                        mode(model, training=False):
+                        mode(model, training=False), reuse_buffers(model, loss, enabled=False):
                     out = model.forward(Xc)
                     metrics = _metrics(loss, out, Tc)
-                if not guard.ok(metrics["loss"], out):
+                    verified = guard.ok(metrics["loss"], out)
+                if not verified:
                     _raise(guard, metrics["loss"], out, epoch, steps, steps, optimizer, history, updated,
                            after_epoch=True)
                 if val is not None:
@@ -346,7 +369,8 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                         out = model.forward(xb)
                         value = loss.forward(out, tb)
-                    if not guard.ok(value, out):
+                        verified = guard.ok(value, out)
+                    if not verified:
                         _raise(guard, value, out, epoch, steps, steps, optimizer, history, updated,
                                after_epoch=True)
                 break
