@@ -50,7 +50,8 @@ class Linear(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         W = self.params["W"]
-        if x.__class__ is not np.ndarray or x.dtype != W.dtype or x.ndim != 2 or x.shape[1] != self.in_features:
+        if x.__class__ is not np.ndarray or x.dtype != W.dtype or x.ndim != 2 \
+                or x.shape[1] != self.in_features:
             x = self._check_input(x)  # the full checks, when the quick test above fails
             if x.ndim != 2 or x.shape[1] != self.in_features:
                 raise ValueError(f"Linear.forward: x must have shape (N, {self.in_features}), got {x.shape}")

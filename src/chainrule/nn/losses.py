@@ -11,7 +11,6 @@ from .._validate import check_float_array, to_array
 from . import functional as F
 from .module import _FLOAT32, _FLOAT64, Loss
 
-
 _INTP = np.dtype(np.intp)
 
 

@@ -84,7 +84,7 @@ class Optimizer:
             for (name, p, state, buf), g in zip(plan, gs, strict=True):
                 update(p, g, state, g if name in scratch_grads and g.flags.writeable else buf)
         else:
-            for (name, p, state, buf), g in zip(plan, gs, strict=True):
+            for (_, p, state, buf), g in zip(plan, gs, strict=True):
                 update(p, g, state, buf)
 
     def _update_in_grads(self) -> bool:
