@@ -18,6 +18,8 @@ from .._validate import check_choice
 from . import functional as F
 from .module import Layer
 
+_BOOL = np.dtype(bool)
+
 
 class Identity(Layer):
     """y = x."""
@@ -56,7 +58,7 @@ class ReLU(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._check_input(x)
         # A bool mask costs 1 byte per element, less than a copy of x or y.
-        self.mask = np.greater(x, 0, out=self._scratch("mask", x.shape, np.dtype(bool)))
+        self.mask = np.greater(x, 0, out=self._scratch("mask", x.shape, _BOOL))
         self.dtype = x.dtype
         return np.maximum(x, 0, out=self._scratch("y", x.shape, x.dtype))
 
@@ -69,9 +71,11 @@ class ReLU(Layer):
         return [(x > 0).astype(x.dtype)] + [np.zeros_like(x)] * (order - 1)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        self._require(self.mask)
-        dout = self._check_dout(dout, self.mask.shape, self.dtype)
-        return np.multiply(dout, self.mask, out=self._scratch("dx", dout.shape, dout.dtype))
+        mask = self.mask
+        if mask is None:
+            self._require(mask)
+        dout = self._check_dout(dout, mask.shape, self.dtype)
+        return np.multiply(dout, mask, out=self._scratch("dx", dout.shape, dout.dtype))
 
 
 class LeakyReLU(Layer):

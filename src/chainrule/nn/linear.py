@@ -101,10 +101,11 @@ class Linear(Layer):
 
     def _param_grads(self, dout: np.ndarray) -> np.ndarray:
         """Fill ``grads`` from ``dout``; return ``dout`` as the checked array."""
-        self._require(self.x)
-        dout = self._check_dout(dout, (self.x.shape[0], self.out_features), self.params["W"].dtype)
-        W = self.params["W"]
-        self.grads["W"] = np.matmul(self.x.T, dout, out=self._scratch("dW", W.shape, W.dtype))
+        x, W = self.x, self.params["W"]
+        if x is None:
+            self._require(x)
+        dout = self._check_dout(dout, (x.shape[0], self.out_features), W.dtype)
+        self.grads["W"] = np.matmul(x.T, dout, out=self._scratch("dW", W.shape, W.dtype))
         self.grads["b"] = np.add.reduce(dout, axis=0, out=self._scratch("db", (self.out_features,), W.dtype))
         return dout
 

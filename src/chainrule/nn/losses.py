@@ -14,6 +14,21 @@ from .module import _FLOAT32, _FLOAT64, Loss
 _INTP = np.dtype(np.intp)
 
 
+_ROWS = np.arange(0)
+
+
+def _rows(n: int) -> np.ndarray:
+    """np.arange(n), read-only, a view of one array kept for batch sizes up to 65,536 (each training
+    step picks one logit per row; larger n, e.g. a whole data set, get their own)."""
+    global _ROWS
+    if _ROWS.shape[0] < n:
+        if n > 65536:
+            return np.arange(n)
+        _ROWS = np.arange(max(n, min(2 * _ROWS.shape[0], 65536)))
+        _ROWS.flags.writeable = False
+    return _ROWS[:n]
+
+
 def _check_logits(logits: np.ndarray, name: str) -> np.ndarray:
     logits = check_float_array(logits, f"{name}: logits")
     if logits.size == 0:
@@ -113,14 +128,18 @@ class CrossEntropyLoss(Loss):
         t = check_cross_entropy_target(target, n, c, z.dtype)
         m = np.maximum.reduce(z, axis=1, keepdims=True)
         e = np.subtract(z, m, out=self._scratch("e", z.shape, z.dtype))
+        if t.ndim == 1:
+            picked = e[_rows(n), t]  # z_t - m, before e is exponentiated in place
+        else:
+            shifted = e.copy()
         np.exp(e, out=e)  # e is our own temporary: exponentiate in place
         s = np.add.reduce(e, axis=1, keepdims=True)
         log_s = np.log(s)
         if t.ndim == 1:
             # -log softmax(z)_t = log(s) - (z_t - m): both terms are small, so no cancellation.
-            loss = np.add.reduce(log_s[:, 0] - (z[np.arange(n), t] - m[:, 0])) / n
+            loss = np.add.reduce(log_s[:, 0] - picked) / n
         else:
-            loss = -np.sum(t * ((z - m) - log_s)) / n
+            loss = -np.sum(t * (shifted - log_s)) / n
         # t may be the caller's array (labels are not copied when already intp): keep our own copy,
         # except inside reuse_buffers, whose caller leaves it unchanged until backward.
         self.cache = (e, s, t if self._reuse else t.copy())
@@ -131,7 +150,7 @@ class CrossEntropyLoss(Loss):
         n = e.shape[0]
         if t.ndim == 1:
             grad = np.divide(e, s * n, out=self._scratch("grad", e.shape, e.dtype))
-            grad[np.arange(n), t] -= grad.dtype.type(1) / n
+            grad[_rows(n), t] -= grad.dtype.type(1) / n
             return grad
         # The sum over t allows targets whose rows do not add up to 1, exactly as PyTorch.
         return (e * (t.sum(axis=1, keepdims=True) / s) - t) / n

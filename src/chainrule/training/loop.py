@@ -101,8 +101,8 @@ class _Guard:
         if not value <= self.bound:  # False for NaN too
             return False
         # The callers ignore overflow (np.errstate) while they run the model and call this.
-        total = np.add.reduce(out, axis=None)
-        return bool(np.isfinite(total)) or bool(np.all(np.isfinite(out)))  # a finite sum may overflow
+        total = float(np.add.reduce(out, axis=None))
+        return math.isfinite(total) or bool(np.all(np.isfinite(out)))  # a finite sum may overflow
 
     def verified(self, epoch: int, step: int) -> None:
         """The current parameters passed ``ok``: snapshot them every ``_SNAPSHOT_EVERY`` steps."""
@@ -301,7 +301,6 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
             spendable = isinstance(optimizer, Optimizer) and type(optimizer).step is Optimizer.step \
                 and isinstance(lr, (int, float)) and 0 < lr <= 1
             owned: dict[int, np.ndarray] | None = None
-            scratch: list[str] = []
             total_loss, correct = 0.0, 0
             backward = getattr(model, "backward_params", model.backward)  # X is data: no dL/dX needed
             # One errstate per epoch, not per step: overflow in a diverging step is detected here.
@@ -326,16 +325,13 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                         updated = True
                     # Plain dicts for this step: a model's params/grads may be live views (Sequential's).
                     grads = dict(model.grads.items())
-                    if not spendable:
-                        optimizer.step(dict(model.params.items()), grads)
-                    else:
+                    if spendable and step != steps:
                         if owned is None:  # the layers' arrays exist after a first step
                             owned = owned_arrays(owners)
-                        if step != steps:
-                            scratch = [k for k, g in grads.items() if id(g) in owned]
-                        elif scratch:
-                            scratch = []
-                        optimizer.step(dict(model.params.items()), grads, scratch_grads=scratch)
+                        optimizer.step(dict(model.params.items()), grads,
+                                       scratch_grads=[k for k, g in grads.items() if id(g) in owned])
+                    else:
+                        optimizer.step(dict(model.params.items()), grads)
                     total_loss += value * rows
                     if correct is not None:
                         got = _correct(loss, out, tb)
