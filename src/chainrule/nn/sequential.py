@@ -60,9 +60,12 @@ class _LayerArrays(MutableMapping):
         return sum(len(self._dict(layer)) for layer in self._seq.layers)
 
     def _pairs(self) -> Iterator[tuple[str, np.ndarray]]:
-        dict_of = self._dict
+        if self._attr == "buffers":
+            return iter([(f"{i}.{name}", value) for i, layer in enumerate(self._seq.layers)
+                         for name, value in buffers_of(layer).items()])
+        attr = self._attr
         return iter([(f"{i}.{name}", value) for i, layer in enumerate(self._seq.layers)
-                     for name, value in dict_of(layer).items()])
+                     for name, value in getattr(layer, attr).items()])
 
     # fit, the optimizers and the gradient checks walk these every step: one pass over the layers'
     # dicts instead of a name lookup per entry.
