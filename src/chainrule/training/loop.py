@@ -19,6 +19,7 @@ import numpy as np
 from .._validate import as_rng, check_bool, check_choice, check_positive_int, check_real
 from ..nn.losses import BCEWithLogitsLoss, CrossEntropyLoss
 from ..nn.module import Loss, mode, owned_arrays, reuse_buffers
+from ..nn.regularization import base_loss
 from ..optim.optimizers import Optimizer
 from .callbacks import Callback
 from .history import History
@@ -288,6 +289,9 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
     updated = False  # whether an update has been made (for the diagnosis)
     xb = tb = None
     penalty = hasattr(loss, "add_penalty_grads")  # a penalty on the weights (nn.L2Regularized)
+    # Class labels: each step stores its predicted labels (one argmax), compared once per epoch.
+    predicted = np.empty(n, np.intp) if isinstance(base_loss(loss), CrossEntropyLoss) and T.ndim == 1 \
+        else None
     # Steps in training mode, validation in evaluation mode; the model's own modes are restored after.
     # The steps reuse the layers' arrays (fit owns xbuf and reads out only until the next step).
     with _Progress(epochs, initial_epoch, enabled=progress) as bar, mode(model, training=True), \
@@ -333,9 +337,13 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                     else:
                         optimizer.step(dict(model.params.items()), grads)
                     total_loss += value * rows
-                    if correct is not None:
+                    if predicted is not None:
+                        np.argmax(out, axis=1, out=predicted[(step - 1) * batch_size:][:rows])
+                    elif correct is not None:
                         got = _correct(loss, out, tb)
                         correct = None if got is None else correct + got
+            if predicted is not None:
+                correct = int(np.count_nonzero(predicted == T[order]))
             logs = {"loss": total_loss / n}
             if correct is not None:
                 logs["accuracy"] = correct / n
