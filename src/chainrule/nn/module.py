@@ -54,6 +54,9 @@ class Layer:
     - ``training``: True in training mode; ``train()``/``eval()`` set it on the layer and every
       layer it holds. A layer whose forward depends on the mode (Dropout, BatchNorm1d) reads it.
 
+    ``fit`` runs its steps inside ``reuse_buffers``, where built-in layers write their results into
+    arrays they own instead of new ones (the same forward and backward code; see there).
+
     A composite layer (one built from other layers) exposes its children's parameters rather than
     copies: make ``params``/``grads`` read-only properties that read the children on every access,
     with prefixed names, and forward ``zero_grad`` to the children::
@@ -311,14 +314,19 @@ def reuse_buffers(model: object, loss: Loss | None = None, enabled: bool = True)
     The forward and backward code is the same as outside; what changes is the contract, which the
     block's code must keep (``fit`` does):
 
-    - an array a layer or the loss returns (an output, dL/dx, dL/dlogits) and each ``grads`` entry
-      is read-only, and overwritten by that object's next call of the same kind: use it before then;
+    - an array a layer or the loss returns (an output, dL/dx, dL/dlogits) is read-only (the next
+      layer may keep it as its input) and, like a layer's ``grads`` entries, may be overwritten by
+      that object's next call of the same kind: use it before then;
     - a layer keeps a reference to its input instead of a copy: leave the input unchanged until
       the layer's backward has run.
 
-    Applies to ``model`` and, through a ``Sequential``, to its layers, which built-in layers honour
-    (Linear, ReLU, Sigmoid, Tanh, Softmax, CrossEntropyLoss; other layers keep allocating, which is
-    always safe). ``enabled=False`` turns it off for a nested block (fit's validation pass). On exit
+    Applies to ``model`` and, through a ``Sequential`` (not a subclass with its own forward or
+    backward), to its layers; a composite's inner layers are left alone, since it may call them
+    twice or keep what they return. Built-in layers honour it (Linear, ReLU, Sigmoid, Tanh,
+    Softmax, CrossEntropyLoss); other layers, custom ones included, keep allocating, which is
+    always safe. A layer takes part by passing ``out=self._scratch(name, shape, dtype)`` to the
+    NumPy calls that make its results (None, a new array, outside the block). ``enabled=False``
+    turns it off for a nested block (fit's validation pass). On exit
     every object is back to its previous setting and, when that is off, frees its arrays. The
     block gets the list of those objects (see ``owned_arrays``).
     """

@@ -6,6 +6,12 @@ a non-finite output. A step's forward thus verifies the parameters the previous 
 one step late and for free. The last good parameters are kept by a snapshot (one copy) every
 ``_SNAPSHOT_EVERY`` verified steps instead of a backup every step; on divergence the model is
 put back to that snapshot, whose loss and outputs were verified finite.
+
+Speed: the inputs are checked once, at the door; the steps then run inside
+``nn.module.reuse_buffers`` (the batch is gathered into fit's own array, the layers and the loss
+write into arrays they own, so a step allocates nothing), and plain SGD forms its update in the
+layers' own gradient arrays (``Optimizer.step``'s ``scratch_grads``) except at the last step of each
+epoch, so ``model.grads`` holds true gradients whenever a callback or the caller looks.
 """
 
 from __future__ import annotations
@@ -236,7 +242,8 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
     ("auto": 100x the chance-level loss of a classifier (and 10x the first loss), else 1000x the
     first loss; None: only NaN/inf), training stops, the model is put back to the last verified
     snapshot (at most 64 steps back) and ``TrainingDiverged`` is raised naming the epoch and step.
-    Same ``rng`` seed and inputs, bit-identical result.
+    Same ``rng`` seed and inputs, bit-identical result, equal bit for bit to the public
+    forward/backward/``optimizer.step`` loop over the same batches (the steps only reuse arrays).
     """
     if isinstance(loss, type):
         raise TypeError(f"loss must be a loss instance such as {loss.__name__}(), "
@@ -313,8 +320,8 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                     idx = order[(step - 1) * batch_size: step * batch_size]
                     # mode="clip": the indices are valid, and mode="raise" would buffer the output
                     rows = len(idx)
-                    xb = np.take(X, idx, axis=0, out=xbuf[:rows], mode="clip")
-                    tb = np.take(T, idx, axis=0, out=tbuf[:rows], mode="clip")
+                    xb = X.take(idx, axis=0, out=xbuf[:rows], mode="clip")
+                    tb = T.take(idx, axis=0, out=tbuf[:rows], mode="clip")
                     out = model.forward(xb)
                     value = loss.forward(out, tb)
                     if not guard.ok(value, out):
@@ -338,7 +345,7 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                         optimizer.step(dict(model.params.items()), grads)
                     total_loss += value * rows
                     if predicted is not None:
-                        np.argmax(out, axis=1, out=predicted[(step - 1) * batch_size:][:rows])
+                        out.argmax(axis=1, out=predicted[(step - 1) * batch_size:][:rows])
                     elif correct is not None:
                         got = _correct(loss, out, tb)
                         correct = None if got is None else correct + got
