@@ -67,6 +67,10 @@ class _LayerArrays(MutableMapping):
         return iter([(f"{i}.{name}", value) for i, layer in enumerate(self._seq.layers)
                      for name, value in getattr(layer, attr).items()])
 
+    def copy(self) -> dict[str, np.ndarray]:
+        """A plain dict of the current entries (a snapshot of the names, not of the arrays)."""
+        return dict(self._pairs())
+
     # fit, the optimizers and the gradient checks walk these every step: one pass over the layers'
     # dicts instead of a name lookup per entry.
     def items(self) -> ItemsView[str, np.ndarray]:

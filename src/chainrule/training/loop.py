@@ -26,6 +26,7 @@ from .._validate import as_rng, check_bool, check_choice, check_positive_int, ch
 from ..nn.losses import BCEWithLogitsLoss, CrossEntropyLoss
 from ..nn.module import Loss, mode, owned_arrays, reuse_buffers
 from ..nn.regularization import base_loss
+from ..nn.sequential import _LayerArrays
 from ..optim.optimizers import Optimizer
 from .callbacks import Callback
 from .history import History
@@ -166,6 +167,12 @@ def _diverged(problem: str, blame_grad: bool, epoch: int, step: int, steps: int,
                 + ("" if no_update_yet else f"; if the parameters have grown large, try {rate}")
                 + f". {restored[0].upper()}{restored[1:]}.")
     return f"{at}; {restored}. Try {rate}, or clip gradients (clip_grad_norm=)."
+
+
+def _plain(arrays) -> dict[str, np.ndarray]:
+    """``arrays`` (a model's params or grads) as a new plain dict: Sequential's live views and dicts
+    copy themselves, any other mapping goes through ``items()``."""
+    return arrays.copy() if isinstance(arrays, (dict, _LayerArrays)) else dict(arrays.items())
 
 
 def _snapshot_grads(model) -> dict[str, tuple[object, np.ndarray]]:
@@ -335,14 +342,14 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                         _warn_unchanged_grads(model, watched)
                         updated = True
                     # Plain dicts for this step: a model's params/grads may be live views (Sequential's).
-                    grads = dict(model.grads.items())
+                    grads = _plain(model.grads)
                     if spendable and step != steps:
                         if owned is None:  # the layers' arrays exist after a first step
                             owned = owned_arrays(owners)
-                        optimizer.step(dict(model.params.items()), grads,
+                        optimizer.step(_plain(model.params), grads,
                                        scratch_grads=[k for k, g in grads.items() if id(g) in owned])
                     else:
-                        optimizer.step(dict(model.params.items()), grads)
+                        optimizer.step(_plain(model.params), grads)
                     total_loss += value * rows
                     if predicted is not None:
                         out.argmax(axis=1, out=predicted[(step - 1) * batch_size:][:rows])
