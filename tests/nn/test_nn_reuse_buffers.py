@@ -155,3 +155,29 @@ def test_fit_equals_the_public_layer_loop_bit_for_bit():
         np.testing.assert_array_equal(fitted.params[k], p)
     for k, g in manual.grads.items():  # the last step's gradients, not lr * g
         np.testing.assert_array_equal(fitted.grads[k], g)
+
+
+def test_callbacks_see_the_public_contract():
+    """A callback runs outside the reused arrays: an output it keeps is not overwritten by later
+    steps, and a model it deep-copies (a common "keep the best" pattern) behaves as any model."""
+    import copy
+
+    X, y = RNG.standard_normal((40, 6)), RNG.integers(0, 3, 40)
+    model, probe = _model(), RNG.standard_normal((5, 6))
+    kept, copies = [], []
+
+    def callback(epoch, logs):
+        out = model.forward(probe)
+        kept.append((out, out.copy()))
+        copies.append(copy.deepcopy(model))
+
+    cr.fit(model, nn.CrossEntropyLoss(), X, y, optimizer=SGD(0.1), epochs=3, batch_size=8, callback=callback)
+    for out, values in kept:
+        np.testing.assert_array_equal(out, values)
+    best = copies[0]
+    assert not any(layer._reuse for layer in best)
+    a = best.forward(probe)
+    a_values = a.copy()
+    b = best.forward(2 * probe)
+    np.testing.assert_array_equal(a, a_values)
+    assert not np.shares_memory(a, b)

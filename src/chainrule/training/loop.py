@@ -380,8 +380,11 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
             history._append(epoch, logs)
             bar.advance(epoch, logs)
             stop = False
-            for c in callbacks:
-                stop = (c(epoch, dict(logs)) is True) or stop
+            # Callbacks are user code: they see the public contract (new arrays, copies), so a
+            # model they copy or an output they keep is not tied to the arrays the steps reuse.
+            with reuse_buffers(model, loss, enabled=False):
+                for c in callbacks:
+                    stop = (c(epoch, dict(logs)) is True) or stop
             if stop:
                 if val is None and epoch != epochs:  # verify the last update before returning
                     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
