@@ -326,9 +326,9 @@ def reuse_buffers(model: object, loss: Loss | None = None, enabled: bool = True)
     Softmax, CrossEntropyLoss); other layers, custom ones included, keep allocating, which is
     always safe. A layer takes part by passing ``out=self._scratch(name, shape, dtype)`` to the
     NumPy calls that make its results (None, a new array, outside the block). ``enabled=False``
-    turns it off for a nested block (fit's validation pass). On exit
-    every object is back to its previous setting and, when that is off, frees its arrays. The
-    block gets the list of those objects (see ``owned_arrays``).
+    turns it off for a nested block (fit's validation pass and its callbacks). On exit every object
+    is back to its previous setting and, when that is off, frees its arrays. The block gets the
+    list of those objects (see ``owned_arrays``).
     """
     from .regularization import base_loss
 
