@@ -10,9 +10,10 @@ loss, backward, SGD update in place.
   a buffer, ``matmul(out=)``, in-place ReLU and update), the fastest plain NumPy we know how to write.
 - "fit": ``chainrule.fit(model, CrossEntropyLoss(), X, y, optimizer=SGD(lr), epochs=E,
   batch_size=B)``, everything included (input checks, loss/accuracy bookkeeping, divergence
-  detection, its snapshots).
-- "layers": chainrule's layers stepped by hand (``model.forward``, ``loss``, ``model.backward(...,
-  input_grad=False)``, ``SGD.step``) with ``X[idx]`` gathers.
+  detection, its snapshots); its steps run inside ``nn.module.reuse_buffers``.
+- "layers": chainrule's public layer API stepped by hand (``model.forward``, ``loss``,
+  ``model.backward(..., input_grad=False)``, ``SGD.step``) with ``X[idx]`` gathers: every call
+  returns new arrays and Linear copies its input, the contract outside ``fit``.
 - "torch": ``torch.nn.Sequential`` + ``torch.optim.SGD`` with ``index_select`` gathers.
 
 Repetitions are interleaved (each repetition times every contender once, in a rotating order) so

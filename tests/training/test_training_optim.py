@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from chainrule.optim import SGD, Adam
+from chainrule.optim.clip import clip_grad_norm
 
 SHAPES = {"0.W": (3, 4), "0.b": (4,), "2.W": (4, 2)}
 
@@ -98,3 +99,41 @@ def test_step_checks_grads_against_params():
     mom.step(p, {"w": np.ones((2, 3))})
     with pytest.raises(ValueError, match=r"changed from shape \(2, 3\)"):
         mom.step({"w": np.zeros(4)}, {"w": np.ones(4)})
+
+
+OPTIMIZERS = {
+    "sgd": lambda: SGD(0.1),
+    "sgd momentum": lambda: SGD(0.1, momentum=0.9),
+    "sgd nesterov": lambda: SGD(0.1, momentum=0.9, nesterov=True),
+    "sgd weight decay": lambda: SGD(0.1, weight_decay=0.01),
+    "sgd clipped": lambda: SGD(0.1, clip_grad_norm=1.0),
+    "adam": lambda: Adam(0.01),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_scratch_grads_gives_the_same_parameters(name):
+    """With scratch_grads the update may be formed in the named gradient arrays (plain SGD does:
+    they end up holding lr * g); the parameters come out bit for bit the same either way, and
+    gradients not named, or read-only ones, are left as they were."""
+    gen = np.random.default_rng(3)
+    init = {k: gen.standard_normal(s) for k, s in SHAPES.items()}
+    plain, spent = {k: v.copy() for k, v in init.items()}, {k: v.copy() for k, v in init.items()}
+    ref, opt = OPTIMIZERS[name](), OPTIMIZERS[name]()
+    for _ in range(4):
+        grads = {k: gen.standard_normal(s) for k, s in SHAPES.items()}
+        ref.step(plain, {k: g.copy() for k, g in grads.items()})
+        given = {k: g.copy() for k, g in grads.items()}
+        given["2.W"].flags.writeable = name == "sgd clipped"  # clipping refuses read-only arrays
+        ref_grads = {k: g.copy() for k, g in given.items()}
+        if name == "sgd clipped":
+            clip_grad_norm(ref_grads, 1.0)
+        opt.step(spent, given, scratch_grads=["0.W", "2.W"])
+        for k in SHAPES:
+            np.testing.assert_array_equal(spent[k], plain[k])
+        np.testing.assert_array_equal(given["0.b"], ref_grads["0.b"])  # not named
+        np.testing.assert_array_equal(given["2.W"], ref_grads["2.W"] * (0.1 if name == "sgd clipped" else 1))
+        if name in ("sgd", "sgd clipped"):
+            np.testing.assert_array_equal(given["0.W"], ref_grads["0.W"] * 0.1)
+        else:
+            np.testing.assert_array_equal(given["0.W"], ref_grads["0.W"])

@@ -5,6 +5,9 @@ Every activation maps x of any shape (float32 or float64) to y of the same shape
 ``dout`` in place (Deep Learning from Scratch's ``Relu.backward`` does, which corrupts the
 upstream gradient whenever dout is shared). Nor does a layer keep a reference to an array the
 caller holds (its input, or the output it returns): ``y *= 2`` after forward does not change dx.
+Inside ``reuse_buffers`` (``fit``'s steps), where the caller treats y as read-only, ReLU writes y,
+its mask and dx into arrays it owns, overwritten by its next call, and Sigmoid, Tanh and Softmax
+return the y they cache without a protective copy.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import numpy as np
 from .._validate import check_choice
 from . import functional as F
 from .module import Layer
+
+_BOOL = np.dtype(bool)
 
 
 class Identity(Layer):
@@ -52,8 +57,10 @@ class ReLU(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._check_input(x)
-        self.mask, self.dtype = x > 0, x.dtype  # a bool mask costs 1 byte per element, less than x or y
-        return np.maximum(x, 0)
+        # A bool mask costs 1 byte per element, less than a copy of x or y.
+        self.mask = np.greater(x, 0, out=self._scratch("mask", x.shape, _BOOL))
+        self.dtype = x.dtype
+        return np.maximum(x, 0, out=self._scratch("y", x.shape, x.dtype))
 
     elementwise = True
 
@@ -64,8 +71,11 @@ class ReLU(Layer):
         return [(x > 0).astype(x.dtype)] + [np.zeros_like(x)] * (order - 1)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        self._require(self.mask)
-        return self._check_dout(dout, self.mask.shape, self.dtype) * self.mask
+        mask = self.mask
+        if mask is None:
+            self._require(mask)
+        dout = self._check_dout(dout, mask.shape, self.dtype)
+        return np.multiply(dout, mask, out=self._scratch("dx", dout.shape, dout.dtype))
 
 
 class LeakyReLU(Layer):
@@ -114,7 +124,8 @@ class Sigmoid(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = F.sigmoid(self._check_input(x))
-        return self.out.copy()  # the caller may modify y in place; backward needs the original
+        # The caller may modify y in place and backward needs the original (reuse_buffers: it won't).
+        return self.out if self._reuse else self.out.copy()
 
     elementwise = True
 
@@ -143,7 +154,8 @@ class Tanh(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = np.tanh(self._check_input(x))
-        return self.out.copy()  # the caller may modify y in place; backward needs the original
+        # The caller may modify y in place and backward needs the original (reuse_buffers: it won't).
+        return self.out if self._reuse else self.out.copy()
 
     elementwise = True
 
@@ -179,7 +191,8 @@ class Softmax(Layer):
             raise ValueError(f"Softmax.forward: x must have at least 1 dimension and a non-empty last axis, "
                              f"got shape {x.shape}")
         self.out = F.softmax(x, axis=-1)
-        return self.out.copy()  # the caller may modify y in place; backward needs the original
+        # The caller may modify y in place and backward needs the original (reuse_buffers: it won't).
+        return self.out if self._reuse else self.out.copy()
 
     def forward_rows(self, x: np.ndarray) -> np.ndarray:
         return F.softmax(x, axis=-1)

@@ -16,6 +16,11 @@ class Linear(Layer):
     (float32 or float64). forward: x (N, in_features) of that dtype -> y (N, out_features);
     backward: dout (N, out_features) -> dx (N, in_features), and ``grads["W"]``, ``grads["b"]``.
     A float64 x fed to a float32 layer is an error, as in PyTorch, rather than a silent upcast.
+
+    forward keeps a copy of x for backward, so a caller may change x in between; y, dx and the
+    gradients are new arrays on every call. Inside ``reuse_buffers`` (``fit``'s steps) the layer
+    keeps x itself, which the caller leaves unchanged until backward, and writes y, dx, ``grads["W"]``
+    and ``grads["b"]`` into its own arrays, overwritten by the next call.
     """
 
     def __init__(self, in_features: int, out_features: int, *, init: str | Initializer = "he",
@@ -44,17 +49,20 @@ class Linear(Layer):
         self.x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = self._check_input(x)
         W = self.params["W"]
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"Linear.forward: x must have shape (N, {self.in_features}), got {x.shape}")
-        if x.dtype != W.dtype:
-            raise TypeError(f"Linear.forward: x must have the layer's dtype {W.dtype}, got {x.dtype} "
-                            f"(convert with x.astype(np.{W.dtype}))")
+        if x.__class__ is not np.ndarray or x.dtype != W.dtype or x.ndim != 2 \
+                or x.shape[1] != self.in_features:
+            x = self._check_input(x)  # the full checks, when the quick test above fails
+            if x.ndim != 2 or x.shape[1] != self.in_features:
+                raise ValueError(f"Linear.forward: x must have shape (N, {self.in_features}), got {x.shape}")
+            if x.dtype != W.dtype:
+                raise TypeError(f"Linear.forward: x must have the layer's dtype {W.dtype}, got {x.dtype} "
+                                f"(convert with x.astype(np.{W.dtype}))")
         # A copy, not the caller's array: backward must not see an x changed in place since (it
         # would give a wrong dW silently). It costs one pass over x, a few percent of the matmul.
-        self.x = x.copy()
-        y = x @ W
+        # Inside reuse_buffers the caller (fit, a Sequential) keeps x unchanged until backward.
+        self.x = x if self._reuse else x.copy()
+        y = np.matmul(x, W, out=self._scratch("y", (x.shape[0], self.out_features), W.dtype))
         y += self.params["b"]  # in place: one (N, out) array per call, not two
         return y
 
@@ -80,7 +88,8 @@ class Linear(Layer):
         return dv[..., None] * (rows if dv.ndim == 1 else rows[:, None, :])
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return self._param_grads(dout) @ self.params["W"].T
+        dout = self._param_grads(dout)
+        return np.matmul(dout, self.params["W"].T, out=self._scratch("dx", self.x.shape, dout.dtype))
 
     def backward_params(self, dout: np.ndarray) -> None:
         """``backward`` without dx = dout @ W.T, about a quarter of an MLP's backward work when the
@@ -92,10 +101,12 @@ class Linear(Layer):
 
     def _param_grads(self, dout: np.ndarray) -> np.ndarray:
         """Fill ``grads`` from ``dout``; return ``dout`` as the checked array."""
-        self._require(self.x)
-        dout = self._check_dout(dout, (self.x.shape[0], self.out_features), self.params["W"].dtype)
-        self.grads["W"] = self.x.T @ dout
-        self.grads["b"] = dout.sum(axis=0)
+        x, W = self.x, self.params["W"]
+        if x is None:
+            self._require(x)
+        dout = self._check_dout(dout, (x.shape[0], self.out_features), W.dtype)
+        self.grads["W"] = np.matmul(x.T, dout, out=self._scratch("dW", W.shape, W.dtype))
+        self.grads["b"] = np.add.reduce(dout, axis=0, out=self._scratch("db", (self.out_features,), W.dtype))
         return dout
 
     def get_config(self) -> dict:

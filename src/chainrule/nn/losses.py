@@ -9,7 +9,24 @@ import numpy as np
 
 from .._validate import check_float_array, to_array
 from . import functional as F
-from .module import Loss
+from .module import _FLOAT32, _FLOAT64, Loss
+
+_INTP = np.dtype(np.intp)
+
+
+_ROWS = np.arange(0)
+
+
+def _rows(n: int) -> np.ndarray:
+    """np.arange(n), read-only, a view of one array kept for batch sizes up to 65,536 (each training
+    step picks one logit per row; larger n, e.g. a whole data set, get their own)."""
+    global _ROWS
+    if _ROWS.shape[0] < n:
+        if n > 65536:
+            return np.arange(n)
+        _ROWS = np.arange(max(n, min(2 * _ROWS.shape[0], 65536)))
+        _ROWS.flags.writeable = False
+    return _ROWS[:n]
 
 
 def _check_logits(logits: np.ndarray, name: str) -> np.ndarray:
@@ -34,6 +51,9 @@ def check_cross_entropy_target(t: np.ndarray, n: int, c: int, dtype: np.dtype,
     """The cross-entropy target for logits (n, c): integer labels (n,) in [0, c) as intp, or class
     probabilities (n, c) in [0, 1] as ``dtype``. ``name`` starts the messages. Shared with
     ``autodiff.cross_entropy`` and the autodiff rule of ``CrossEntropyLoss``."""
+    if t.__class__ is np.ndarray and t.dtype is _INTP and t.shape == (n,) and \
+            (n == 0 or t.view(np.uintp).max() < c):  # a negative label wraps to a huge unsigned one
+        return t  # labels as training passes them, checked in one reduction
     t = to_array(t, f"{name}: target")
     if t.dtype.kind == "b" and t.ndim == 1:  # as fit: True/False are not class indices by accident
         raise TypeError(f"{name}: target labels must be integers, got dtype bool; for two classes "
@@ -93,35 +113,44 @@ class CrossEntropyLoss(Loss):
     -sum_c t_c log softmax(z)_c; backward returns (softmax(z) * sum_c t_c - t) / N, shape (N, C).
 
     Integer labels never build a one-hot matrix: the loss picks one logit per row and backward
-    subtracts 1/N at the labels' positions, so the cost is that of one softmax.
+    subtracts 1/N at the labels' positions, so the cost is that of one softmax. Inside
+    ``reuse_buffers`` (``fit``'s steps) the softmax and, for labels, the gradient are written into
+    arrays the loss owns, overwritten by its next call.
     """
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
-        z = _check_logits(logits, "CrossEntropyLoss")
+        z = logits
+        if z.__class__ is not np.ndarray or not (z.dtype is _FLOAT32 or z.dtype is _FLOAT64) or z.size == 0:
+            z = _check_logits(logits, "CrossEntropyLoss")
         if z.ndim != 2:
             raise ValueError(f"CrossEntropyLoss: logits must have shape (N, C), got {z.shape}")
         n, c = z.shape
         t = check_cross_entropy_target(target, n, c, z.dtype)
-        m = z.max(axis=1, keepdims=True)
-        e = z - m
+        m = np.maximum.reduce(z, axis=1, keepdims=True)
+        e = np.subtract(z, m, out=self._scratch("e", z.shape, z.dtype))
+        if t.ndim == 1:
+            picked = e[_rows(n), t]  # z_t - m, before e is exponentiated in place
+        else:
+            shifted = e.copy()
         np.exp(e, out=e)  # e is our own temporary: exponentiate in place
-        s = e.sum(axis=1, keepdims=True)
+        s = np.add.reduce(e, axis=1, keepdims=True)
         log_s = np.log(s)
         if t.ndim == 1:
             # -log softmax(z)_t = log(s) - (z_t - m): both terms are small, so no cancellation.
-            loss = np.sum(log_s[:, 0] - (z[np.arange(n), t] - m[:, 0])) / n
+            loss = np.add.reduce(log_s[:, 0] - picked) / n
         else:
-            loss = -np.sum(t * ((z - m) - log_s)) / n
-        # t may be the caller's array (labels are not copied when already intp): keep our own copy.
-        self.cache = (e, s, t.copy())
+            loss = -np.sum(t * (shifted - log_s)) / n
+        # t may be the caller's array (labels are not copied when already intp): keep our own copy,
+        # except inside reuse_buffers, whose caller leaves it unchanged until backward.
+        self.cache = (e, s, t if self._reuse else t.copy())
         return float(loss)
 
     def backward(self) -> np.ndarray:
         e, s, t = self._cached()
         n = e.shape[0]
         if t.ndim == 1:
-            grad = e / (s * n)
-            grad[np.arange(n), t] -= grad.dtype.type(1) / n
+            grad = np.divide(e, s * n, out=self._scratch("grad", e.shape, e.dtype))
+            grad[_rows(n), t] -= grad.dtype.type(1) / n
             return grad
         # The sum over t allows targets whose rows do not add up to 1, exactly as PyTorch.
         return (e * (t.sum(axis=1, keepdims=True) / s) - t) / n

@@ -13,6 +13,10 @@ to them stay valid. Subclass a layer and override
 Inputs and gradients are float32 or float64 and keep their dtype: a dout of another dtype than the
 forward output is an error, not a silent upcast. ``backward`` returns a new array and never writes
 into ``dout``. ``backward_params(dy)`` fills ``grads`` only, for a first layer whose input is data.
+
+Every call returns new arrays and copies what it caches, so nothing a caller holds changes behind its
+back. ``reuse_buffers(model, loss)`` is the training fast path ``fit`` runs its steps in: the same
+forward and backward code, writing into arrays the layer owns instead of new ones (see there).
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ import numpy as np
 
 from .._validate import check_float_array, check_float_dtype, check_mapping, to_array
 
-__all__ = ["Layer", "Loss", "buffers_of", "check_float_dtype", "mode", "sublayers"]
+# The dtypes layers accept; arrays of them carry these very objects, so ``is`` is a quick first test.
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
+
+__all__ = ["Layer", "Loss", "buffers_of", "check_float_dtype", "mode", "reuse_buffers", "sublayers"]
 
 
 class Layer:
@@ -46,6 +53,9 @@ class Layer:
       buffers; a composite exposes its children's buffers as it does their params.
     - ``training``: True in training mode; ``train()``/``eval()`` set it on the layer and every
       layer it holds. A layer whose forward depends on the mode (Dropout, BatchNorm1d) reads it.
+
+    ``fit`` runs its steps inside ``reuse_buffers``, where built-in layers write their results into
+    arrays they own instead of new ones (the same forward and backward code; see there).
 
     A composite layer (one built from other layers) exposes its children's parameters rather than
     copies: make ``params``/``grads`` read-only properties that read the children on every access,
@@ -73,6 +83,9 @@ class Layer:
 
     #: True in training mode (the default), False in evaluation mode: see ``train``/``eval``.
     training: bool = True
+
+    # True inside ``reuse_buffers`` (fit's steps): ``_scratch`` then hands out the layer's own arrays.
+    _reuse: bool = False
 
     def __new__(cls, *args, **kwargs):
         # The constructor's arguments are the layer's architecture: chainrule.save records them
@@ -203,8 +216,20 @@ class Layer:
         for k, v in arrays.items():
             own[k][...] = v
 
+    def _scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+        """Where a result goes: None (a new array, NumPy's ``out=None``) unless the layer is in
+        ``reuse_buffers``, where it is the layer's own array ``name`` of that shape and dtype."""
+        if not self._reuse:
+            return None
+        buf = self._scratch_arrays.get(name)  # the dict reuse_buffers gave the layer
+        if buf is not None and buf.shape == shape and buf.dtype == dtype:
+            return buf
+        return _owned_array(self, name, shape, dtype)
+
     def _check_input(self, x: np.ndarray) -> np.ndarray:
         """``x`` as an array of float32/float64; other dtypes are refused rather than silently cast."""
+        if x.__class__ is np.ndarray and (x.dtype is _FLOAT32 or x.dtype is _FLOAT64):
+            return x  # already what the full check would return: a training step's common case
         return check_float_array(x, f"{type(self).__name__}.forward: x")
 
     def _require(self, cached: object, what: str = "forward") -> None:
@@ -218,6 +243,8 @@ class Layer:
 
         A dtype mismatch is an error rather than a silent promotion, so float32 training stays float32.
         """
+        if dout.__class__ is np.ndarray and dout.shape == expected and (dtype is None or dout.dtype == dtype):
+            return dout  # the common case, checked in one line
         dout = to_array(dout, f"{type(self).__name__}.backward: dout")
         if dout.shape != expected:
             raise ValueError(f"{type(self).__name__}.backward: dout must have the forward output's "
@@ -248,6 +275,83 @@ def mode(model: object, training: bool) -> Iterator[None]:
     finally:
         for layer, was in before:
             layer.training = was
+
+
+def _owned_array(owner: Layer | Loss, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``owner``'s array ``name`` for a result of ``shape``/``dtype``, kept across calls. One with more
+    rows serves a smaller batch as its first rows (a contiguous view), so an epoch's last, partial
+    batch does not reallocate."""
+    store = owner._scratch_arrays
+    buf = store.get(name)
+    if buf is not None and buf.dtype == dtype:
+        if buf.shape == shape:
+            return buf
+        if shape and buf.ndim == len(shape) and buf.shape[1:] == shape[1:] and buf.shape[0] > shape[0]:
+            return buf[:shape[0]]
+    buf = store[name] = np.empty(shape, dtype)
+    return buf
+
+
+def _reused_chain(model: object) -> list:
+    """The layers whose inputs and outputs ``reuse_buffers`` controls: ``model`` and, when it is a
+    ``Sequential`` (its own forward/backward), each of its layers, recursively. A composite layer's
+    inner layers are left alone: it may call them in any order, or keep what they return."""
+    from .sequential import Sequential  # the chain's type; sequential imports this module
+
+    found = [model]
+    if isinstance(model, Sequential) and type(model).forward is Sequential.forward \
+            and type(model).backward is Sequential.backward:
+        for layer in model.layers:
+            found += _reused_chain(layer)
+    return found
+
+
+@contextlib.contextmanager
+def reuse_buffers(model: object, loss: Loss | None = None, enabled: bool = True) -> Iterator[list]:
+    """Run the block with ``model``'s layers (and ``loss``) writing their results into arrays they
+    own and reuse from call to call: ``fit``'s training steps, which then allocate nothing.
+
+    The forward and backward code is the same as outside; what changes is the contract, which the
+    block's code must keep (``fit`` does):
+
+    - an array a layer or the loss returns (an output, dL/dx, dL/dlogits) is read-only (the next
+      layer may keep it as its input) and, like a layer's ``grads`` entries, may be overwritten by
+      that object's next call of the same kind: use it before then;
+    - a layer keeps a reference to its input instead of a copy: leave the input unchanged until
+      the layer's backward has run.
+
+    Applies to ``model`` and, through a ``Sequential`` (not a subclass with its own forward or
+    backward), to its layers; a composite's inner layers are left alone, since it may call them
+    twice or keep what they return. Built-in layers honour it (Linear, ReLU, Sigmoid, Tanh,
+    Softmax, CrossEntropyLoss); other layers, custom ones included, keep allocating, which is
+    always safe. A layer takes part by passing ``out=self._scratch(name, shape, dtype)`` to the
+    NumPy calls that make its results (None, a new array, outside the block). ``enabled=False``
+    turns it off for a nested block (fit's validation pass and its callbacks). On exit every object
+    is back to its previous setting and, when that is off, frees its arrays. The block gets the
+    list of those objects (see ``owned_arrays``).
+    """
+    from .regularization import base_loss
+
+    owners = _reused_chain(model) + ([base_loss(loss)] if loss is not None else [])
+    owners = [o for o in owners if isinstance(o, (Layer, Loss))]
+    before = [(o, o._reuse) for o in owners]
+    for o in owners:
+        if enabled:
+            o.__dict__.setdefault("_scratch_arrays", {})
+        o._reuse = enabled
+    try:
+        yield owners
+    finally:
+        for o, was in before:
+            o._reuse = was
+            if not was:
+                o.__dict__.pop("_scratch_arrays", None)
+
+
+def owned_arrays(owners: list) -> dict[int, np.ndarray]:
+    """{id: array} of the arrays ``owners`` (from ``reuse_buffers``) hold: what a layer hands out
+    from them (a gradient, an output) belongs to the layer, which rewrites it at its next call."""
+    return {id(a): a for o in owners for a in getattr(o, "_scratch_arrays", {}).values()}
 
 
 def buffers_of(layer: object) -> dict[str, np.ndarray]:
@@ -284,6 +388,10 @@ def sublayers(layer: Layer) -> list[Layer]:
 
 class Loss:
     """Base class for a scalar loss of ``(logits, target)``; ``backward()`` returns dL/dlogits."""
+
+    # True inside ``reuse_buffers`` (fit's steps): see ``Layer._scratch``.
+    _reuse: bool = False
+    _scratch = Layer._scratch
 
     def __init__(self) -> None:
         self.cache: tuple | np.ndarray | None = None

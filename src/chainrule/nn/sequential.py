@@ -60,9 +60,16 @@ class _LayerArrays(MutableMapping):
         return sum(len(self._dict(layer)) for layer in self._seq.layers)
 
     def _pairs(self) -> Iterator[tuple[str, np.ndarray]]:
-        for i, layer in enumerate(self._seq.layers):
-            for name, value in self._dict(layer).items():
-                yield f"{i}.{name}", value
+        if self._attr == "buffers":
+            return iter([(f"{i}.{name}", value) for i, layer in enumerate(self._seq.layers)
+                         for name, value in buffers_of(layer).items()])
+        attr = self._attr
+        return iter([(f"{i}.{name}", value) for i, layer in enumerate(self._seq.layers)
+                     for name, value in getattr(layer, attr).items()])
+
+    def copy(self) -> dict[str, np.ndarray]:
+        """A plain dict of the current entries (a snapshot of the names, not of the arrays)."""
+        return dict(self._pairs())
 
     # fit, the optimizers and the gradient checks walk these every step: one pass over the layers'
     # dicts instead of a name lookup per entry.

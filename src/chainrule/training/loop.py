@@ -6,6 +6,12 @@ a non-finite output. A step's forward thus verifies the parameters the previous 
 one step late and for free. The last good parameters are kept by a snapshot (one copy) every
 ``_SNAPSHOT_EVERY`` verified steps instead of a backup every step; on divergence the model is
 put back to that snapshot, whose loss and outputs were verified finite.
+
+Speed: the inputs are checked once, at the door; the steps then run inside
+``nn.module.reuse_buffers`` (the batch is gathered into fit's own array, the layers and the loss
+write into arrays they own, so a step allocates nothing), and plain SGD forms its update in the
+layers' own gradient arrays (``Optimizer.step``'s ``scratch_grads``) except at the last step of each
+epoch, so ``model.grads`` holds true gradients whenever a callback or the caller looks.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ import numpy as np
 
 from .._validate import as_rng, check_bool, check_choice, check_positive_int, check_real
 from ..nn.losses import BCEWithLogitsLoss, CrossEntropyLoss
-from ..nn.module import Loss, mode
+from ..nn.module import Loss, mode, owned_arrays, reuse_buffers
+from ..nn.regularization import base_loss
+from ..nn.sequential import _LayerArrays
+from ..optim.optimizers import Optimizer
 from .callbacks import Callback
 from .history import History
 from .inputs import Model, _output_template, _prepare_target, _prepare_X, _validation_set
@@ -99,9 +108,9 @@ class _Guard:
             self.bound = _loss_bound(self.max_loss, value, self.chance)
         if not value <= self.bound:  # False for NaN too
             return False
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = np.add.reduce(out, axis=None)
-        return bool(np.isfinite(total)) or bool(np.all(np.isfinite(out)))  # a finite sum may overflow
+        # The callers ignore overflow (np.errstate) while they run the model and call this.
+        total = float(np.add.reduce(out, axis=None))
+        return math.isfinite(total) or bool(np.all(np.isfinite(out)))  # a finite sum may overflow
 
     def verified(self, epoch: int, step: int) -> None:
         """The current parameters passed ``ok``: snapshot them every ``_SNAPSHOT_EVERY`` steps."""
@@ -158,6 +167,12 @@ def _diverged(problem: str, blame_grad: bool, epoch: int, step: int, steps: int,
                 + ("" if no_update_yet else f"; if the parameters have grown large, try {rate}")
                 + f". {restored[0].upper()}{restored[1:]}.")
     return f"{at}; {restored}. Try {rate}, or clip gradients (clip_grad_norm=)."
+
+
+def _plain(arrays) -> dict[str, np.ndarray]:
+    """``arrays`` (a model's params or grads) as a new plain dict: Sequential's live views and dicts
+    copy themselves, any other mapping goes through ``items()``."""
+    return arrays.copy() if isinstance(arrays, (dict, _LayerArrays)) else dict(arrays.items())
 
 
 def _snapshot_grads(model) -> dict[str, tuple[object, np.ndarray]]:
@@ -234,7 +249,8 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
     ("auto": 100x the chance-level loss of a classifier (and 10x the first loss), else 1000x the
     first loss; None: only NaN/inf), training stops, the model is put back to the last verified
     snapshot (at most 64 steps back) and ``TrainingDiverged`` is raised naming the epoch and step.
-    Same ``rng`` seed and inputs, bit-identical result.
+    Same ``rng`` seed and inputs, bit-identical result, equal bit for bit to the public
+    forward/backward/``optimizer.step`` loop over the same batches (the steps only reuse arrays).
     """
     if isinstance(loss, type):
         raise TypeError(f"loss must be a loss instance such as {loss.__name__}(), "
@@ -281,16 +297,28 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
     guard = _Guard(model, loss, template, max_loss)
     steps = -(-n // batch_size)
     xbuf = np.empty((batch_size,) + X.shape[1:], X.dtype)  # the batch is gathered in place
+    tbuf = np.empty((batch_size,) + T.shape[1:], T.dtype)
     for c in callbacks:
         getattr(c, "on_train_begin", lambda *a: None)(model, history)
     updated = False  # whether an update has been made (for the diagnosis)
     xb = tb = None
     penalty = hasattr(loss, "add_penalty_grads")  # a penalty on the weights (nn.L2Regularized)
+    # Class labels: each step stores its predicted labels (one argmax), compared once per epoch.
+    predicted = np.empty(n, np.intp) if isinstance(base_loss(loss), CrossEntropyLoss) and T.ndim == 1 \
+        else None
     # Steps in training mode, validation in evaluation mode; the model's own modes are restored after.
-    with _Progress(epochs, initial_epoch, enabled=progress) as bar, mode(model, training=True):
+    # The steps reuse the layers' arrays (fit owns xbuf and reads out only until the next step).
+    with _Progress(epochs, initial_epoch, enabled=progress) as bar, mode(model, training=True), \
+            reuse_buffers(model, loss) as owners:
         for epoch in range(initial_epoch + 1, epochs + 1):
             order = gen.permutation(n)
             lr = getattr(optimizer, "lr", None)
+            # The gradients the layers own (rewritten by their next backward) may serve as the
+            # optimizer's scratch space, except at the epoch's last step (see Optimizer.step). Only
+            # for lr <= 1, where lr * g is finite exactly when g is: a diagnosis reads them.
+            spendable = isinstance(optimizer, Optimizer) and type(optimizer).step is Optimizer.step \
+                and isinstance(lr, (int, float)) and 0 < lr <= 1
+            owned: dict[int, np.ndarray] | None = None
             total_loss, correct = 0.0, 0
             backward = getattr(model, "backward_params", model.backward)  # X is data: no dL/dX needed
             # One errstate per epoch, not per step: overflow in a diverging step is detected here.
@@ -298,8 +326,9 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                 for step in range(1, steps + 1):
                     idx = order[(step - 1) * batch_size: step * batch_size]
                     # mode="clip": the indices are valid, and mode="raise" would buffer the output
-                    xb = np.take(X, idx, axis=0, out=xbuf[:len(idx)], mode="clip")
-                    tb = T[idx]
+                    rows = len(idx)
+                    xb = X.take(idx, axis=0, out=xbuf[:rows], mode="clip")
+                    tb = T.take(idx, axis=0, out=tbuf[:rows], mode="clip")
                     out = model.forward(xb)
                     value = loss.forward(out, tb)
                     if not guard.ok(value, out):
@@ -313,11 +342,22 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                         _warn_unchanged_grads(model, watched)
                         updated = True
                     # Plain dicts for this step: a model's params/grads may be live views (Sequential's).
-                    optimizer.step(dict(model.params.items()), dict(model.grads.items()))
-                    total_loss += value * len(idx)
-                    if correct is not None:
+                    grads = _plain(model.grads)
+                    if spendable and step != steps:
+                        if owned is None:  # the layers' arrays exist after a first step
+                            owned = owned_arrays(owners)
+                        optimizer.step(_plain(model.params), grads,
+                                       scratch_grads=[k for k, g in grads.items() if id(g) in owned])
+                    else:
+                        optimizer.step(_plain(model.params), grads)
+                    total_loss += value * rows
+                    if predicted is not None:
+                        out.argmax(axis=1, out=predicted[(step - 1) * batch_size:][:rows])
+                    elif correct is not None:
                         got = _correct(loss, out, tb)
                         correct = None if got is None else correct + got
+            if predicted is not None:
+                correct = int(np.count_nonzero(predicted == T[order]))
             logs = {"loss": total_loss / n}
             if correct is not None:
                 logs["accuracy"] = correct / n
@@ -325,10 +365,11 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
                 # Verify the last update: on the validation set, or (last epoch) on the last batch.
                 Xc, Tc = val if val is not None else (xb, tb)
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-                        mode(model, training=False):
+                        mode(model, training=False), reuse_buffers(model, loss, enabled=False):
                     out = model.forward(Xc)
                     metrics = _metrics(loss, out, Tc)
-                if not guard.ok(metrics["loss"], out):
+                    verified = guard.ok(metrics["loss"], out)
+                if not verified:
                     _raise(guard, metrics["loss"], out, epoch, steps, steps, optimizer, history, updated,
                            after_epoch=True)
                 if val is not None:
@@ -339,14 +380,18 @@ def fit(model: Model, loss: Loss, X: np.ndarray, y: np.ndarray, *, optimizer: Su
             history._append(epoch, logs)
             bar.advance(epoch, logs)
             stop = False
-            for c in callbacks:
-                stop = (c(epoch, dict(logs)) is True) or stop
+            # Callbacks are user code: they see the public contract (new arrays, copies), so a
+            # model they copy or an output they keep is not tied to the arrays the steps reuse.
+            with reuse_buffers(model, loss, enabled=False):
+                for c in callbacks:
+                    stop = (c(epoch, dict(logs)) is True) or stop
             if stop:
                 if val is None and epoch != epochs:  # verify the last update before returning
                     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                         out = model.forward(xb)
                         value = loss.forward(out, tb)
-                    if not guard.ok(value, out):
+                        verified = guard.ok(value, out)
+                    if not verified:
                         _raise(guard, value, out, epoch, steps, steps, optimizer, history, updated,
                                after_epoch=True)
                 break
