@@ -245,3 +245,12 @@ def test_the_output_bias_of_a_small_init_network_is_not_a_false_alarm():
     # gradient's 1e-9 floor
     r = _verdict(census.course_case(1154, "small-deep"))
     assert r.outcome in ("correct", "undecided")
+
+
+def test_a_nonzero_gradient_where_the_complex_step_never_reaches_the_cost_is_wrong():
+    # layer 1 dead on both examples: no path from W1 to the cost, the complex step's imaginary part is
+    # exactly 0 on both sides; the missing mask leaves 1e-12, far below any rounding floor, but not 0
+    case = census.bug_case(9055, "relu_mask_missing")
+    r = _verdict(case)
+    assert r.outcome == "wrong" and not r.false_pass
+    assert case.run().parameters["W1"].outcome == "wrong"

@@ -600,21 +600,24 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
     """
     sampled = ~np.isnan(plus)
     p, m = np.nan_to_num(plus), np.nan_to_num(minus)
-    tol = floor + rel * np.maximum(np.abs(a), np.maximum(np.abs(p), np.abs(m)))
+    # an imaginary part that reached the cost on neither side: no path from the element to the cost
+    # at all (a dead unit), so no rounding either; the gradient there is exactly zero
+    unreached = sampled & (p == 0) & (m == 0)
+    tol = np.where(unreached, 0.0, floor + rel * np.maximum(np.abs(a), np.maximum(np.abs(p), np.abs(m))))
     smooth = np.abs(p - m) <= tol
     on_plus, on_minus = np.abs(a - p) <= tol, np.abs(a - m) <= tol
     one_sided = sampled & ~smooth & (on_plus | on_minus)
     kinks = sampled & ~smooth & ~one_sided
     # every convention for the slope at 0 (0, 1, or between) lands between the two sides' slopes
     outside = kinks & ((a < np.minimum(p, m) - tol) | (a > np.maximum(p, m) + tol))
-    beyond = (floor if wrong_floor is None else wrong_floor) + (rel if wrong_rel is None else wrong_rel) \
-        * np.maximum(np.abs(a), np.abs(p))
+    beyond = np.where(unreached, 0.0, (floor if wrong_floor is None else wrong_floor)
+                      + (rel if wrong_rel is None else wrong_rel) * np.maximum(np.abs(a), np.abs(p)))
     confirmed = sampled & smooth & (np.abs(a - p) > beyond)
     unsure = sampled & smooth & ~on_plus & ~confirmed
     valid = sampled & ~kinks
     n = np.where(sampled, np.where(one_sided & on_minus, m, p), np.nan)
     ef = floor if evidence_floor is None else evidence_floor
-    bar = np.where(sampled, tol - floor + ef, 0.0)
+    bar = np.where(sampled & ~unreached, tol - floor + ef, 0.0)
     step = np.full(a.shape, 1e-20)  # estimate.complex_sides' step
     witness = COMPLEX_WITNESS + " Im f(θ + ih) / h, exact to rounding"
     if confirmed.any():
