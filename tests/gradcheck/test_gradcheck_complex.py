@@ -12,6 +12,7 @@ import warnings
 import census
 import numpy as np
 import pytest
+from test_census_examples import _dead_units_point
 
 import chainrule as cr
 from chainrule.gradcheck.holomorphic import NotHolomorphic, Watched, watched_cost
@@ -123,13 +124,7 @@ def test_the_watch_names_what_drops_the_imaginary_part():
 def test_an_exact_kink_value_outside_both_slopes_is_undecided_not_correct():
     # b2 behind examples whose layer 1 is dead: Z2 = b2 = 0 exactly; a flipped sign lies outside the
     # two one-sided slopes, which no convention for relu'(0) gives, yet kinks are never judged wrong
-    rs = np.random.RandomState(7)
-    params = {"W1": rs.standard_normal((4, 3)), "b1": np.zeros((4, 1)),
-              "W2": rs.standard_normal((3, 4)) * np.sqrt(2 / 4), "b2": np.zeros((3, 1)),
-              "W3": rs.standard_normal((1, 3)), "b3": np.zeros((1, 1))}
-    params["W1"][:2] = -np.abs(params["W1"][:2])
-    X = np.abs(rs.standard_normal((3, 8)))
-    Y = (rs.rand(1, 8) < 0.5).astype(float)
+    params, X, Y = _dead_units_point()
     _, cache = census.course_forward(X, Y, params)
     truth = census.course_grads(census.course_backward(X, Y, params, cache))
     given = dict(truth, b2=-truth["b2"])
