@@ -249,3 +249,17 @@ def test_a_nonzero_gradient_where_the_complex_step_never_reaches_the_cost_is_wro
     r = _verdict(case)
     assert r.outcome == "wrong" and not r.false_pass
     assert case.run().parameters["W1"].outcome == "wrong"
+
+
+def test_a_factor_on_a_gradient_far_below_the_floor_is_not_agreement():
+    # b4 x2 at 1e-13, on exact kinks whose left-hand slope is 5e-14: within the 1e-11 rounding floor,
+    # but off by a factor, which rounding does not leave
+    r = _verdict(census.bug_case(13001, "scale_db"))
+    assert r.outcome != "correct" and not r.false_pass
+
+
+def test_a_saturated_cost_with_its_cache_is_never_a_false_alarm_where_the_gradient_cancels():
+    # the output bias sums a saturated example's 1 - AL term (its digits lost: u / (1 - AL)) against
+    # the other's: the loss on terms of the typical size is no evidence of a bug
+    r = _verdict(census.course_case(13135, "saturated"))
+    assert r.outcome in ("correct", "undecided")

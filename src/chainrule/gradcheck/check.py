@@ -291,8 +291,10 @@ def _complex_witness(evaluate: est_.Evaluate, values: dict[str, np.ndarray], gra
     rel, floor = threshold, COMPLEX_FLOOR
     if noise is not None and noise.cancellation:
         rel = max(rel, COMPLEX_CANCELLATION)
+    stair = 0.0  # a saturated log(1 - AL) seen in the cost's cache: the digits it loses
     if noise is not None and noise.staircase and noise.saturation < 1:
-        rel = max(rel, 8 * noise_.U / noise.saturation)
+        stair = 8 * noise_.U / noise.saturation
+    rel = max(rel, stair)
     if rel > 0.01:  # 1 - AL within a few ulps: the complex step has lost the digits too
         return
     cvalues = {k: v.astype(np.complex128) for k, v in values.items()}
@@ -316,8 +318,8 @@ def _complex_witness(evaluate: est_.Evaluate, values: dict[str, np.ndarray], gra
         # large elements show it: they differ from the complex step by more than rounding, far less
         # than a bug; that loss, on terms of the typical size, is no evidence either.
         terms = max(floor * typical, COMPLEX_COST_ULPS * noise_.U * abs(f0))
-        lost = _digits_lost(grads, sides, typical)
-        if lost > rel:
+        lost = max(_digits_lost(grads, sides, typical), stair)
+        if lost > threshold:
             terms = max(terms, COMPLEX_LOST_TERMS * lost * typical)
         for name in pending:
             j = judged[name]

@@ -60,6 +60,9 @@ PLATEAU = 0.05
 #: A plateau hides a kink window of width at most (error of a difference) / |a|; below this width only
 #: ReLU inputs exactly 0 could make it, and those leave one side's slope (checked one-sided), not a plateau.
 PLATEAU_WINDOW = 1e-12
+#: Within the complex step's floor, an element still off by this fraction of its size is not agreement
+#: (the parameter is undecided): see ``judge_complex``.
+FACTOR_OFF = 0.1
 #: How a judgement's ``witness`` starts when the complex step decided it.
 COMPLEX_WITNESS = "the complex step"
 
@@ -606,6 +609,12 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
     tol = np.where(unreached, 0.0, floor + rel * np.maximum(np.abs(a), np.maximum(np.abs(p), np.abs(m))))
     smooth = np.abs(p - m) <= tol
     on_plus, on_minus = np.abs(a - p) <= tol, np.abs(a - m) <= tol
+    # within the floor but off by a factor: the floor stands for rounding where terms cancel, which
+    # leaves a few digits, not a wrong factor on a tiny gradient (x2 on 5e-14 under a 5e-11 floor)
+    off_plus = on_plus & (np.abs(a - p) > FACTOR_OFF * np.maximum(np.abs(a), np.abs(p)))
+    off_minus = on_minus & (np.abs(a - m) > FACTOR_OFF * np.maximum(np.abs(a), np.abs(m)))
+    factor_off = sampled & ((smooth & off_plus) | (~smooth & (off_plus | off_minus)
+                                                    & ~((on_plus & ~off_plus) | (on_minus & ~off_minus))))
     one_sided = sampled & ~smooth & (on_plus | on_minus)
     kinks = sampled & ~smooth & ~one_sided
     # every convention for the slope at 0 (0, 1, or between) lands between the two sides' slopes
@@ -613,7 +622,7 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
     beyond = np.where(unreached, 0.0, (floor if wrong_floor is None else wrong_floor)
                       + (rel if wrong_rel is None else wrong_rel) * np.maximum(np.abs(a), np.abs(p)))
     confirmed = sampled & smooth & (np.abs(a - p) > beyond)
-    unsure = sampled & smooth & ~on_plus & ~confirmed
+    unsure = ((sampled & smooth & ~on_plus) | factor_off) & ~confirmed
     valid = sampled & ~kinks
     n = np.where(sampled, np.where(one_sided & on_minus, m, p), np.nan)
     ef = floor if evidence_floor is None else evidence_floor
@@ -631,7 +640,7 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
         outcome, reason = UNDECIDED, ("every element that carries this gradient sits on a kink exactly at θ "
                                       "(a ReLU input exactly 0) and matches neither side's slope")
     elif unsure.any():
-        worst = float(np.max((np.abs(a - p) / np.maximum(np.abs(a), np.abs(p)))[unsure]))
+        worst = float(np.max((np.abs(a - n) / np.maximum(np.abs(a), np.abs(n)))[unsure]))
         outcome, reason = UNDECIDED, (f"the complex step differs from it by up to {worst:.2g} relative: "
                                       "more than rounding in a clean cost, less than a bug is sure to leave; "
                                       "a cost that loses digits to cancellation (a saturated log(1 - AL)) "
