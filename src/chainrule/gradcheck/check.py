@@ -288,13 +288,10 @@ def _complex_witness(evaluate: est_.Evaluate, values: dict[str, np.ndarray], gra
                and isinstance(estimates[k], est_.Estimate)]
     if not pending:
         return
-    rel, floor = threshold, COMPLEX_FLOOR
-    if noise is not None and noise.cancellation:
-        rel = max(rel, COMPLEX_CANCELLATION)
     stair = 0.0  # a saturated log(1 - AL) seen in the cost's cache: the digits it loses
     if noise is not None and noise.staircase and noise.saturation < 1:
         stair = 8 * noise_.U / noise.saturation
-    rel = max(rel, stair)
+    rel = max(threshold, stair, COMPLEX_CANCELLATION if noise is not None and noise.cancellation else 0.0)
     if rel > 0.01:  # 1 - AL within a few ulps: the complex step has lost the digits too
         return
     cvalues = {k: v.astype(np.complex128) for k, v in values.items()}
@@ -317,14 +314,14 @@ def _complex_witness(evaluate: est_.Evaluate, values: dict[str, np.ndarray], gra
         # digits unseen (a saturated log(1 - AL) whose stairs the noise tables never crossed), the
         # large elements show it: they differ from the complex step by more than rounding, far less
         # than a bug; that loss, on terms of the typical size, is no evidence either.
-        terms = max(floor * typical, COMPLEX_COST_ULPS * noise_.U * abs(f0))
+        terms = max(COMPLEX_FLOOR * typical, COMPLEX_COST_ULPS * noise_.U * abs(f0))
         lost = max(_digits_lost(grads, sides, typical), stair)
         if lost > threshold:
             terms = max(terms, COMPLEX_LOST_TERMS * lost * typical)
         for name in pending:
             j = judged[name]
             plus, minus = sides[name]
-            cj = judge_complex(grads[name], plus, minus, rel=rel, floor=floor * typical,
+            cj = judge_complex(grads[name], plus, minus, rel=rel, floor=COMPLEX_FLOOR * typical,
                                evidence_floor=COMPLEX_EVIDENCE_FLOOR * typical, typical=typical,
                                wrong_rel=max(rel, COMPLEX_WRONG), wrong_floor=terms)
             if cj.outcome == UNDECIDED:

@@ -130,13 +130,28 @@ def complex_step(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, i
     """
     arr = values[name]
     numerical = np.full(arr.shape, np.nan)
-    for flat in indices:
+    numerical.reshape(-1)[indices] = complex_sides(evaluate, values, name, indices, h, both=False)[0]
+    return Estimate(numerical, np.full(arr.shape, float(h)), np.zeros(arr.shape), np.zeros(arr.shape, bool))
+
+
+def complex_sides(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, indices: np.ndarray,
+                  h: float = 1e-20, both: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """The complex-step derivative of elements ``indices`` (flat) of ``name`` from both sides:
+    ``Im f(θ + ih e_k) / h`` and ``-Im f(θ - ih e_k) / h`` (K,) each (``both`` False: the first
+    only, and None). ``values`` holds complex arrays (perturbed in place, restored). The two are
+    equal for an analytic cost; at a ReLU input exactly 0 they are its two one-sided slopes (complex
+    numbers order by their real part first, then the imaginary part picks the side)."""
+    arr = values[name]
+    signs = (1.0, -1.0) if both else (1.0,)
+    slopes = np.empty((len(signs), len(indices)))
+    for k, flat in enumerate(indices):
         idx = np.unravel_index(int(flat), arr.shape)
         old = arr[idx]
-        arr[idx] = old + 1j * h
-        numerical[idx] = complex(evaluate(values)).imag / h
+        for j, sign in enumerate(signs):
+            arr[idx] = old + sign * 1j * h
+            slopes[j, k] = sign * complex(evaluate(values)).imag / h
         arr[idx] = old
-    return Estimate(numerical, np.full(arr.shape, float(h)), np.zeros(arr.shape), np.zeros(arr.shape, bool))
+    return slopes[0], (slopes[1] if both else None)
 
 
 def directional(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, k: int, eps: float,
@@ -158,22 +173,3 @@ def directional(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, k:
     arr[...] = original
     return Projections(dirs, numerical, float(eps))
 
-
-def complex_sides(evaluate: Evaluate, values: dict[str, np.ndarray], name: str, indices: np.ndarray,
-                  h: float = 1e-20) -> tuple[np.ndarray, np.ndarray]:
-    """The complex-step derivative of elements ``indices`` (flat) of ``name`` from both sides:
-    ``Im f(θ + ih e_k) / h`` and ``-Im f(θ - ih e_k) / h`` (K,) each. ``values`` holds complex128
-    copies (perturbed in place, restored). The two are equal for an analytic cost; at a ReLU input
-    exactly 0 they are its two one-sided slopes (complex numbers order by their real part first, then
-    the imaginary part picks the side)."""
-    arr = values[name]
-    plus, minus = np.empty(len(indices)), np.empty(len(indices))
-    for k, flat in enumerate(indices):
-        idx = np.unravel_index(int(flat), arr.shape)
-        old = arr[idx]
-        arr[idx] = old + 1j * h
-        plus[k] = complex(evaluate(values)).imag / h
-        arr[idx] = old - 1j * h
-        minus[k] = -complex(evaluate(values)).imag / h
-        arr[idx] = old
-    return plus, minus

@@ -606,6 +606,7 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
     # an imaginary part that reached the cost on neither side: no path from the element to the cost
     # at all (a dead unit), so no rounding either; the gradient there is exactly zero
     unreached = sampled & (p == 0) & (m == 0)
+    silent = unreached & (a == 0)  # exact zeros all round: agree, and carry no evidence
     tol = np.where(unreached, 0.0, floor + rel * np.maximum(np.abs(a), np.maximum(np.abs(p), np.abs(m))))
     smooth = np.abs(p - m) <= tol
     on_plus, on_minus = np.abs(a - p) <= tol, np.abs(a - m) <= tol
@@ -613,8 +614,8 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
     # leaves a few digits, not a wrong factor on a tiny gradient (x2 on 5e-14 under a 5e-11 floor)
     off_plus = on_plus & (np.abs(a - p) > FACTOR_OFF * np.maximum(np.abs(a), np.abs(p)))
     off_minus = on_minus & (np.abs(a - m) > FACTOR_OFF * np.maximum(np.abs(a), np.abs(m)))
-    factor_off = sampled & ((smooth & off_plus) | (~smooth & (off_plus | off_minus)
-                                                    & ~((on_plus & ~off_plus) | (on_minus & ~off_minus))))
+    close_side = (on_plus & ~off_plus) | (on_minus & ~off_minus)
+    factor_off = sampled & ((smooth & off_plus) | (~smooth & (off_plus | off_minus) & ~close_side))
     one_sided = sampled & ~smooth & (on_plus | on_minus)
     kinks = sampled & ~smooth & ~one_sided
     # every convention for the slope at 0 (0, 1, or between) lands between the two sides' slopes
@@ -636,7 +637,7 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
                                       "exactly 0) lie outside the range of its two one-sided slopes, which "
                                       "no convention for the slope at 0 gives; kinks are never judged "
                                       "wrong, so check at a point off the kink (e.g. nonzero biases)")
-    elif valid.any() and not np.any(valid & ~((a == 0) & (p == 0) & (m == 0))) and kinks.any():
+    elif valid.any() and not np.any(valid & ~silent) and kinks.any():
         outcome, reason = UNDECIDED, ("every element that carries this gradient sits on a kink exactly at θ "
                                       "(a ReLU input exactly 0) and matches neither side's slope")
     elif unsure.any():
@@ -645,8 +646,7 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
                                       "more than rounding in a clean cost, less than a bug is sure to leave; "
                                       "a cost that loses digits to cancellation (a saturated log(1 - AL)) "
                                       "does this")
-    elif (one_sided & ~on_minus).any() and not (valid & ~(one_sided & ~on_minus)
-                                                 & ~((a == 0) & (p == 0) & (m == 0))).any():
+    elif (right := one_sided & ~on_minus).any() and not (valid & ~right & ~silent).any():
         outcome, reason = UNDECIDED, ONE_SIDED_REASON
     elif valid.any():
         outcome, reason = CORRECT, ""

@@ -81,14 +81,10 @@ class Noise:
         text = f"the cost's measured rounding noise is {self.sigma:.2g}"
         if math.isfinite(rel) and self.sigma:
             text += f" ({rel:.2g} of |cost|)"
-        if self.staircase and self.saturation < 1:
+        if self.staircase:
             text = (f"the cost's sigmoid output AL comes within {self.saturation:.2g} of 1, where 1 - AL "
                     f"holds a few ulps: log(1 - AL) is a staircase whose steps (about {self.staircase:.2g} "
                     "in the cost) finite differences cannot see through")
-        elif self.staircase:
-            text = (f"the cost moves in stairs (about {self.staircase:.2g} per evaluation, measured at wider "
-                    "spacings): it loses digits to cancellation, as a saturated log(1 - AL) with AL within "
-                    "1e-8 of 1 does, and finite differences cannot see through the stairs")
         elif self.float32:
             text += ": the cost computes in float32"
         elif self.cancellation:
