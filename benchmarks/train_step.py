@@ -18,8 +18,10 @@ loss, backward, SGD update in place.
 
 Repetitions are interleaved (each repetition times every contender once, in a rotating order) so
 that load from other processes on a shared machine hits all alike; the table shows the median
-steps per second and the ratios to "raw". All contenders use the same thread count (BLAS threads fixed
-through the environment before NumPy is imported, ``torch.set_num_threads``).
+steps per second and, for the ratios to "raw", the median of each repetition's own ratio with its
+interquartile range (the spread tells how far to trust the median on this machine today). All
+contenders use the same thread count (BLAS threads fixed through the environment before NumPy is
+imported, ``torch.set_num_threads``).
 
     python benchmarks/train_step.py                           # batches 32 128 1024, both dtypes
     python benchmarks/train_step.py --threads 1 --repeats 9 --batch-sizes 128
@@ -49,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "epochs of at least 8 steps")
     parser.add_argument("--epochs", type=int, default=4,
                         help="epochs per repetition, i.e. per fit call (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=7, help="interleaved repetitions; the median is "
+    parser.add_argument("--repeats", type=int, default=11, help="interleaved repetitions; the median is "
                                                                "reported (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=1,
                         help="threads for NumPy's BLAS and for torch (default: %(default)s)")
@@ -221,6 +223,21 @@ def make_contenders(dtype_name: str, batch: int, args: argparse.Namespace) -> di
     return {name: (run, epochs * steps) for name, run in contenders.items()}
 
 
+def paired_ratios(rates: list[float], reference: list[float]) -> tuple[float, float, float]:
+    """Quartiles (25 %, median, 75 %) of ``rates[r] / reference[r]`` over the repetitions r.
+
+    Each repetition times every contender within a few seconds, so a slow spell of the machine
+    (another tenant, a frequency change) hits both sides of a repetition's ratio alike; the median of
+    the per-repetition ratios is steadier than the ratio of the two medians, which such a spell moves
+    when it falls on one contender's run of one repetition and the other's of another.
+    """
+    ratios = [a / b for a, b in zip(rates, reference, strict=True)]
+    if len(ratios) == 1:
+        return ratios[0], ratios[0], ratios[0]
+    low, mid, high = statistics.quantiles(ratios, n=4, method="inclusive")
+    return low, mid, high
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     set_blas_threads(args.threads)
@@ -254,14 +271,18 @@ def main(argv: list[str] | None = None) -> int:
                 rates[(case, name)].append(steps / (clock() - start))
 
     table = Table(title=f"training steps per {args.clock} second (median of {args.repeats}), MLP "
-                        f"{'-'.join(map(str, SIZES))} ReLU, SGD, data gather included; ratios to raw NumPy")
+                        f"{'-'.join(map(str, SIZES))} ReLU, SGD, data gather included; ratios to raw NumPy: "
+                        "median of each repetition's ratio [interquartile range]")
     for col in ("batch", "dtype", *names, *(f"{n}/raw" for n in names if n != "raw")):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
     for batch, dtype in cases:
         med = {n: statistics.median(rates[((batch, dtype), n)]) for n in names}
-        table.add_row(str(batch), dtype, *(f"{med[n]:.1f}" for n in names),
-                      *(f"{med[n] / med['raw']:.2f}" for n in names if n != "raw"))
-    console = Console()
+        cells = []
+        for n in names[1:]:
+            low, mid, high = paired_ratios(rates[((batch, dtype), n)], rates[((batch, dtype), "raw")])
+            cells.append(f"{mid:.2f} [{low:.2f}–{high:.2f}]")
+        table.add_row(str(batch), dtype, *(f"{med[n]:.1f}" for n in names), *cells)
+    console = Console(width=120) if not sys.stdout.isatty() else Console()
     console.print(table)
     console.print(f"threads: NumPy BLAS {os.environ['OPENBLAS_NUM_THREADS']}; torch {torch_version}; "
                   f"numpy {np.__version__}; clock: {args.clock}; load average {os.getloadavg()[0]:.2f} "

@@ -18,6 +18,10 @@ Generator, a function, an array) is refused at save time with the argument named
 ``get_config()`` then. Loading never imports a module named in a file: a custom class must be handed
 to ``load(path, custom_layers=[Swish, ...])`` (chainrule's own classes excepted), and the file's
 class path is matched against it, first exactly, then by class name.
+
+A layer whose ``get_extra_state()`` returns something (Dropout: its mask generator's state) gets an
+``"extra_state"`` field with that JSON value, handed to ``set_extra_state`` after loading, so a
+loaded model continues exactly where the saved one was (its next dropout masks included).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
+from ._validate import check_json_tree
 from .nn.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .nn.dropout import Dropout
 from .nn.init import zeros
@@ -111,6 +116,16 @@ def _arguments(layer: Layer) -> tuple[list, dict]:
 
 def describe(layer: Layer, where: str) -> dict:
     """The JSON description of ``layer`` (``where`` names it in errors, e.g. "layer 2.0")."""
+    spec = _describe(layer, where)
+    get_extra = getattr(layer, "get_extra_state", None)
+    extra = get_extra() if callable(get_extra) else None
+    if extra is not None:
+        check_json_tree(extra, f"layer {where} ({type(layer).__name__}): get_extra_state()")
+        spec["extra_state"] = extra
+    return spec
+
+
+def _describe(layer: Layer, where: str) -> dict:
     kind = type(layer)
     if kind is Sequential:
         return {"type": "Sequential",
@@ -177,6 +192,18 @@ def build(spec: object, where: str, custom: dict[str, type], check_linear: Calla
     ``bad(problem)`` makes the error raised for an invalid description."""
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
         raise bad(f"layer {where}: expected an object with a 'type', got {spec!r}")
+    if "extra_state" not in spec:
+        return _build(spec, where, custom, check_linear, bad)
+    layer = _build({k: v for k, v in spec.items() if k != "extra_state"}, where, custom, check_linear, bad)
+    try:
+        layer.set_extra_state(spec["extra_state"])
+    except (TypeError, ValueError, KeyError) as exc:
+        raise bad(f"layer {where} ({type(layer).__name__}): its extra_state was refused: {exc}") from None
+    return layer
+
+
+def _build(spec: dict, where: str, custom: dict[str, type], check_linear: Callable[[str, tuple], None],
+           bad: Callable[[str], Exception]) -> Layer:
     kind = spec["type"]
     if kind == "Sequential":
         if set(spec) != {"type", "layers"} or not isinstance(spec["layers"], list):

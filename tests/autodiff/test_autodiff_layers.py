@@ -104,6 +104,45 @@ def test_model_gradients_equal_the_hand_written_backward(activation, loss_cls):
         np.testing.assert_allclose(grads[k], g, **TOL, err_msg=k)
 
 
+def test_model_gradients_of_the_l2_penalised_cost_match_pytorch():
+    """L2Regularized: the penalty lambd/(2m) sum W² is differentiated with respect to the weights
+    (PyTorch: the same cost written out); only the W's carry it, and the isolated loss rule gives
+    the data loss's dL/dlogits with the penalty's value added."""
+    rng = np.random.default_rng(6)
+    model = nn.mlp([3, 5, 4], rng=6)
+    X, y = rng.standard_normal((7, 3)), rng.integers(0, 4, 7)
+    loss = nn.L2Regularized(nn.CrossEntropyLoss(), model, lambd=0.7)
+    grads = ad.model_gradients(model, loss, X, y)
+    W0, b0, W1, b1 = (torch.tensor(model.params[k], requires_grad=True) for k in ("0.W", "0.b", "2.W", "2.b"))
+    z = torch.relu(torch.tensor(X) @ W0 + b0) @ W1 + b1
+    penalty = 0.7 / (2 * 7) * ((W0 ** 2).sum() + (W1 ** 2).sum())
+    cost = torch.nn.functional.cross_entropy(z, torch.tensor(y)) + penalty
+    cost.backward()
+    for k, t in zip(("0.W", "0.b", "2.W", "2.b"), (W0, b0, W1, b1), strict=True):
+        np.testing.assert_allclose(grads[k], t.grad.numpy(), rtol=1e-10, atol=1e-15, err_msg=k)
+    logits = model.forward(X)
+    value, dz = ad.loss_gradient(loss, logits, y)
+    assert value == pytest.approx(loss.forward(logits, y), rel=1e-12)
+    np.testing.assert_allclose(dz, loss.backward(), rtol=1e-10, atol=1e-15)
+
+
+def test_autodiff_witness_sees_a_forgotten_penalty_gradient():
+    from chainrule import check_model
+
+    class ForgotPenalty(nn.L2Regularized):
+        def add_penalty_grads(self, grads=None):
+            pass  # the learner's bug: the cost has the penalty, the gradients do not
+
+    rng = np.random.default_rng(7)
+    model = nn.mlp([3, 5, 2], rng=7)
+    X, y = rng.standard_normal((6, 3)), rng.integers(0, 2, 6)
+    right = check_model(model, nn.L2Regularized(nn.CrossEntropyLoss(), model, 0.7), X, y, autodiff=True)
+    assert not right.notes
+    assert all(p.autodiff_difference < 1e-12 for p in right.parameters.values())
+    wrong = check_model(model, ForgotPenalty(nn.CrossEntropyLoss(), model, 0.7), X, y, autodiff=True)
+    assert {k for k, p in wrong.parameters.items() if p.autodiff_difference > 1e-3} == {"0.W", "2.W"}
+
+
 class DoubledLinear(nn.Linear):
     """A user subclass with a wrong backward (seed 000's dW2 * 2) and the built-in forward."""
 

@@ -97,9 +97,6 @@ NOT_FUZZED = {
     "plot_costs", "print_mislabeled_images", "load_data",  # matplotlib and files: tests/dlai
     "atomic_write", "resolve_target", "sweep_stale_temps",  # tests/io/test_io_safety.py
     "as_tensor",  # every op's own conversion, fuzzed through them
-    # check_gradients' default element_costs (an internal building block of the pipeline, fuzzed
-    # through check_gradients/check_model; exported only for tests/gradcheck): it trusts owned arrays
-    "loop_costs",
 }
 
 # Public classes deliberately not fuzzed, with the reason.

@@ -882,8 +882,19 @@ MODEL_BUGS = {
 
 
 def model_bug_case(seed: int, kind: str) -> Case:
+    # Redrawn until the bug changes the gradients visibly (as the course family's draws): a negated
+    # W behind a layer dead on every example gives -0 where the truth is 0, no bug at all (17002).
+    for attempt in range(200):
+        case = _model_bug_draw(seed, kind, np.random.RandomState(50_000 + 1000 * attempt + seed))
+        change = max(float(np.linalg.norm(case.given[k] - case.truth[k]))
+                     / (float(np.linalg.norm(case.truth[k])) + 1e-300) for k in case.truth)
+        if change >= 1e-3:
+            return case
+    raise RuntimeError(f"no visible {kind} bug found for seed {seed}")
+
+
+def _model_bug_draw(seed: int, kind: str, rs: np.random.RandomState) -> Case:
     act, cls, (entry_name, pattern, factor, derivative) = MODEL_BUGS[kind]
-    rs = np.random.RandomState(50_000 + seed)
     depth = int(rs.randint(1, 3))
     n_in, n_out = int(rs.randint(2, 5)), int(rs.randint(2, 4))
     sizes = [n_in] + [int(rs.randint(3, 7)) for _ in range(depth)] + [n_out]

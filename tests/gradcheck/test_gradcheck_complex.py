@@ -263,3 +263,34 @@ def test_a_saturated_cost_with_its_cache_is_never_a_false_alarm_where_the_gradie
     # the other's: the loss on terms of the typical size is no evidence of a bug
     r = _verdict(census.course_case(13135, "saturated"))
     assert r.outcome in ("correct", "undecided")
+
+
+def test_digits_every_parameter_loses_alike_are_no_evidence_of_a_bug():
+    # randn init, 5 layers: 1 - AL near 1e-12 for some examples, the cost given without its cache.
+    # Every W differs from the complex step by 1.2e-4 relative (the digits lost, u / (1 - AL)), the
+    # b's by 5e-5; the planted b3 x2 by 0.33. Those shared 1e-4 are the cost's, not bugs: the W's are
+    # undecided, never wrong, and b3 is wrong, named x2 within the measured digits.
+    case = census.bug_case(17361, "scale_db")
+    r = _verdict(case)
+    assert r.outcome == "wrong" and not r.collateral and not r.untrue
+    report = case.run()
+    assert {k for k, p in report.parameters.items() if p.outcome == "wrong"} == {"b3"}
+    assert (report.parameters["b3"].pattern, report.parameters["b3"].factor) == ("scaled", 2.0)
+
+
+def test_a_bug_in_every_layer_is_not_taken_for_lost_digits():
+    # a term dropped from every layer's backward: most parameters differ alike, by far more than any
+    # rounding; no loosened error bars, so no factor is claimed on a one-element b4 (it was "x-7")
+    case = census.bug_case(17296, "dropped_term")
+    r = _verdict(case)
+    assert r.outcome == "wrong" and not r.untrue
+
+
+def test_a_planted_model_bug_that_changes_no_gradient_is_redrawn():
+    # mlp[4, 3, 4, 3] dead after its first layer on both examples: NegatedW gives -0 where the truth is
+    # 0, no bug at all; the census draws another network for that seed, where the sign is visible
+    case = census.model_bug_case(17002, "linear_W_sign")
+    assert any(np.linalg.norm(case.given[k] - case.truth[k]) > 1e-3 * np.linalg.norm(case.truth[k])
+               for k in case.truth)
+    r = _verdict(case)
+    assert r.outcome == "wrong" and not r.false_pass

@@ -90,3 +90,13 @@ def test_backward_check_html_is_boxed_too():
     result = dlai.check_backward(params, X, np.array([[1, 0, 1, 0]]))
     tag, style = _styles(result._repr_html_())[0]
     assert tag == "div" and "background:var(--jp-layout-color0" in style and ";color:var(" in style
+
+
+def test_str_of_a_report_in_a_notebook_is_the_text(report, monkeypatch):
+    """In Jupyter rich displays what it prints instead of writing it: str(report) must still be
+    the text (and display nothing)."""
+    import rich.console
+
+    monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
+    text = str(report)
+    assert text == render(report) and "wrong" in text.lower()

@@ -14,8 +14,8 @@ from chainrule.gradcheck import (
     assert_gradients,
     check_gradients,
     check_layer,
-    loop_costs,
 )
+from chainrule.gradcheck.estimate import loop_costs
 from chainrule.gradcheck.judge import CORRECT, WRONG, taylor_test
 from chainrule.gradcheck.noise import Noise, ecnoise, staircase
 from chainrule.nn import ReLU

@@ -117,20 +117,48 @@ def test_a_single_layer_is_a_model(tmp_path):
     assert lone.params["W"].dtype == np.float32
 
 
-def test_tampered_new_layer_fields_are_refused(tmp_path):
-    path = cr.save(nn.Sequential(nn.Dropout(0.5), nn.LayerNorm((2, 3))), tmp_path / "m.npz")
+def _tampered(path, tmp_path, edit):
+    """A copy of the saved model at ``path`` whose architecture document went through ``edit(doc)``."""
+    import io
+
     with zipfile.ZipFile(path) as zf:
         entries = {n: zf.read(n) for n in zf.namelist()}
-    doc = json.loads(np.load(zipfile.ZipFile(path).open("__architecture__.npy")).tobytes())
-    doc["layers"][0]["p"] = 7
-    text = json.dumps(doc).encode()
-    import io
+        doc = json.loads(np.load(zf.open("__architecture__.npy")).tobytes())
+    edit(doc)
     buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.frombuffer(text, np.uint8))
+    np.lib.format.write_array(buf, np.frombuffer(json.dumps(doc).encode(), np.uint8))
     entries["__architecture__.npy"] = buf.getvalue()
     bad = tmp_path / "bad.npz"
     with zipfile.ZipFile(bad, "w") as zf:
         for n, data in entries.items():
             zf.writestr(n, data)
+    return bad
+
+
+def test_tampered_new_layer_fields_are_refused(tmp_path):
+    path = cr.save(nn.Sequential(nn.Dropout(0.5), nn.LayerNorm((2, 3))), tmp_path / "m.npz")
+    bad = _tampered(path, tmp_path, lambda doc: doc["layers"][0].update(p=7))
     with pytest.raises(ValueError, match=r"layer 0: invalid Dropout description \(p must lie in"):
         cr.load(bad)
+
+
+@pytest.mark.parametrize("state,message", [
+    ({"bit_generator": "os.system", "state": {}}, "Dropout state must name one of NumPy's bit generators"),
+    ({"bit_generator": "PCG64", "state": {"state": "x", "inc": 1}}, "invalid PCG64 state"),
+    (7, "Dropout state must name one of NumPy's bit generators"),
+])
+def test_tampered_dropout_state_is_refused(tmp_path, state, message):
+    path = cr.save(nn.Sequential(nn.Dropout(0.5, rng=0)), tmp_path / "m.npz")
+
+    def edit(doc):
+        assert doc["layers"][0]["extra_state"]["bit_generator"] == "PCG64"
+        doc["layers"][0]["extra_state"] = state
+
+    with pytest.raises(ValueError, match=rf"layer 0 \(Dropout\): its extra_state was refused: {message}"):
+        cr.load(_tampered(path, tmp_path, edit))
+
+
+def test_a_layer_without_extra_state_refuses_one():
+    with pytest.raises(ValueError, match="ReLU keeps no extra state"):
+        nn.ReLU().set_extra_state({"a": 1})
+    assert nn.ReLU().get_extra_state() is None

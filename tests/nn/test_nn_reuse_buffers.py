@@ -181,3 +181,107 @@ def test_callbacks_see_the_public_contract():
     b = best.forward(2 * probe)
     np.testing.assert_array_equal(a, a_values)
     assert not np.shares_memory(a, b)
+
+
+def test_relu_after_a_linear_works_in_the_linear_s_arrays():
+    """Between Linear and ReLU the arrays are handed over: ReLU takes max(x, 0) in the Linear's own
+    output and dout * mask in the next Linear's own dx (no array of its own), the numbers bit for bit
+    those of the public calls (test_same_numbers_bit_for_bit_inside_and_outside)."""
+    model, loss = _model(), nn.CrossEntropyLoss()
+    x, t = RNG.standard_normal((8, 6)), RNG.integers(0, 3, 8)
+    with reuse_buffers(model, loss):
+        h = model[0].forward(x)
+        y = model[1].forward(h)
+        assert y is h and np.all(h >= 0)  # in place
+        out = model[4].forward(model[3].forward(model[2].forward(y)))
+        loss.forward(out, t)
+        d3 = model[4].backward(loss.backward())
+        assert model[3].backward(d3) is d3 and np.all(d3[model[3].y <= 0] == 0)  # masked in place
+        d2 = model[2].backward(d3)
+        dx = model[1].backward(d2)
+        assert dx is d2
+        assert model[1]._takes_input and model[1]._takes_dout and not model[0]._takes_input
+    assert not model[1]._takes_input and not model[1]._takes_dout
+
+
+class MyLinear(nn.Linear):
+    """A learner's Linear with its own backward, which may keep what it returns."""
+
+    def backward(self, dout):
+        self.kept = dout @ self.params["W"].T
+        self.grads["W"] = self.x.T @ dout
+        self.grads["b"] = dout.sum(axis=0)
+        return self.kept
+
+
+@pytest.mark.parametrize("model", [
+    lambda: nn.Sequential(nn.ReLU(), nn.Linear(6, 3, rng=0)),  # the data itself
+    lambda: nn.Sequential(nn.Sigmoid(), nn.ReLU(), nn.Linear(6, 3, rng=0)),  # Sigmoid keeps its y
+    lambda: nn.Sequential(MyLinear(6, 4, rng=0), nn.ReLU(), MyLinear(4, 3, rng=1)),
+], ids=["data", "after-sigmoid", "overridden-linear"])
+def test_relu_leaves_arrays_it_was_not_handed_alone(model):
+    """Only a built-in Linear's output and dx are handed over: ReLU never writes into the data, into
+    a Sigmoid's cached output, nor into what a subclass with its own backward returns."""
+    model, loss = model(), nn.CrossEntropyLoss()
+    x, t = RNG.standard_normal((5, 6)), RNG.integers(0, 3, 5)
+    ref = _step(model, loss, x.copy(), t)
+    kept_x = x.copy()
+    with reuse_buffers(model, loss):
+        got = _step(model, loss, x, t)
+        mine = [layer for layer in model if isinstance(layer, MyLinear)]
+        kept = [layer.kept.copy() for layer in mine]
+        relu = next(layer for layer in model if isinstance(layer, nn.ReLU))
+        after = model.layers[model.layers.index(relu) + 1]
+        assert not relu._takes_input and relu._takes_dout == (type(after) is nn.Linear)
+        for layer, k in zip(mine, kept, strict=True):
+            np.testing.assert_array_equal(layer.kept, k)
+    np.testing.assert_array_equal(x, kept_x)
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[2], ref[2])
+    for k in ref[3]:
+        np.testing.assert_array_equal(got[3][k], ref[3][k])
+
+
+def _public_loop(model, loss, X, y, opt, epochs, batch_size, seed):
+    """The reference fit must equal: public forward, backward, then one optimizer step."""
+    gen = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = gen.permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            idx = order[start:start + batch_size]
+            loss.forward(model.forward(X[idx]), y[idx])
+            model.backward(loss.backward())
+            opt.step(dict(model.params.items()), dict(model.grads.items()))
+
+
+def _tied():
+    """Two Linear layers sharing one weight array (tied weights)."""
+    model = nn.Sequential(nn.Linear(6, 6, rng=0), nn.ReLU(), nn.Linear(6, 6, rng=1), nn.ReLU(),
+                          nn.Linear(6, 3, rng=2))
+    model[2].params["W"] = model[0].params["W"]
+    return model
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda: cr.optim.SGD(0.1, momentum=0.9, nesterov=True),
+    lambda: cr.optim.Adam(0.01, clip_grad_value=0.05),
+    lambda: cr.optim.AdamW(0.01, weight_decay=0.1),
+    lambda: cr.optim.RMSprop(0.01, momentum=0.5),
+    lambda: cr.optim.SGD(0.1, clip_grad_norm=0.1),
+], ids=["nesterov", "adam-clip-value", "adamw", "rmsprop", "clip-norm"])
+@pytest.mark.parametrize("make_model", [_model, _tied], ids=["mlp", "tied"])
+def test_fit_equals_the_public_loop_for_every_optimizer(make_opt, make_model):
+    """Bit for bit the public loop's parameters and optimizer state, for every built-in optimizer
+    (momentum, moments, clipping), tied weights included (two layers sharing one array)."""
+    X, y = RNG.standard_normal((45, 6)), RNG.integers(0, 3, 45)
+    loss = nn.CrossEntropyLoss()
+    fitted, manual = make_model(), make_model()
+    fit_opt, manual_opt = make_opt(), make_opt()
+    cr.fit(fitted, loss, X, y, optimizer=fit_opt, epochs=3, batch_size=8, rng=2)
+    _public_loop(manual, loss, X, y, manual_opt, 3, 8, 2)
+    for k, p in manual.params.items():
+        np.testing.assert_array_equal(fitted.params[k], p)
+    for name, state in manual_opt.state.items():
+        for key, value in state.items():
+            np.testing.assert_array_equal(fit_opt.state[name][key], value)
+

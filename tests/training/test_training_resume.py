@@ -80,3 +80,28 @@ def test_checkpoint_errors_name_the_problem(tmp_path):
     cr.load(tmp_path / "ckpt.npz", optimizer=restored)
     assert restored.state["0.W"]["step"] == opt.state["0.W"]["step"] == 3
     assert np.array_equal(restored.state["0.W"]["exp_avg"], opt.state["0.W"]["exp_avg"])
+
+
+@pytest.mark.parametrize("rng", [5, None, np.random.Generator(np.random.MT19937(3))],
+                         ids=["seeded", "unseeded", "mt19937"])
+def test_resumed_run_with_dropout_draws_the_same_masks(tmp_path, rng):
+    """The dropout masks come from the layer's own generator: its state is saved with the model, so
+    the resumed run draws the masks the uninterrupted one drew (also for an unseeded Dropout)."""
+    import copy
+
+    X, y = _data()
+    loss = nn.CrossEntropyLoss()
+    start = nn.Sequential(nn.Linear(2, 32, rng=1), nn.ReLU(), nn.Dropout(0.3, rng=rng),
+                          nn.Linear(32, 3, rng=2))
+    model, first = copy.deepcopy(start), copy.deepcopy(start)
+    opt, opt1 = Adam(0.01), Adam(0.01)
+    whole = cr.fit(model, loss, X, y, optimizer=opt, epochs=6, batch_size=32, rng=7)
+    half = cr.fit(first, loss, X, y, optimizer=opt1, epochs=3, batch_size=32, rng=7)
+    cr.save(first, tmp_path / "ckpt.npz", optimizer=opt1)
+    opt2 = Adam(0.01)
+    resumed = cr.load(tmp_path / "ckpt.npz", optimizer=opt2)
+    rest = cr.fit(resumed, loss, X, y, optimizer=opt2, epochs=6, initial_epoch=3, batch_size=32, rng=7)
+    assert half.history["loss"] + rest.history["loss"] == whole.history["loss"]
+    for k, v in model.params.items():
+        assert v.tobytes() == resumed.params[k].tobytes(), k
+    assert type(resumed[2].rng.bit_generator) is type(model[2].rng.bit_generator)

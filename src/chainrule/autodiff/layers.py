@@ -44,6 +44,7 @@ from ..nn import (
     Tanh,
 )
 from ..nn.losses import check_cross_entropy_target, check_same_shape_target, check_unit_interval
+from ..nn.regularization import L2Regularized, _selects, l2_penalty
 from .array_ops import cross_entropy, mean, softmax
 from .ops import as_tensor, leaky_relu, relu, sigmoid, softplus, sqrt, tanh
 from .tensor import Tensor, grad_or_zeros
@@ -145,12 +146,28 @@ def model_gradients(model: Layer, loss: Loss, X: np.ndarray, y: np.ndarray) -> d
     X = as_float_array(X, "X")
     with refused_as(f"X of shape {X.shape} does not fit the model"):
         logits = graph(model, Tensor(X), params)
+    penalties = []  # L2Regularized wrappers: their penalty is a function of the parameters too
+    while isinstance(loss, L2Regularized) and loss.model is model:
+        penalties.append(loss)
+        loss = loss.loss
     with refused_as(f"y does not fit the loss for the model's output of shape {logits.shape} (X has "
                     f"{X.shape[0] if X.ndim else 0} rows)", rename=("target", "y")):
         out = loss_graph(loss, logits, y)
+    for penalty in penalties:  # lambd / (2 m) * sum of squared selected weights, m the batch size
+        scale = penalty.lambd / (2 * logits.shape[0])
+        for k, t in params.items():
+            if _selects(penalty.select, k):
+                out = out + (t * t).sum() * scale
     if out.requires_grad:
         out.backward()
     return {k: grad_or_zeros(t) for k, t in params.items()}
+
+
+@register_layer(L2Regularized)
+def _l2_regularized(loss: L2Regularized, z: Tensor, t: np.ndarray) -> Tensor:
+    """The loss of the logits alone: the penalty is a constant here (``model_gradients``
+    differentiates it with respect to the weights)."""
+    return loss_graph(loss.loss, z, t) + l2_penalty(loss.model.params, loss.lambd, z.shape[0], loss.select)
 
 
 # ---- rules for the built-in layers ------------------------------------------------------------

@@ -16,7 +16,7 @@ undecided, never passes.
 
 from .check import DEFAULT_THRESHOLD, PrecisionWarning, StepWarning, check_gradients, relative_difference
 from .diagnose import PATTERNS
-from .estimate import DEFAULT_EPS, METHODS, ElementCosts, loop_costs
+from .estimate import DEFAULT_EPS, METHODS, ElementCosts
 from .judge import OUTCOMES
 from .layer import check_layer, check_loss
 from .model import check_model
@@ -26,5 +26,5 @@ from .testing import assert_gradients
 __all__ = [
     "DEFAULT_EPS", "DEFAULT_THRESHOLD", "METHODS", "OUTCOMES", "PATTERNS", "ElementCosts", "GradientReport",
     "LayerResult", "ParameterResult", "PrecisionWarning", "StepWarning", "WorstElement", "assert_gradients",
-    "check_gradients", "check_layer", "check_loss", "check_model", "loop_costs", "relative_difference",
+    "check_gradients", "check_layer", "check_loss", "check_model", "relative_difference",
 ]

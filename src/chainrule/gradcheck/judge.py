@@ -582,7 +582,8 @@ def judge_projections(a_proj: np.ndarray, est: Projections, noise: Noise, thresh
 
 def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: float,
                   floor: float, evidence_floor: float | None = None, typical: float = 0.0,
-                  wrong_rel: float | None = None, wrong_floor: float | None = None) -> Judgement:
+                  wrong_rel: float | None = None, wrong_floor: float | None = None,
+                  evidence_rel: float | None = None) -> Judgement:
     """Judge one parameter against its complex-step derivative (``estimate.complex_sides``: ``plus``
     and ``minus`` of the parameter's shape, NaN where unsampled). An element agrees when it is within
     ``floor + rel * max(|a|, |c|)`` of the derivative: ``rel`` is the threshold, widened where the
@@ -595,7 +596,8 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
     undecided rather than correct. ``evidence_floor`` (default ``floor``) replaces ``floor`` in the error
     bars handed on to the diagnosis: a pattern is claimed only when it holds to those, so a generous
     floor would let a simple factor (x3) pass for the true one (x3.14). ``typical`` is the report's
-    typical gradient element.
+    typical gradient element; ``evidence_rel`` (default ``rel``) the relative part of those bars, the
+    digits the complex step is measured to lose (a pattern holds to them, not to more).
     ``wrong_rel`` and ``wrong_floor`` (default ``rel``, ``floor``): what an element needs to be
     *wrong*; between the two it is neither, and the parameter is undecided (a cost that loses a few
     digits, as a mildly saturated log(1 - AL) does unseen, moves the complex step by more than
@@ -628,6 +630,9 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
     n = np.where(sampled, np.where(one_sided & on_minus, m, p), np.nan)
     ef = floor if evidence_floor is None else evidence_floor
     bar = np.where(sampled & ~unreached, tol - floor + ef, 0.0)
+    if evidence_rel is not None and evidence_rel > rel:
+        widen = (evidence_rel - rel) * np.maximum(np.abs(a), np.abs(n))
+        bar = np.where(sampled & ~unreached, bar + widen, 0.0)
     step = np.full(a.shape, 1e-20)  # estimate.complex_sides' step
     witness = COMPLEX_WITNESS + " Im f(θ + ih) / h, exact to rounding"
     if confirmed.any():

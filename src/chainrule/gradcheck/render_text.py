@@ -43,8 +43,9 @@ def render(obj, columns: int | None = None) -> str:
 
     tty = sys.stdout.isatty()
     buf = io.StringIO()
+    # force_jupyter=False: in a notebook rich would display the text itself and write nothing to buf.
     console = Console(file=buf, force_terminal=tty, color_system="standard" if tty else None,
-                      width=columns or width(), soft_wrap=False)
+                      width=columns or width(), soft_wrap=False, force_jupyter=False)
     console.print(obj)
     return "\n".join(line.rstrip() for line in buf.getvalue().rstrip("\n").split("\n"))
 

@@ -6,7 +6,8 @@ Every activation maps x of any shape (float32 or float64) to y of the same shape
 upstream gradient whenever dout is shared). Nor does a layer keep a reference to an array the
 caller holds (its input, or the output it returns): ``y *= 2`` after forward does not change dx.
 Inside ``reuse_buffers`` (``fit``'s steps), where the caller treats y as read-only, ReLU writes y,
-its mask and dx into arrays it owns, overwritten by its next call, and Sigmoid, Tanh and Softmax
+its mask and dx into arrays it owns, overwritten by its next call (or, after a Linear in a
+Sequential, into the Linear's output and dx, which it hands over), and Sigmoid, Tanh and Softmax
 return the y they cache without a protective copy.
 """
 
@@ -53,13 +54,19 @@ class ReLU(Layer):
     def __init__(self) -> None:
         super().__init__()
         self.mask: np.ndarray | None = None
+        self.y: np.ndarray | None = None  # the output, kept instead of the mask when computed in place
         self.dtype: np.dtype | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._check_input(x)
-        # A bool mask costs 1 byte per element, less than a copy of x or y.
-        self.mask = np.greater(x, 0, out=self._scratch("mask", x.shape, _BOOL))
         self.dtype = x.dtype
+        if self._takes_input and self._reuse:
+            # reuse_buffers: x is the previous Linear's own output, which nobody reads after us: max in
+            # place, and the mask from y in backward (y > 0 exactly where x > 0), as a NumPy step does.
+            self.mask, self.y = None, np.maximum(x, 0, out=x)
+            return self.y
+        # A bool mask costs 1 byte per element, less than a copy of x or y.
+        self.mask, self.y = np.greater(x, 0, out=self._scratch("mask", x.shape, _BOOL)), None
         return np.maximum(x, 0, out=self._scratch("y", x.shape, x.dtype))
 
     elementwise = True
@@ -73,9 +80,12 @@ class ReLU(Layer):
     def backward(self, dout: np.ndarray) -> np.ndarray:
         mask = self.mask
         if mask is None:
-            self._require(mask)
+            self._require(self.y)
+            mask = np.greater(self.y, 0, out=self._scratch("mask", self.y.shape, _BOOL))
         dout = self._check_dout(dout, mask.shape, self.dtype)
-        return np.multiply(dout, mask, out=self._scratch("dx", dout.shape, dout.dtype))
+        # reuse_buffers: the next Linear's dx is ours to overwrite; otherwise a new (or own) array.
+        out = dout if self._takes_dout and self._reuse else self._scratch("dx", dout.shape, dout.dtype)
+        return np.multiply(dout, mask, out=out)
 
 
 class LeakyReLU(Layer):

@@ -8,6 +8,17 @@ import numpy as np
 from .._validate import as_rng, check_bool, check_real
 from .module import Layer, sublayers
 
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
+def _as_json(value: object) -> object:
+    """A bit generator's state with its arrays as lists of ints (JSON data)."""
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return [int(v) for v in value.ravel()]
+    return value
+
 
 class Dropout(Layer):
     """Inverted dropout (PyTorch's ``nn.Dropout``). x: any shape (N, ...) -> y of x's shape and dtype.
@@ -73,6 +84,25 @@ class Dropout(Layer):
 
     def get_config(self) -> dict:
         return {"p": self.p}
+
+    def get_extra_state(self) -> dict:
+        """The mask generator's state as JSON (NumPy's ``bit_generator.state``, arrays as lists):
+        ``chainrule.save`` stores it, so a loaded model draws the masks this one would draw next."""
+        return _as_json(self.rng.bit_generator.state)
+
+    def set_extra_state(self, state: dict) -> None:
+        """Continue from a state ``get_extra_state`` returned: a new generator of the recorded kind
+        (one of NumPy's bit generators, by name; nothing else is looked up) set to that state."""
+        kind = state.get("bit_generator") if isinstance(state, dict) else None
+        if kind not in _BIT_GENERATORS:
+            raise ValueError(f"Dropout state must name one of NumPy's bit generators {_BIT_GENERATORS}, "
+                             f"got {kind!r:.60}")
+        rng = np.random.Generator(getattr(np.random, kind)())
+        try:
+            rng.bit_generator.state = state
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:
+            raise ValueError(f"invalid {kind} state: {exc}") from None
+        self.rng = rng
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

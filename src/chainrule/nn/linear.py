@@ -20,8 +20,11 @@ class Linear(Layer):
     forward keeps a copy of x for backward, so a caller may change x in between; y, dx and the
     gradients are new arrays on every call. Inside ``reuse_buffers`` (``fit``'s steps) the layer
     keeps x itself, which the caller leaves unchanged until backward, and writes y, dx, ``grads["W"]``
-    and ``grads["b"]`` into its own arrays, overwritten by the next call.
+    and ``grads["b"]`` into its own arrays, overwritten by the next call; it never reads y or dx
+    again, so it hands them over (the next ReLU in a Sequential writes into them).
     """
+
+    _hands_over = True
 
     def __init__(self, in_features: int, out_features: int, *, init: str | Initializer = "he",
                  rng: np.random.Generator | int | None = None, dtype: type = np.float64) -> None:

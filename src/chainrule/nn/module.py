@@ -86,6 +86,13 @@ class Layer:
 
     # True inside ``reuse_buffers`` (fit's steps): ``_scratch`` then hands out the layer's own arrays.
     _reuse: bool = False
+    # Set by ``reuse_buffers`` in a Sequential chain: the previous layer hands over its output (the
+    # next layer its dx) as an array it owns and never reads again, so this layer may write into it.
+    _takes_input: bool = False
+    _takes_dout: bool = False
+    # A class whose forward output and backward dx are, inside ``reuse_buffers``, its own arrays that
+    # it never reads again (Linear) sets this; a subclass overriding forward or backward loses it.
+    _hands_over: bool = False
 
     def __new__(cls, *args, **kwargs):
         # The constructor's arguments are the layer's architecture: chainrule.save records them
@@ -191,6 +198,16 @@ class Layer:
                 raise TypeError(f"{type(self).__name__}.zero_grad: writing into self.grads did not reach "
                                 "the layer's gradients (its grads builds a new dict on every access); a "
                                 "composite layer must override zero_grad to call its children's zero_grad")
+
+    def get_extra_state(self) -> object:
+        """State that is neither a parameter nor a buffer (Dropout's mask generator), as JSON data
+        that ``chainrule.save`` records with the architecture; None (the default): there is none."""
+        return None
+
+    def set_extra_state(self, state: object) -> None:
+        """Restore what ``get_extra_state`` returned (``chainrule.load`` calls it)."""
+        if state is not None:
+            raise ValueError(f"{type(self).__name__} keeps no extra state, got {state!r:.80}")
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of every parameter and buffer (state that is not trained, such as BatchNorm1d's
@@ -318,7 +335,12 @@ def reuse_buffers(model: object, loss: Loss | None = None, enabled: bool = True)
       layer may keep it as its input) and, like a layer's ``grads`` entries, may be overwritten by
       that object's next call of the same kind: use it before then;
     - a layer keeps a reference to its input instead of a copy: leave the input unchanged until
-      the layer's backward has run.
+      the layer's backward has run;
+    - between two layers of a ``Sequential``, an array passed on belongs to its receiver when the
+      sender hands it over (``_hands_over``: Linear's output and dx, arrays it owns and never reads
+      again): ReLU then computes max(x, 0) in its input and dout * mask in its dout, in place, as a
+      hand-written NumPy step does (it finds the mask in backward from its output, y > 0 exactly
+      where x > 0).
 
     Applies to ``model`` and, through a ``Sequential`` (not a subclass with its own forward or
     backward), to its layers; a composite's inner layers are left alone, since it may call them
@@ -334,18 +356,53 @@ def reuse_buffers(model: object, loss: Loss | None = None, enabled: bool = True)
 
     owners = _reused_chain(model) + ([base_loss(loss)] if loss is not None else [])
     owners = [o for o in owners if isinstance(o, (Layer, Loss))]
-    before = [(o, o._reuse) for o in owners]
+    before = [(o, o._reuse, o.__dict__.get("_takes_input"), o.__dict__.get("_takes_dout")) for o in owners]
+    takes = _hand_overs(owners) if enabled else {}
     for o in owners:
         if enabled:
             o.__dict__.setdefault("_scratch_arrays", {})
         o._reuse = enabled
+        if isinstance(o, Layer):
+            o._takes_input, o._takes_dout = takes.get(id(o), (False, False))
     try:
         yield owners
     finally:
-        for o, was in before:
+        for o, was, took_input, took_dout in before:
             o._reuse = was
+            for name, value in (("_takes_input", took_input), ("_takes_dout", took_dout)):
+                if value is None:
+                    o.__dict__.pop(name, None)
+                else:
+                    setattr(o, name, value)
             if not was:
                 o.__dict__.pop("_scratch_arrays", None)
+
+
+def _hands_over(layer: object) -> bool:
+    """Whether ``layer``'s forward output and backward dx are, inside ``reuse_buffers``, arrays it
+    owns and never reads again: its class, or the class that declared ``_hands_over``, defines both
+    methods (a subclass with its own forward or backward may keep what it returns)."""
+    cls = type(layer)
+    if not getattr(cls, "_hands_over", False):
+        return False
+    owner = next(c for c in cls.__mro__ if c.__dict__.get("_hands_over"))
+    return cls.forward is owner.forward and cls.backward is owner.backward
+
+
+def _hand_overs(owners: list) -> dict[int, tuple[bool, bool]]:
+    """{id(layer): (takes_input, takes_dout)} for the layers of every plain Sequential among
+    ``owners``: a layer takes its input when the layer before it hands its output over, and its dout
+    when the layer after it hands its dx over (see ``_hands_over``)."""
+    from .sequential import Sequential
+
+    takes: dict[int, tuple[bool, bool]] = {}
+    for seq in owners:
+        if isinstance(seq, Sequential) and type(seq).forward is Sequential.forward:
+            layers = seq.layers
+            for i, layer in enumerate(layers):
+                takes[id(layer)] = (i > 0 and _hands_over(layers[i - 1]),
+                                    i + 1 < len(layers) and _hands_over(layers[i + 1]))
+    return takes
 
 
 def owned_arrays(owners: list) -> dict[int, np.ndarray]:
