@@ -16,8 +16,9 @@ loss, backward, SGD update in place.
   returns new arrays and Linear copies its input, the contract outside ``fit``.
 - "torch": ``torch.nn.Sequential`` + ``torch.optim.SGD`` with ``index_select`` gathers.
 
-Repetitions are interleaved (each repetition times every contender once, in a rotating order) so
-that load from other processes on a shared machine hits all alike; the table shows the median
+Repetitions are interleaved (each repetition times every contender once: raw and fit back to back,
+in turn first, then the others in a rotating order) so that load from other processes on a shared
+machine hits all alike; the table shows the median
 steps per second and, for the ratios to "raw", the median of each repetition's own ratio with its
 interquartile range (the spread tells how far to trust the median on this machine today). All
 contenders use the same thread count (BLAS threads fixed through the environment before NumPy is
@@ -63,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds of rest before each timed block, so the previous contender's "
                              "spinning worker threads go idle (default: %(default)s)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
+    parser.add_argument("--json", action="store_true",
+                        help="also print one line of JSON: every repetition's steps per second per contender")
     parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for weights and data (default: %(default)s)")
@@ -262,7 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     for r in range(args.repeats):
         for case in cases:
-            order = names[r % len(names):] + names[:r % len(names)]
+            # raw and fit back to back, in turn first (ABBA: a drift of the machine's speed hits
+            # both sides of their ratio alike), the secondary columns after them in a rotating order
+            others = [n for n in names if n not in ("raw", "fit")]
+            turn = r % len(others) if others else 0
+            order = (["raw", "fit"] if r % 2 == 0 else ["fit", "raw"]) + others[turn:] + others[:turn]
             for name in order:
                 run, steps = contenders[(case, name)]
                 time.sleep(args.pause)
@@ -284,6 +291,11 @@ def main(argv: list[str] | None = None) -> int:
         table.add_row(str(batch), dtype, *(f"{med[n]:.1f}" for n in names), *cells)
     console = Console(width=120) if not sys.stdout.isatty() else Console()
     console.print(table)
+    if args.json:
+        import json
+
+        print(json.dumps({f"{b} {d} {n}": [round(v, 2) for v in rates[((b, d), n)]]
+                          for b, d in cases for n in names}))
     console.print(f"threads: NumPy BLAS {os.environ['OPENBLAS_NUM_THREADS']}; torch {torch_version}; "
                   f"numpy {np.__version__}; clock: {args.clock}; load average {os.getloadavg()[0]:.2f} "
                   f"on {os.cpu_count()} cores")

@@ -15,6 +15,7 @@ import pytest
 from test_census_examples import _dead_units_point
 
 import chainrule as cr
+from chainrule.gradcheck import check as check_
 from chainrule.gradcheck.holomorphic import NotHolomorphic, Watched, watched_cost
 from chainrule.gradcheck.inputs import as_cost_value
 
@@ -265,17 +266,51 @@ def test_a_saturated_cost_with_its_cache_is_never_a_false_alarm_where_the_gradie
     assert r.outcome in ("correct", "undecided")
 
 
-def test_digits_every_parameter_loses_alike_are_no_evidence_of_a_bug():
+@pytest.mark.parametrize("extended", [True, False], ids=["measured", "no-long-double"])
+def test_digits_the_complex_step_loses_are_no_evidence_of_a_bug(extended, monkeypatch):
     # randn init, 5 layers: 1 - AL near 1e-12 for some examples, the cost given without its cache.
-    # Every W differs from the complex step by 1.2e-4 relative (the digits lost, u / (1 - AL)), the
-    # b's by 5e-5; the planted b3 x2 by 0.33. Those shared 1e-4 are the cost's, not bugs: the W's are
-    # undecided, never wrong, and b3 is wrong, named x2 within the measured digits.
+    # The complex step in float64 moves every W by 1e-4..2e-3 (the digits the cost loses, u / (1 - AL));
+    # in extended precision it agrees with the hand-written backward to 1e-7, and with b3 x2 off by 0.5.
+    # Where NumPy has no long double, the loss most parameters share stands for the measurement.
+    # Either way: b3 wrong and named x2, no other parameter wrong.
+    monkeypatch.setattr("chainrule.gradcheck.check.EXTENDED", extended and check_.EXTENDED)
     case = census.bug_case(17361, "scale_db")
     r = _verdict(case)
     assert r.outcome == "wrong" and not r.collateral and not r.untrue
     report = case.run()
     assert {k for k, p in report.parameters.items() if p.outcome == "wrong"} == {"b3"}
     assert (report.parameters["b3"].pattern, report.parameters["b3"].factor) == ("scaled", 2.0)
+
+
+@pytest.mark.skipif(not check_.EXTENDED, reason="NumPy's long double is float64 on this platform")
+def test_a_small_bug_in_every_layer_is_wrong_where_extended_precision_measures_the_step():
+    # a term dropped from the backward of a clean network: every gradient 4e-4..7e-3 off. Both complex
+    # steps agree to 1e-15, so those differences are the bug's: wrong, each parameter (without the
+    # measurement, a shared 1e-4-level difference cannot be told from lost digits: undecided)
+    case = census.bug_case(5116, "dropped_term")
+    report = case.run()
+    assert all(p.outcome == "wrong" for p in report.parameters.values())
+    assert not _verdict(case).untrue
+
+
+def test_a_cost_that_leaves_extended_precision_gets_no_measurement():
+    # the parameters cast to complex128 inside the cost: the long-double evaluation comes back as
+    # complex128, so nothing is measured (the check falls back on what the parameters share)
+    from chainrule.gradcheck.check import _extended
+    from chainrule.gradcheck.holomorphic import watched_cost
+
+    def cost(p):
+        return (p["w"].astype(np.complex128) ** 2).sum()
+
+    evaluate = watched_cost(cost, lambda out: as_cost_value(out, complex_ok=True))
+    values = {"w": np.array([1.0, 2.0], dtype=np.complex128)}
+    sides = {"w": (np.array([2.0, 4.0]), np.array([2.0, 4.0]))}
+    assert _extended(evaluate, values, {"w": np.array([2.0, 4.1])}, sides, 1e-7, 3.0) is None
+    kept = watched_cost(lambda p: (p["w"] ** 2).sum(), lambda out: as_cost_value(out, complex_ok=True))
+    measured = _extended(kept, values, {"w": np.array([2.0, 4.1])}, sides, 1e-7, 3.0)
+    assert measured is None if not check_.EXTENDED else measured < 1e-15
+    if check_.EXTENDED:
+        assert sides["w"][0][1] == 4.0  # replaced by the extended value (the same here)
 
 
 def test_a_bug_in_every_layer_is_not_taken_for_lost_digits():

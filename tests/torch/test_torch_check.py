@@ -184,6 +184,19 @@ def test_assert_gradients_on_functions_modules_and_reports():
         cr.assert_gradients(check_function(F.MatMulTransposed, randn(4, 3), randn(3, 3, seed=1)))
 
 
+def test_the_top_level_assert_gradients_takes_torch_targets_too():
+    """One assert_gradients for everything: cr.assert_gradients on a torch Function (the class or its
+    apply), a plain callable given tensors, or an nn.Module runs chainrule.torch's checks."""
+    assert cr.assert_gradients(F.ReLU, randn(6, 5)).passed
+    assert cr.assert_gradients(F.Square.apply, randn(4)).passed
+    assert cr.assert_gradients(lambda x: torch.tanh(x) * 2, randn(3, 2)).passed
+    assert cr.assert_gradients(torch.nn.Linear(3, 2).double(), randn(5, 3)).passed
+    with pytest.raises(AssertionError, match="x masked"):
+        cr.assert_gradients(F.ReLUNoMask, randn(6, 5))
+    with pytest.raises(AssertionError, match="scaled"):
+        cr.assert_gradients(F.SquareMissingFactor.apply, randn(4))
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(TypeError, match="fn must be"):
         check_function(3, randn(3))

@@ -121,10 +121,16 @@ def _watch(result: object) -> object:
     return result
 
 
+def _complex_kind(v: np.ndarray) -> type:
+    """complex128, or clongdouble for parameters given in extended precision (kept so)."""
+    return np.clongdouble if v.dtype == np.clongdouble else np.complex128
+
+
 def watched_cost(call: Callable[[dict[str, np.ndarray]], object],
                  value_of: Callable[[object], object]) -> Callable[[dict[str, np.ndarray]], complex]:
-    """``evaluate(values) -> complex`` for complex ``values`` (name -> complex128 array): ``call``
-    receives them as fresh ``Watched`` copies and ``value_of`` turns its return value into the cost.
+    """``evaluate(values) -> complex`` for complex ``values`` (name -> complex128 array, or clongdouble
+    for extended precision, kept): ``call`` receives them as fresh ``Watched`` copies and ``value_of``
+    turns its return value into the cost (a ``np.clongdouble`` when the cost kept extended precision).
     Raises ``NotHolomorphic`` when the cost cannot give a complex-step derivative."""
 
     def evaluate(values: dict[str, np.ndarray]) -> complex:
@@ -133,7 +139,7 @@ def watched_cost(call: Callable[[dict[str, np.ndarray]], object],
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("error", _ComplexWarning)
-                out = call({k: np.array(v, dtype=np.complex128).view(Watched) for k, v in values.items()})
+                out = call({k: np.array(v, dtype=_complex_kind(v)).view(Watched) for k, v in values.items()})
                 value = value_of(out)
         except NotHolomorphic:
             raise
@@ -144,8 +150,8 @@ def watched_cost(call: Callable[[dict[str, np.ndarray]], object],
         if log:
             raise NotHolomorphic(f"it applies {', '.join(sorted(set(log)))} to the parameters, which drops "
                                  "the imaginary part")
-        if not isinstance(value, complex):
+        if not isinstance(value, (complex, np.clongdouble)):
             raise NotHolomorphic("it returns a real number for complex parameters")
-        return value
+        return value  # np.clongdouble when extended parameters stayed extended to the end
 
     return evaluate

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..nn.module import Layer, Loss
 from .check import check_gradients
 from .layer import check_layer
 from .model import check_model
 from .report import GradientReport, LayerResult
+
+
+def _torch_target(target: object, args: tuple, kwargs: dict) -> bool:
+    """Whether ``target`` is PyTorch code (looked at only when torch is already imported): a module,
+    an ``autograd.Function`` (the class or its ``apply``), or a callable given tensors."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
+    owner = target if isinstance(target, type) else getattr(target, "__self__", None)
+    return (isinstance(target, torch.nn.Module)
+            or (isinstance(owner, type) and issubclass(owner, torch.autograd.Function))
+            or any(isinstance(a, torch.Tensor) for a in (*args, *kwargs.values())))
 
 
 def assert_gradients(target: object, *args, allow_undecided: bool = False,
@@ -20,6 +34,8 @@ def assert_gradients(target: object, *args, allow_undecided: bool = False,
     * a ``Layer``/``Sequential`` with a loss runs ``check_model(target, loss, X, y, **kwargs)``;
     * a ``Layer`` with only an input runs ``check_layer(target, x, **kwargs)`` (its backward alone,
       with a random upstream gradient: the one-liner for a custom layer);
+    * a PyTorch target (an ``nn.Module``, an ``autograd.Function`` or its ``apply``, or any callable
+      given tensors) runs ``chainrule.torch.check_module``/``check_function(target, *inputs, **kwargs)``;
     * a callable runs ``check_gradients(target, params, grads, **kwargs)``;
     * an existing ``GradientReport`` is asserted as is.
 
@@ -43,6 +59,12 @@ def assert_gradients(target: object, *args, allow_undecided: bool = False,
     elif isinstance(target, Layer):
         with_loss = (args and isinstance(args[0], Loss)) or "loss" in kwargs
         report = check_model(target, *args, **kwargs) if with_loss else check_layer(target, *args, **kwargs)
+    elif _torch_target(target, args, kwargs):
+        from ..torch import check_function, check_module
+
+        torch = sys.modules["torch"]
+        check = check_module if isinstance(target, torch.nn.Module) else check_function
+        report = check(target, *args, **kwargs)
     elif callable(target):
         report = check_gradients(target, *args, **kwargs)
     else:

@@ -581,10 +581,12 @@ def check_module(module: torch.nn.Module, *inputs: object, loss: Callable | None
     return dataclasses.replace(report, outcome=outcome, layers=found, blame=blame)
 
 
-def assert_gradients(target: Callable | torch.nn.Module, *inputs: object, **kwargs) -> GradientReport:
+def assert_gradients(target: Callable | torch.nn.Module, *inputs: object, allow_undecided: bool = False,
+                     **kwargs) -> GradientReport:
     """``check_module`` (for an ``nn.Module``) or ``check_function`` (for anything else callable)
-    as a pytest one-liner: raises ``AssertionError`` with the report unless the check passed, exactly
-    as ``chainrule.assert_gradients`` does on a report. Returns the report."""
+    as a pytest one-liner: raises ``AssertionError`` with the report unless the check passed (or, with
+    ``allow_undecided=True``, was undecided), exactly as ``chainrule.assert_gradients``, which takes
+    these targets too. Returns the report."""
     __tracebackhide__ = True  # pytest: the failure is in the user's gradients, not here
     check = check_module if isinstance(target, torch.nn.Module) else check_function
-    return _assert_report(check(target, *inputs, **kwargs))
+    return _assert_report(check(target, *inputs, **kwargs), allow_undecided=allow_undecided)
