@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "epochs of at least 8 steps")
     parser.add_argument("--epochs", type=int, default=4,
                         help="epochs per repetition, i.e. per fit call (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=11, help="interleaved repetitions; the median is "
+    parser.add_argument("--repeats", type=int, default=15, help="interleaved repetitions; the median is "
                                                                "reported (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=1,
                         help="threads for NumPy's BLAS and for torch (default: %(default)s)")
