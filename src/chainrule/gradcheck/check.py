@@ -366,18 +366,24 @@ def _digits_lost(grads: dict[str, np.ndarray], sides: dict[str, tuple[np.ndarray
     """The largest relative difference between the analytic gradient and the complex step among large
     elements (at least ``1e-3`` of the typical one, off kinks) that stay below ``COMPLEX_WRONG``: the
     digits the cost loses where nothing else shows it (0 when there are none)."""
-    worst = 0.0
+    kept = [r[r <= COMPLEX_WRONG] for r in _large_differences(grads, sides, typical)]
+    return max((float(r.max()) for r in kept if r.size), default=0.0)
+
+
+def _large_differences(grads: dict[str, np.ndarray], sides: dict[str, tuple[np.ndarray, np.ndarray]],
+                       typical: float) -> list[np.ndarray]:
+    """Per parameter with any, the relative differences |a - c| / max(|a|, |c|) between the analytic
+    gradient and the complex step over its large elements (at least ``1e-3`` of the typical one, off
+    kinks)."""
+    out = []
     for name, (plus, minus) in sides.items():
         a = grads[name]
         p, m = np.nan_to_num(plus), np.nan_to_num(minus)
         size = np.maximum(np.abs(a), np.abs(p))
         big = ~np.isnan(plus) & (p == m) & (size >= 1e-3 * typical) & (size > 0)
         if big.any():
-            r = np.abs(a - p)[big] / size[big]
-            r = r[r <= COMPLEX_WRONG]
-            if r.size:
-                worst = max(worst, float(r.max()))
-    return worst
+            out.append(np.abs(a - p)[big] / size[big])
+    return out
 
 
 def _extended(evaluate: est_.Evaluate, cvalues: dict[str, np.ndarray], grads: dict[str, np.ndarray],
@@ -441,14 +447,7 @@ def _common_loss(grads: dict[str, np.ndarray], sides: dict[str, tuple[np.ndarray
     given without its cache) moves every gradient that flows through it alike, by about u / (1 - AL);
     a bug moves the gradients it touches, rarely most of them by the same small amount (census
     17361: every W 1.2e-4 off, the one planted bug 0.33)."""
-    medians = []
-    for name, (plus, minus) in sides.items():
-        a = grads[name]
-        p, m = np.nan_to_num(plus), np.nan_to_num(minus)
-        size = np.maximum(np.abs(a), np.abs(p))
-        big = ~np.isnan(plus) & (p == m) & (size >= 1e-3 * typical) & (size > 0)
-        if big.any():
-            medians.append(float(np.median(np.abs(a - p)[big] / size[big])))
+    medians = [float(np.median(r)) for r in _large_differences(grads, sides, typical)]
     common = float(np.median(medians)) if len(medians) >= 3 else 0.0
     return common if common <= COMPLEX_COMMON_CAP else 0.0  # more is a bug's (one in every layer)
 
