@@ -329,3 +329,30 @@ def test_a_planted_model_bug_that_changes_no_gradient_is_redrawn():
                for k in case.truth)
     r = _verdict(case)
     assert r.outcome == "wrong" and not r.false_pass
+
+
+def test_zeros_of_a_cost_flat_to_float64_are_not_a_pass():
+    # one example, randn init, confidently wrong: 1 - AL is one ulp, so every perturbation leaves the
+    # float64 cost unchanged (central differences exactly 0) and the backward with a dropped term gives
+    # exact zeros too; the complex step finds slopes of order 1: never correct, and the hint says why
+    case = census.bug_case(33176, "dropped_term")
+    r = _verdict(case)
+    assert r.outcome == "undecided" and not r.false_pass
+    hint = case.run().parameters["W1"].hint
+    assert "flat to float64" in hint
+
+
+def test_a_loss_refusing_a_perturbed_input_leaves_the_loss_step_undecided():
+    # the course's cost on probabilities: an AL within a step of 1 moved past it is refused by
+    # compute_cost; check_backward still judges every step (the planted sigmoid derivative in every
+    # relu layer is found) instead of raising
+    from chainrule.gradcheck import check_loss
+    from chainrule.grading.learner_layers import _CourseCost
+
+    r = _verdict(census.bug_case(29010, "sigmoid_for_relu"))
+    assert r.outcome == "wrong" and r.error is None and r.named
+    AL, Y = np.array([[0.3], [1 - 1e-9]]), np.array([[0.0], [1.0]])
+    result = check_loss(_CourseCost(), AL, Y)
+    assert result.outcome == "undecided" and "refused an input moved by the check's step" in result.error
+    with pytest.raises(ValueError, match="AL must hold probabilities"):
+        check_loss(_CourseCost(), np.array([[1.5]]), np.array([[1.0]]))  # the caller's own input: raised

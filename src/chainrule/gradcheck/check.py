@@ -293,8 +293,12 @@ def _complex_witness(evaluate: est_.Evaluate, values: dict[str, np.ndarray], gra
     their parameters give no witness; a note says why when it would have decided something.
     Updates ``judged`` in place."""
     # everything but a correct verdict of the first, plain comparison (one resting on larger steps or
-    # the Taylor test is cross-examined too: both are finite differences, which kinks and rounding fool)
-    pending = [k for k, j in judged.items() if (j.outcome != CORRECT or j.witness)
+    # the Taylor test is cross-examined too: both are finite differences, which kinks and rounding
+    # fool), and a correct verdict on exact zeros alone: a cost flat in float64 (1 - AL one ulp from
+    # 0, census 33176) gives zero differences where the gradient is not zero
+    zeros = {k for k, j in judged.items() if j.outcome == CORRECT and isinstance(estimates[k], est_.Estimate)
+             and _only_zeros(grads[k], estimates[k].numerical)}
+    pending = [k for k, j in judged.items() if (j.outcome != CORRECT or j.witness or k in zeros)
                and isinstance(estimates[k], est_.Estimate)]
     if not pending:
         return
@@ -343,6 +347,13 @@ def _complex_witness(evaluate: est_.Evaluate, values: dict[str, np.ndarray], gra
             if cj.outcome == UNDECIDED:
                 if j.outcome == UNDECIDED and cj.reason:
                     j.reason = cj.reason
+                elif name in zeros:  # the zeros' "correct" rested on nothing the complex step confirms
+                    slope = float(np.nanmax(np.abs(plus)))
+                    cj.reason = (f"every central difference and every analytic element is exactly 0, but "
+                                 f"the complex step finds slopes up to {slope:.2g}: the cost is flat to "
+                                 "float64 here (a sigmoid saturated to 1 - AL of an ulp?), so its zeros "
+                                 "confirm nothing; check at a point where the cost is not saturated")
+                    judged[name] = cj
                 elif j.outcome == WRONG and not cj.kinks.any() and not cj.confirmed.any():
                     # every element within 1e-4 of the exact derivative: far closer than the finite
                     # differences' "wrong" (a staircase's), too far for "correct"
@@ -384,6 +395,12 @@ def _large_differences(grads: dict[str, np.ndarray], sides: dict[str, tuple[np.n
         if big.any():
             out.append(np.abs(a - p)[big] / size[big])
     return out
+
+
+def _only_zeros(a: np.ndarray, numerical: np.ndarray) -> bool:
+    """Whether every sampled element is exactly zero in the analytic and the numerical gradient."""
+    sampled = ~np.isnan(numerical)
+    return bool(sampled.any()) and not np.any(a[sampled]) and not np.any(numerical[sampled])
 
 
 def _extended(evaluate: est_.Evaluate, cvalues: dict[str, np.ndarray], grads: dict[str, np.ndarray],

@@ -288,6 +288,10 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
     return LayerResult(index, name, combine([r.outcome for r in results.values()]), diff, results)
 
 
+class _OutOfDomain(Exception):
+    """A loss's forward raised at an input the check moved (not at the caller's own input)."""
+
+
 def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float | None = None,
                method: str = "central", threshold: float = DEFAULT_THRESHOLD, sample: int | None = None,
                rng: np.random.Generator | int | None = 0, batched: bool = True,
@@ -308,13 +312,22 @@ def check_loss(loss: Loss, logits: np.ndarray, target: np.ndarray, *, eps: float
         return LayerResult("loss", name, "wrong", float("nan"), error=f"{type(e).__name__}: {e}")
 
     def evaluate(vals: dict[str, np.ndarray]) -> float:
-        return as_cost_value(work.forward(vals[LOGITS], target))
+        try:
+            return as_cost_value(work.forward(vals[LOGITS], target))
+        except Exception as e:  # the loss refuses a perturbed input (outside its domain)
+            raise _OutOfDomain(f"{type(e).__name__}: {e}") from e
 
     costs = loss_costs(work, z, target, LOGITS) if batched and method == "central" else None
-    with check_progress(_count(z.size, sample), progress, name):
-        checked = run_checks(evaluate, {LOGITS: z}, grads, method=method, eps=eps, threshold=threshold,
-                             sample=sample, rng=as_rng(rng), batch_size=z.shape[0] if z.ndim else None,
-                             scale=noise_scale(z), complex_ok=False, eps_given=eps_given,
-                             element_costs=costs)
+    try:
+        with check_progress(_count(z.size, sample), progress, name):
+            checked = run_checks(evaluate, {LOGITS: z}, grads, method=method, eps=eps, threshold=threshold,
+                                 sample=sample, rng=as_rng(rng), batch_size=z.shape[0] if z.ndim else None,
+                                 scale=noise_scale(z), complex_ok=False, eps_given=eps_given,
+                                 element_costs=costs)
+    except _OutOfDomain as e:  # e.g. the course's cost on probabilities within eps of 1 (census 29010)
+        return LayerResult("loss", name, "undecided", float("nan"),
+                           error=f"its forward refused an input moved by the check's step ({e.args[0]}): "
+                                 "inputs within a step of the edge of the loss's domain cannot be checked "
+                                 "by differences; check at a point away from it")
     return LayerResult("loss", name, combine([r.outcome for r in checked.results.values()]),
                        checked.difference, checked.results)
