@@ -356,3 +356,13 @@ def test_a_loss_refusing_a_perturbed_input_leaves_the_loss_step_undecided():
     assert result.outcome == "undecided" and "refused an input moved by the check's step" in result.error
     with pytest.raises(ValueError, match="AL must hold probabilities"):
         check_loss(_CourseCost(), np.array([[1.5]]), np.array([[1.0]]))  # the caller's own input: raised
+
+
+def test_a_bug_seen_only_between_the_slopes_of_a_kink_is_not_a_pass():
+    # b3 x0.5 where every element of b3 sits on an exact kink: four match the left-hand slope (0), the
+    # fifth lies between its two one-sided slopes (0.0055 and 0.0199; given 0.00997), which another
+    # choice of the slope at 0 could give. With no smooth element to vouch, never correct.
+    case = census.bug_case(45037, "scale_db")
+    r = _verdict(case)
+    assert r.outcome == "undecided" and not r.false_pass
+    assert "match neither side's slope" in case.run().parameters["b3"].hint

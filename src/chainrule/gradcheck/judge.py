@@ -645,6 +645,11 @@ def judge_complex(a: np.ndarray, plus: np.ndarray, minus: np.ndarray, *, rel: fl
     elif valid.any() and not np.any(valid & ~silent) and kinks.any():
         outcome, reason = UNDECIDED, ("every element that carries this gradient sits on a kink exactly at θ "
                                       "(a ReLU input exactly 0) and matches neither side's slope")
+    elif kinks.any() and not np.any(valid & ~silent & smooth):
+        outcome, reason = UNDECIDED, (f"every element that carries this gradient sits on a kink exactly at θ "
+                                      f"(a ReLU input exactly 0) and {int(kinks.sum())} match neither side's "
+                                      "slope: a bug there cannot be told from another choice of the slope "
+                                      "at 0; check at a point off the kinks (e.g. nonzero biases)")
     elif unsure.any():
         worst = float(np.max((np.abs(a - n) / np.maximum(np.abs(a), np.abs(n)))[unsure]))
         outcome, reason = UNDECIDED, (f"the complex step differs from it by up to {worst:.2g} relative: "
