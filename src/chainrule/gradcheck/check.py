@@ -407,12 +407,12 @@ def _extended(evaluate: est_.Evaluate, cvalues: dict[str, np.ndarray], grads: di
               sides: dict[str, tuple[np.ndarray, np.ndarray]], rel: float, typical: float) -> float | None:
     """The complex step again in extended precision (``np.clongdouble``) for the elements where it
     and the analytic gradient disagree (by more than ``rel``, off kinks; the worst
-    ``COMPLEX_EXTENDED_MAX``). Their ``sides`` are replaced in place by
-    the extended values; returns the largest relative difference between the two among elements of at
-    least 1e-3 of the ``typical`` gradient element (the digits the
-    float64 cost loses there: a saturated log(1 - AL) divides by 1 - AL rounded to u / (1 - AL), 2^-11
-    of that in extended precision), or None when no element needs it, NumPy has no extended
-    precision, or the cost does not keep it (its value comes back as complex128).
+    ``COMPLEX_EXTENDED_MAX``). Their ``sides`` are replaced in place by the extended values; returns
+    the largest relative difference between the two among elements of at least 1e-3 of the
+    ``typical`` gradient element (the digits the float64 cost loses there: a saturated log(1 - AL)
+    divides by 1 - AL rounded to u / (1 - AL), 2^-11 of that in extended precision), or None when no
+    element needs it, NumPy has no extended precision, or the cost does not keep it (its value comes
+    back as complex128).
 
     A saturated course network given without its cache (census 17361): the complex step moves every W
     by 1e-4..2e-3, the extended one agrees with the hand-written backward to 1e-7 (the 1e-4 were the
@@ -435,7 +435,7 @@ def _extended(evaluate: est_.Evaluate, cvalues: dict[str, np.ndarray], grads: di
         if not isinstance(evaluate(lvalues), np.clongdouble):
             return None
         worst = 0.0
-        for name in {name for _, name, _ in band}:
+        for name in dict.fromkeys(name for _, name, _ in band):  # in a fixed order
             idx = np.array([i for _, n, i in band if n == name])
             lp, lm = est_.complex_sides(evaluate, lvalues, name, idx)
             plus, minus = sides[name]

@@ -356,7 +356,8 @@ def reuse_buffers(model: object, loss: Loss | None = None, enabled: bool = True)
 
     owners = _reused_chain(model) + ([base_loss(loss)] if loss is not None else [])
     owners = [o for o in owners if isinstance(o, (Layer, Loss))]
-    before = [(o, o._reuse, o.__dict__.get("_takes_input"), o.__dict__.get("_takes_dout")) for o in owners]
+    before = [(o, o._reuse, getattr(o, "_takes_input", False), getattr(o, "_takes_dout", False))
+              for o in owners]
     takes = _hand_overs(owners) if enabled else {}
     for o in owners:
         if enabled:
@@ -369,11 +370,8 @@ def reuse_buffers(model: object, loss: Loss | None = None, enabled: bool = True)
     finally:
         for o, was, took_input, took_dout in before:
             o._reuse = was
-            for name, value in (("_takes_input", took_input), ("_takes_dout", took_dout)):
-                if value is None:
-                    o.__dict__.pop(name, None)
-                else:
-                    setattr(o, name, value)
+            if isinstance(o, Layer):
+                o._takes_input, o._takes_dout = took_input, took_dout
             if not was:
                 o.__dict__.pop("_scratch_arrays", None)
 
