@@ -326,11 +326,9 @@ def _complex_witness(evaluate: est_.Evaluate, values: dict[str, np.ndarray], gra
         # cost's own (a loss's derivative in its logits is of the order of the loss per example);
         # a difference below the larger of the two is no evidence of a bug. Where the cost loses
         # digits unseen (a saturated log(1 - AL) whose stairs the noise tables never crossed), the
-        # large elements show it: they differ from the complex step by more than rounding, far less
-        # than a bug; that loss, on terms of the typical size, is no evidence either.
-        # What the complex step itself loses, measured in extended precision where it disagrees (its
-        # values there replaced by the extended ones); without that measurement, what the large
-        # elements and most parameters show.
+        # complex step loses them too: measured in extended precision where it disagrees (its values
+        # there replaced by the extended ones), else estimated from what the large elements and most
+        # parameters show; ten times that loss is no evidence either.
         measured = _extended(evaluate, cvalues, grads, sides, rel, typical)
         terms = max(COMPLEX_FLOOR * typical, COMPLEX_COST_ULPS * noise_.U * abs(f0))
         lost = max(_digits_lost(grads, sides, typical) if measured is None else measured, stair)
